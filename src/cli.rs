@@ -1,0 +1,39 @@
+//! Command-line flags and subcommands.
+
+use crate::config::Overrides;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// visitord: Rocket.Chat's Livechat visitor API from an embedded store.
+#[derive(Debug, Parser)]
+#[command(name = "visitord", version, about)]
+pub struct Cli {
+    /// Config file (default: ./config.toml when it exists).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:3000 (port 0 picks a free one).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Data directory of the store.
+    #[arg(long = "data-dir", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+}
+
+impl Cli {
+    /// The flags that override configuration.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            bind: self.bind.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}

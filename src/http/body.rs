@@ -1,0 +1,87 @@
+//! `JsonBody`: reads a request body up to the configured limit and parses it as a JSON object.
+//!
+//! The limit is checked first (from `Content-Length` before reading anything, then while
+//! reading), so an oversize body is a 413 whatever else is wrong with it.
+
+use super::error::ApiError;
+use super::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{BytesMut, Data};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+/// A request body that is a JSON object, in document order.
+pub struct JsonBody(pub Map<String, Value>);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<JsonBody, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<Data<AppState>>()
+            .map(|s| s.config.server.body_limit_bytes)
+            .unwrap_or(1_048_576);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let too_large = declared.is_some_and(|len| len > limit as u64);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if too_large {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let mut buf = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| match e {
+                    actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
+                    other => ApiError::InvalidParams(format!("Cannot read the request body: {other}")),
+                })?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            parse_object(&buf).map(JsonBody)
+        })
+    }
+}
+
+/// Parses `bytes` as a JSON object, with a message that says what is wrong.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidParams("Request body is empty".into()));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::InvalidParams(
+            "Request body must be a JSON object".into(),
+        )),
+        Err(e) => Err(ApiError::InvalidParams(format!("Invalid JSON in request body: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_say_what_is_wrong() {
+        let msg = |b: &[u8]| match parse_object(b) {
+            Err(ApiError::InvalidParams(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(msg(b""), "Request body is empty");
+        assert_eq!(msg(b"[1]"), "Request body must be a JSON object");
+        assert!(msg(b"{\"a\":").starts_with("Invalid JSON in request body: "));
+        assert!(msg(b"{\"a\":\"\xff\"}").starts_with("Invalid JSON"));
+        let deep = "[".repeat(100_000);
+        assert!(msg(deep.as_bytes()).contains("recursion limit"));
+        assert!(parse_object(b"{\"a\":1}").is_ok());
+    }
+}

@@ -1,0 +1,175 @@
+//! The HTTP layer: routes, shared state, and the helpers every handler uses.
+//!
+//! [`build_app`] is the whole application; `main` serves it and every test calls it.
+
+pub mod body;
+pub mod check;
+pub mod error;
+pub mod meta;
+pub mod pages;
+pub mod ratelimit;
+pub mod rooms;
+pub mod visitor;
+
+use crate::config::Config;
+use crate::store::{self, Store};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{web, App, HttpRequest, Resource};
+use error::ApiError;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub limiter: Arc<ratelimit::RateLimiter>,
+}
+
+impl AppState {
+    /// Opens the store named by `config`.
+    pub fn open(config: Config) -> Result<AppState, store::StoreError> {
+        let store = Store::open(&config.storage)?;
+        Ok(AppState {
+            limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
+            config: Arc::new(config),
+            store,
+        })
+    }
+}
+
+/// Runs a read on the blocking pool (sled calls block).
+pub async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    web::block(move || f(&store))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// Runs a write on the blocking pool and answers only once it is durable (see `store::commit`).
+pub async fn write<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let out = read(state, f).await?;
+    state.store.durable().await?;
+    Ok(out)
+}
+
+/// A resource that answers JSON 405 (with `Allow`) to methods it does not serve.
+fn resource(path: &str, methods: &[Method]) -> Resource {
+    let allow = methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    }))
+}
+
+/// Every route of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use Method as M;
+    cfg.service(
+        resource("/api/v1/livechat/visitor", &[M::POST])
+            .route(web::post().to(visitor::register)),
+    )
+    .service(
+        resource("/api/v1/livechat/visitor/{token}", &[M::GET, M::DELETE])
+            .route(web::get().to(visitor::get))
+            .route(web::delete().to(visitor::delete)),
+    )
+    .service(
+        resource("/api/v1/livechat/page.visited", &[M::POST])
+            .route(web::post().to(pages::page_visited)),
+    )
+    .service(resource("/api/v1/livechat/room", &[M::GET]).route(web::get().to(rooms::room)))
+    .service(
+        resource("/api/v1/livechat/room.close", &[M::POST])
+            .route(web::post().to(rooms::close)),
+    )
+    .service(
+        resource("/api/v1/livechat/message", &[M::POST]).route(web::post().to(rooms::message)),
+    )
+    .service(resource("/api/info", &[M::GET]).route(web::get().to(meta::info)))
+    .service(resource("/health", &[M::GET]).route(web::get().to(meta::health)));
+}
+
+/// The whole application over `state`.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(routes)
+        .default_service(web::to(not_found))
+        .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store")))
+        .wrap(
+            Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+                .custom_request_replace("client", |req| {
+                    req.peer_addr()
+                        .map(|a| a.ip().to_string())
+                        .unwrap_or_else(|| "-".into())
+                })
+                .custom_request_replace("request", |req| {
+                    format!("{} {}", req.method(), redacted_path(req.path()))
+                }),
+        )
+}
+
+/// Any unknown path.
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// The path as it may be logged: visitor tokens replaced, query strings never included.
+pub fn redacted_path(path: &str) -> String {
+    const TOKEN_PATH: &str = "/api/v1/livechat/visitor/";
+    match path.strip_prefix(TOKEN_PATH) {
+        Some(rest) if !rest.is_empty() => format!("{TOKEN_PATH}<token>"),
+        _ => path.to_string(),
+    }
+}
+
+/// The client's address for `ip` of a new visitor: `X-Real-IP`, else `X-Forwarded-For`, else the peer.
+pub fn visitor_ip(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("x-real-ip")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or_else(|| ratelimit::forwarded_ip(req))
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted_from_logged_paths() {
+        assert_eq!(
+            redacted_path("/api/v1/livechat/visitor/secret-token"),
+            "/api/v1/livechat/visitor/<token>"
+        );
+        assert_eq!(redacted_path("/api/v1/livechat/visitor"), "/api/v1/livechat/visitor");
+        assert_eq!(redacted_path("/health"), "/health");
+    }
+}

@@ -1,0 +1,93 @@
+//! The visitor's chat loop: open a room, send messages, close it.
+
+use super::body::JsonBody;
+use super::check::{flat_strings, missing, unknown};
+use super::error::{fields, success, ApiError};
+use super::ratelimit::Route;
+use super::{write, AppState};
+use crate::model::wire::{self, Token};
+use crate::time::now_ms;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+const MAX_ID_CHARS: usize = 64;
+const MAX_MESSAGE_CHARS: usize = 5000;
+
+/// `GET /api/v1/livechat/room?token=&rid=` — the visitor's open room, or a new one.
+pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state
+        .limiter
+        .check(Route::Room, &state.limiter.client_ip(&req))?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| ApiError::InvalidParams(format!("Invalid query string: {e}")))?;
+    let (mut token, mut rid) = (None, None);
+    for (key, value) in params {
+        match key.as_str() {
+            "token" => token = Some(value),
+            "rid" => rid = Some(value).filter(|r| !r.is_empty()),
+            "agentId" => {} // no agent routing in visitord
+            _ => return Err(unknown(&key)),
+        }
+    }
+    let token = token.ok_or_else(|| missing("token", ""))?;
+    if let Some(rid) = &rid {
+        if rid.chars().count() > MAX_ID_CHARS {
+            return Err(ApiError::too_long("rid", MAX_ID_CHARS));
+        }
+    }
+    let now = now_ms();
+    let (room, new) = write(&state, move |s| s.open_room(&token, rid.as_deref(), now)).await?;
+    Ok(success(fields([
+        ("room", wire::room(&room, Token::Show)),
+        ("newRoom", json!(new)),
+    ])))
+}
+
+/// `POST /api/v1/livechat/room.close` — the visitor closes its open room.
+pub async fn close(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .limiter
+        .check(Route::RoomClose, &state.limiter.client_ip(&req))?;
+    let (required, _) = flat_strings(&body.0, &["rid", "token"], &[])?;
+    let [rid, token] = [required[0].clone(), required[1].clone()];
+    let now = now_ms();
+    let room = write(&state, move |s| s.close_room(&token, &rid, now)).await?;
+    Ok(success(fields([
+        ("rid", json!(room.id)),
+        ("comment", json!("Closed by visitor")),
+    ])))
+}
+
+/// `POST /api/v1/livechat/message` — a visitor's message in its open room.
+pub async fn message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .limiter
+        .check(Route::Message, &state.limiter.client_ip(&req))?;
+    let (required, optional) = flat_strings(&body.0, &["token", "rid", "msg"], &["_id"])?;
+    let [token, rid, text] = [
+        required[0].clone(),
+        required[1].clone(),
+        required[2].clone(),
+    ];
+    let id = optional[0].clone().filter(|id| !id.is_empty());
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::too_long("msg", MAX_MESSAGE_CHARS));
+    }
+    if id.as_ref().is_some_and(|id| id.chars().count() > MAX_ID_CHARS) {
+        return Err(ApiError::too_long("_id", MAX_ID_CHARS));
+    }
+    let now = now_ms();
+    let msg = write(&state, move |s| {
+        s.add_message(&token, &rid, &text, id.as_deref(), now)
+    })
+    .await?;
+    Ok(success(fields([("message", wire::message(&msg))])))
+}

@@ -1,0 +1,12 @@
+//! visitord: Rocket.Chat's Livechat visitor REST API served from an embedded sled store.
+//!
+//! The binary (`src/main.rs`) and every test share [`http::build_app`] and [`store::Store`].
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod server;
+pub mod store;
+pub mod time;

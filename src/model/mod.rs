@@ -1,0 +1,123 @@
+//! Stored records (bincode on disk) and their JSON wire views.
+//!
+//! Records are plain structs with no serde skipping, because bincode is not self-describing;
+//! the wire views in [`wire`] decide which fields a client sees.
+
+pub mod ids;
+pub mod wire;
+
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+
+/// A livechat visitor (`rocketchat_livechat_visitor`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visitor {
+    pub id: String,
+    pub token: String,
+    pub username: String,
+    pub ts: Millis,
+    pub updated_at: Millis,
+    /// Write-order sequence, the tie-breaker of equal `ts`.
+    pub seq: u64,
+    pub status: String,
+    pub name: Option<String>,
+    /// Trimmed, lower-cased.
+    pub email: Option<String>,
+    /// As sent.
+    pub phone: Option<String>,
+    pub department: Option<String>,
+    /// `livechatData`: custom field id → value, in insertion order.
+    pub livechat_data: Vec<(String, String)>,
+    pub last_chat: Option<LastChat>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub host: Option<String>,
+}
+
+impl Visitor {
+    pub fn custom_field(&self, key: &str) -> Option<&str> {
+        self.livechat_data
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_custom_field(&mut self, key: &str, value: &str) {
+        match self.livechat_data.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_string(),
+            None => self.livechat_data.push((key.to_string(), value.to_string())),
+        }
+    }
+}
+
+/// `lastChat`: the visitor's newest room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastChat {
+    pub rid: String,
+    pub ts: Millis,
+}
+
+/// A livechat room (`t:"l"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: String,
+    pub fname: String,
+    pub msgs: u64,
+    pub users_count: u64,
+    pub ts: Millis,
+    pub seq: u64,
+    pub lm: Option<Millis>,
+    pub open: bool,
+    pub closed_at: Option<Millis>,
+    pub closer: Option<String>,
+    pub waiting_response: bool,
+    pub updated_at: Millis,
+    pub v: RoomVisitor,
+}
+
+/// A room's copy of its visitor (`v`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomVisitor {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+    pub status: String,
+}
+
+/// A message a visitor sent in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub rid: String,
+    pub msg: String,
+    pub ts: Millis,
+    pub seq: u64,
+    pub u_id: String,
+    pub u_username: String,
+    pub u_name: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// A navigation-history entry (a hidden `livechat_navigation_history` message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageVisit {
+    pub id: String,
+    /// The room, when one was given or the entry was adopted by a new room.
+    pub rid: Option<String>,
+    pub token: String,
+    pub ts: Millis,
+    pub seq: u64,
+    pub title: String,
+    pub change: String,
+    pub href: String,
+    pub updated_at: Millis,
+    /// When set, the pruner deletes the entry after this time (room-less, unregistered token).
+    pub expire_at: Option<Millis>,
+}
+
+impl PageVisit {
+    /// `"<title> - <href>"`, Rocket.Chat's message text.
+    pub fn msg(&self) -> String {
+        format!("{} - {}", self.title, self.href)
+    }
+}

@@ -1,0 +1,107 @@
+//! `visitord serve`: open the store, print the launch summary, serve until SIGINT/SIGTERM,
+//! then finish in-flight requests and flush.
+
+use crate::config::{HistoryConfig, Loaded};
+use crate::http::{build_app, AppState};
+use crate::store::Store;
+use crate::time::{now_ms, DAY_MS};
+use actix_web::HttpServer;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Runs the server to completion. Errors are one line a person can act on.
+pub async fn serve(loaded: Loaded) -> Result<(), String> {
+    let config = loaded.config.clone();
+    let state = AppState::open(config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let app_state = state.clone();
+    let server = HttpServer::new(move || build_app(app_state.clone()))
+        .workers(workers)
+        .max_connections(config.server.max_connections)
+        .client_request_timeout(Duration::from_millis(config.server.request_timeout_ms))
+        .shutdown_timeout(30)
+        .bind(&config.server.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.bind))?;
+    let urls: Vec<String> = server
+        .addrs()
+        .iter()
+        .map(|a| format!("http://{a}"))
+        .collect();
+    let counts = state.store.counts();
+    println!("visitord {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  config:     {}",
+        loaded
+            .file
+            .as_ref()
+            .map_or("none (built-in defaults)".to_string(), |p| p
+                .display()
+                .to_string())
+    );
+    println!("  data dir:   {}", config.storage.data_dir.display());
+    println!("  listening:  {}", urls.join(", "));
+    println!("  durability: {}", config.storage.durability.as_str());
+    println!(
+        "  store:      {} visitors, {} rooms, {} page visits",
+        counts.visitors, counts.rooms, counts.page_visits
+    );
+    let pruner = Pruner::spawn(state.store.clone(), &config.history);
+    let result = server.run().await;
+    drop(pruner);
+    state
+        .store
+        .flush()
+        .map_err(|e| format!("final flush failed: {e}"))?;
+    log::info!("stopped cleanly");
+    result.map_err(|e| format!("server error: {e}"))
+}
+
+/// The background task that deletes expired and out-of-retention navigation history.
+/// Runs once at start, then every `prune_interval_secs`; stops when dropped.
+pub struct Pruner {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pruner {
+    pub fn spawn(store: Store, history: &HistoryConfig) -> Pruner {
+        let interval = Duration::from_secs(history.prune_interval_secs.max(1));
+        let retention = match history.retention_days {
+            0 => None,
+            days => Some(i64::try_from(days).unwrap_or(i64::MAX / DAY_MS).saturating_mul(DAY_MS)),
+        };
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("visitord-pruner".into())
+            .spawn(move || loop {
+                match store.prune_history(now_ms(), retention) {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("pruned {n} navigation history entries"),
+                    Err(e) => log::error!("pruning navigation history failed: {e}"),
+                }
+                match stopped.recv_timeout(interval) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => break,
+                }
+            })
+            .map_err(|e| log::error!("cannot start the pruner: {e}"))
+            .ok();
+        Pruner {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Pruner {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Navigation history (`page.visited`): entries by room, by token, by time, and the expiry
+//! index that makes Rocket.Chat's "kept for a month when the visitor has no room" real.
+//!
+//! An entry expires (`expire_at`) when it was stored for a token that no visitor has and it is
+//! not attached to an existing room. Registering the token lifts the expiry; opening a room for
+//! the visitor adopts the token's room-less entries. [`Store::prune_history`] deletes expired
+//! entries and, with a retention period, everything older.
+
+use super::keys;
+use super::{decode, Result, Store, Tx, TxResult};
+use crate::model::ids::new_id;
+use crate::model::{PageVisit, Room};
+use crate::time::Millis;
+
+/// One `page.visited` body, validated.
+#[derive(Debug, Clone)]
+pub struct PageVisitInput {
+    pub token: String,
+    pub rid: Option<String>,
+    pub title: String,
+    pub change: String,
+    pub href: String,
+}
+
+/// The index rows an entry owns.
+fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
+    let mut rows = vec![
+        (Which::Token, keys::owner_time(&p.token, p.ts, p.seq)),
+        (Which::Time, keys::time_seq(p.ts, p.seq).to_vec()),
+    ];
+    if let Some(rid) = &p.rid {
+        rows.push((Which::Room, keys::owner_time(rid, p.ts, p.seq)));
+    }
+    if let Some(exp) = p.expire_at {
+        rows.push((Which::Expiry, keys::time_seq(exp, p.seq).to_vec()));
+    }
+    rows
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Room,
+    Token,
+    Time,
+    Expiry,
+}
+
+fn tree<'a>(tx: &'a Tx, which: Which) -> &'a sled::transaction::TransactionalTree {
+    match which {
+        Which::Room => tx.roomid_navtime_navid,
+        Which::Token => tx.token_navtime_navid,
+        Which::Time => tx.navtime_navid,
+        Which::Expiry => tx.navexpiry_navid,
+    }
+}
+
+/// Writes an entry and its index rows, replacing those of `old`.
+fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> TxResult<()> {
+    if let Some(old) = old {
+        for (which, key) in rows(old) {
+            tree(tx, which).remove(key)?;
+        }
+    }
+    for (which, key) in rows(new) {
+        tree(tx, which).insert(key, new.id.as_bytes())?;
+    }
+    tx.put(tx.navid_pagevisit, new.id.as_bytes(), new)
+}
+
+/// Removes an entry and its index rows.
+pub(super) fn erase_visit(tx: &Tx, p: &PageVisit) -> TxResult<()> {
+    for (which, key) in rows(p) {
+        tree(tx, which).remove(key)?;
+    }
+    tx.navid_pagevisit.remove(p.id.as_bytes())?;
+    Ok(())
+}
+
+/// The token became a registered visitor's: the entry no longer expires.
+pub(super) fn lift_expiry(tx: &Tx, p: &PageVisit) -> TxResult<()> {
+    let mut kept = p.clone();
+    kept.expire_at = None;
+    write_visit(tx, Some(p), &kept)
+}
+
+/// A new room of the token's visitor takes the entry (when it has no room) and keeps it.
+pub(super) fn adopt(tx: &Tx, p: &PageVisit, rid: &str) -> TxResult<()> {
+    let mut adopted = p.clone();
+    if adopted.rid.is_none() {
+        adopted.rid = Some(rid.to_string());
+    }
+    adopted.expire_at = None;
+    write_visit(tx, Some(p), &adopted)
+}
+
+impl Store {
+    /// `POST livechat/page.visited`: stores an entry. Neither token nor room is checked (history
+    /// of visitors without a room must be kept); an existing room's `msgs` goes up by one.
+    /// `roomless_ttl` is how long an entry of an unregistered token without a room lives.
+    pub fn record_page_visit(
+        &self,
+        input: &PageVisitInput,
+        now: Millis,
+        roomless_ttl: Option<Millis>,
+    ) -> Result<PageVisit> {
+        let _writer = self.lock();
+        let registered = self
+            .trees()
+            .token_visitorid
+            .contains_key(input.token.as_bytes())?;
+        let room: Option<Room> = match &input.rid {
+            Some(rid) => self.room_by_id(rid)?,
+            None => None,
+        };
+        let expire_at = match roomless_ttl {
+            Some(ttl) if !registered && room.is_none() => Some(now.saturating_add(ttl)),
+            _ => None,
+        };
+        let visit = PageVisit {
+            id: new_id(),
+            rid: input.rid.clone(),
+            token: input.token.clone(),
+            ts: now,
+            seq: self.next_seq()?,
+            title: input.title.clone(),
+            change: input.change.clone(),
+            href: input.href.clone(),
+            updated_at: now,
+            expire_at,
+        };
+        self.transact(|tx| {
+            write_visit(tx, None, &visit)?;
+            if let Some(room) = &room {
+                let mut room = room.clone();
+                room.msgs += 1;
+                tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+            }
+            Ok(())
+        })?;
+        Ok(visit)
+    }
+
+    fn visits_by_ids(&self, ids: Vec<String>) -> Result<Vec<PageVisit>> {
+        let t = self.trees();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = t.navid_pagevisit.get(id.as_bytes())? {
+                out.push(decode("navid_pagevisit", id.as_bytes(), &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every entry stored with this token, oldest first.
+    pub fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
+        let t = self.trees();
+        let ids = self.ids_with_prefix(&t.token_navtime_navid, "token_navtime_navid", &keys::prefix(token))?;
+        self.visits_by_ids(ids)
+    }
+
+    /// Every entry of a room, oldest first.
+    pub fn page_visits_of_room(&self, rid: &str) -> Result<Vec<PageVisit>> {
+        let t = self.trees();
+        let ids = self.ids_with_prefix(&t.roomid_navtime_navid, "roomid_navtime_navid", &keys::prefix(rid))?;
+        self.visits_by_ids(ids)
+    }
+
+    /// The token's entries that are due to expire.
+    pub(super) fn expiring_visits_of(&self, token: &str) -> Result<Vec<PageVisit>> {
+        Ok(self
+            .page_visits_of_token(token)?
+            .into_iter()
+            .filter(|p| p.expire_at.is_some())
+            .collect())
+    }
+
+    /// Deletes expired entries and, with `retention`, every entry older than `now - retention`.
+    /// Works in batches so writers wait at most one batch. Returns how many were deleted.
+    pub fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
+        const BATCH: usize = 1000;
+        let t = self.trees();
+        let mut deleted = 0u64;
+        let sources = [
+            (&t.navexpiry_navid, "navexpiry_navid", Some(now.saturating_add(1))),
+            (
+                &t.navtime_navid,
+                "navtime_navid",
+                retention.map(|r| now.saturating_sub(r)),
+            ),
+        ];
+        for (index, name, before) in sources {
+            let Some(before) = before else { continue };
+            let end = keys::time_only(before);
+            loop {
+                let _writer = self.lock();
+                let mut ids = Vec::new();
+                for row in index.range(..&end[..]).take(BATCH) {
+                    let (key, value) = row?;
+                    ids.push(super::id_value(name, &key, &value)?);
+                }
+                if ids.is_empty() {
+                    break;
+                }
+                let visits = self.visits_by_ids(ids)?;
+                if visits.is_empty() {
+                    break;
+                }
+                self.transact(|tx| {
+                    for visit in &visits {
+                        erase_visit(tx, visit)?;
+                    }
+                    Ok(())
+                })?;
+                deleted += visits.len() as u64;
+            }
+        }
+        Ok(deleted)
+    }
+}

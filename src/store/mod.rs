@@ -1,0 +1,420 @@
+//! The store: typed, domain-speaking methods over sled trees.
+//!
+//! Every record and all of its index rows are written in one sled transaction over all trees,
+//! so a crash never leaves them disagreeing. Writers also take one store-wide lock: sled runs
+//! transactions one at a time anyway, and holding the lock across the reads that prepare a
+//! transaction (prefix scans, which transactions cannot do) makes read-then-write race-free.
+//! Durability is decided by [`commit::GroupCommit`].
+//!
+//! Nothing here hands out sled types, so another backend can sit behind the same methods.
+
+pub mod commit;
+pub mod history;
+pub mod keys;
+pub mod rooms;
+pub mod visitors;
+
+use crate::config::{Durability, StorageConfig};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree,
+};
+use sled::transaction::Transactional;
+use sled::{Db, Tree};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The schema this build writes. Opening a store with a newer one is refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("cannot use data dir {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("corrupt record in tree {tree} at key {key:?}")]
+    Corrupt { tree: &'static str, key: Vec<u8> },
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
+    #[error("store schema version {found} is newer than this build supports ({SCHEMA_VERSION}); upgrade visitord")]
+    SchemaTooNew { found: u64 },
+    #[error("store invariant broken: {0}")]
+    Invariant(&'static str),
+    #[error("durable flush failed: {0}")]
+    Flush(String),
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+/// A request the data does not allow; the HTTP layer turns each into its Rocket.Chat error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no visitor has this token")]
+    InvalidToken,
+    #[error("the room is not an open room of this visitor")]
+    RoomClosed,
+    #[error("the room does not exist or is not this visitor's")]
+    InvalidRoom,
+    #[error("the visitor has an open room")]
+    VisitorHasOpenRooms,
+    #[error("a message with this id already exists")]
+    MessageIdTaken,
+}
+
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        StoreError::Refused(r)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The trees, named `<key>_<value>` after what they map.
+#[derive(Clone)]
+struct Trees {
+    /// `name` → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued).
+    meta: Tree,
+    /// visitor id → bincode [`crate::model::Visitor`].
+    visitorid_visitor: Tree,
+    /// visitor token → visitor id. Unique: at most one visitor per token.
+    token_visitorid: Tree,
+    /// lower-cased email `0xFF` visitor id → empty.
+    email_visitorid: Tree,
+    /// phone as stored `0xFF` visitor id → the phone's digits.
+    phone_visitorid: Tree,
+    /// created `time_seq` → visitor id: every visitor in creation order.
+    visitortime_visitorid: Tree,
+    /// room id → bincode [`crate::model::Room`].
+    roomid_room: Tree,
+    /// visitor id → id of its one open room.
+    visitorid_openroomid: Tree,
+    /// visitor id `0xFF` room `time_seq` room id → empty: a visitor's rooms in creation order.
+    visitorid_roomtime: Tree,
+    /// message id → bincode [`crate::model::Message`].
+    msgid_message: Tree,
+    /// room id `0xFF` message `time_seq` → message id.
+    roomid_msgtime_msgid: Tree,
+    /// entry id → bincode [`crate::model::PageVisit`].
+    navid_pagevisit: Tree,
+    /// room id `0xFF` entry `time_seq` → entry id: a room's navigation history.
+    roomid_navtime_navid: Tree,
+    /// visitor token `0xFF` entry `time_seq` → entry id: a token's history, rooms or not.
+    token_navtime_navid: Tree,
+    /// entry `time_seq` → entry id: all history in time order, for retention.
+    navtime_navid: Tree,
+    /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
+    navexpiry_navid: Tree,
+}
+
+const TREE_COUNT: usize = 16;
+
+impl Trees {
+    fn open(db: &Db) -> sled::Result<Trees> {
+        Ok(Trees {
+            meta: db.open_tree("meta")?,
+            visitorid_visitor: db.open_tree("visitorid_visitor")?,
+            token_visitorid: db.open_tree("token_visitorid")?,
+            email_visitorid: db.open_tree("email_visitorid")?,
+            phone_visitorid: db.open_tree("phone_visitorid")?,
+            visitortime_visitorid: db.open_tree("visitortime_visitorid")?,
+            roomid_room: db.open_tree("roomid_room")?,
+            visitorid_openroomid: db.open_tree("visitorid_openroomid")?,
+            visitorid_roomtime: db.open_tree("visitorid_roomtime")?,
+            msgid_message: db.open_tree("msgid_message")?,
+            roomid_msgtime_msgid: db.open_tree("roomid_msgtime_msgid")?,
+            navid_pagevisit: db.open_tree("navid_pagevisit")?,
+            roomid_navtime_navid: db.open_tree("roomid_navtime_navid")?,
+            token_navtime_navid: db.open_tree("token_navtime_navid")?,
+            navtime_navid: db.open_tree("navtime_navid")?,
+            navexpiry_navid: db.open_tree("navexpiry_navid")?,
+        })
+    }
+
+    /// All trees, in the order [`Tx::new`] names them.
+    fn all(&self) -> [Tree; TREE_COUNT] {
+        [
+            self.meta.clone(),
+            self.visitorid_visitor.clone(),
+            self.token_visitorid.clone(),
+            self.email_visitorid.clone(),
+            self.phone_visitorid.clone(),
+            self.visitortime_visitorid.clone(),
+            self.roomid_room.clone(),
+            self.visitorid_openroomid.clone(),
+            self.visitorid_roomtime.clone(),
+            self.msgid_message.clone(),
+            self.roomid_msgtime_msgid.clone(),
+            self.navid_pagevisit.clone(),
+            self.roomid_navtime_navid.clone(),
+            self.token_navtime_navid.clone(),
+            self.navtime_navid.clone(),
+            self.navexpiry_navid.clone(),
+        ]
+    }
+}
+
+/// The trees inside one transaction, by name.
+struct Tx<'a> {
+    meta: &'a TransactionalTree,
+    visitorid_visitor: &'a TransactionalTree,
+    token_visitorid: &'a TransactionalTree,
+    email_visitorid: &'a TransactionalTree,
+    phone_visitorid: &'a TransactionalTree,
+    visitortime_visitorid: &'a TransactionalTree,
+    roomid_room: &'a TransactionalTree,
+    visitorid_openroomid: &'a TransactionalTree,
+    visitorid_roomtime: &'a TransactionalTree,
+    msgid_message: &'a TransactionalTree,
+    roomid_msgtime_msgid: &'a TransactionalTree,
+    navid_pagevisit: &'a TransactionalTree,
+    roomid_navtime_navid: &'a TransactionalTree,
+    token_navtime_navid: &'a TransactionalTree,
+    navtime_navid: &'a TransactionalTree,
+    navexpiry_navid: &'a TransactionalTree,
+}
+
+/// What a transaction closure returns.
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
+
+impl<'a> Tx<'a> {
+    fn new(t: &'a [TransactionalTree]) -> Tx<'a> {
+        Tx {
+            meta: &t[0],
+            visitorid_visitor: &t[1],
+            token_visitorid: &t[2],
+            email_visitorid: &t[3],
+            phone_visitorid: &t[4],
+            visitortime_visitorid: &t[5],
+            roomid_room: &t[6],
+            visitorid_openroomid: &t[7],
+            visitorid_roomtime: &t[8],
+            msgid_message: &t[9],
+            roomid_msgtime_msgid: &t[10],
+            navid_pagevisit: &t[11],
+            roomid_navtime_navid: &t[12],
+            token_navtime_navid: &t[13],
+            navtime_navid: &t[14],
+            navexpiry_navid: &t[15],
+        }
+    }
+
+    /// Encodes and writes one record inside the transaction.
+    fn put<T: Serialize>(&self, tree: &TransactionalTree, key: &[u8], value: &T) -> TxResult<()> {
+        let bytes = encode(value).map_err(ConflictableTransactionError::Abort)?;
+        tree.insert(key, bytes)?;
+        Ok(())
+    }
+}
+
+/// Aborts a transaction with `err`.
+fn abort<T>(err: impl Into<StoreError>) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(err.into()))
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    bincode::deserialize(bytes).map_err(|_| StoreError::Corrupt {
+        tree,
+        key: key.to_vec(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    bincode::serialize(value).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+/// A utf-8 id stored as a value; anything else is corruption.
+fn id_value(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
+        tree,
+        key: key.to_vec(),
+    })
+}
+
+struct Inner {
+    db: Db,
+    trees: Trees,
+    all: [Tree; TREE_COUNT],
+    /// Held by every writer from its first read to its commit.
+    write_lock: Mutex<()>,
+    commit: commit::GroupCommit,
+}
+
+/// A handle on the open store; cheap to clone, closed when the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens (creating when missing) the store in `config.data_dir`.
+    pub fn open(config: &StorageConfig) -> Result<Store> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let flush_every_ms = match config.durability {
+            // Sync mode flushes through group commit; sled's own timer stays as a backstop.
+            Durability::Sync => Some(config.flush_every_ms.max(1000)),
+            Durability::Periodic => Some(config.flush_every_ms),
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(config.cache_mb.saturating_mul(1024 * 1024))
+            .flush_every_ms(flush_every_ms)
+            .open()
+            .map_err(|e| open_error(dir, e))?;
+        let trees = Trees::open(&db)?;
+        check_schema(&trees.meta)?;
+        let all = trees.all();
+        let commit = commit::GroupCommit::start(db.clone(), config.durability);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                all,
+                write_lock: Mutex::new(()),
+                commit,
+            }),
+        })
+    }
+
+    fn trees(&self) -> &Trees {
+        &self.inner.trees
+    }
+
+    /// Takes the writers' lock (a poisoned lock is still a lock: no writer panics mid-write).
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one transaction over every tree.
+    fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
+        Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| {
+            f(&Tx::new(trees))
+        })
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Sled(e),
+            })
+    }
+
+    /// A fresh write-order number (monotonic across restarts).
+    fn next_seq(&self) -> Result<u64> {
+        Ok(self.inner.db.generate_id()?)
+    }
+
+    /// Waits until every write acknowledged so far is on disk (a no-op in `periodic` mode).
+    pub async fn durable(&self) -> Result<()> {
+        self.inner.commit.wait_durable().await
+    }
+
+    /// Flushes everything to disk now (clean shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the store answers reads (for `/health`).
+    pub fn healthy(&self) -> bool {
+        self.trees().meta.get(b"schema_version").is_ok()
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// Counts of the main records (launch summary, tests).
+    pub fn counts(&self) -> Counts {
+        let t = self.trees();
+        Counts {
+            visitors: t.visitorid_visitor.len(),
+            rooms: t.roomid_room.len(),
+            messages: t.msgid_message.len(),
+            page_visits: t.navid_pagevisit.len(),
+        }
+    }
+
+    /// Every index row count, for consistency assertions in tests.
+    pub fn index_counts(&self) -> Vec<(&'static str, usize)> {
+        let t = self.trees();
+        vec![
+            ("token_visitorid", t.token_visitorid.len()),
+            ("email_visitorid", t.email_visitorid.len()),
+            ("phone_visitorid", t.phone_visitorid.len()),
+            ("visitortime_visitorid", t.visitortime_visitorid.len()),
+            ("visitorid_openroomid", t.visitorid_openroomid.len()),
+            ("visitorid_roomtime", t.visitorid_roomtime.len()),
+            ("roomid_msgtime_msgid", t.roomid_msgtime_msgid.len()),
+            ("roomid_navtime_navid", t.roomid_navtime_navid.len()),
+            ("token_navtime_navid", t.token_navtime_navid.len()),
+            ("navtime_navid", t.navtime_navid.len()),
+            ("navexpiry_navid", t.navexpiry_navid.len()),
+        ]
+    }
+
+    /// Collects the ids stored as values under `prefix` in `tree`.
+    fn ids_with_prefix(&self, tree: &Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for row in tree.scan_prefix(prefix) {
+            let (key, value) = row?;
+            ids.push(id_value(name, &key, &value)?);
+        }
+        Ok(ids)
+    }
+}
+
+/// How many records the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub visitors: usize,
+    pub rooms: usize,
+    pub messages: usize,
+    pub page_visits: usize,
+}
+
+/// Turns sled's open errors into ones a person can act on.
+fn open_error(dir: &Path, e: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &e {
+        let text = io.to_string();
+        if text.contains("lock") || io.kind() == std::io::ErrorKind::WouldBlock {
+            return StoreError::Io {
+                path: dir.display().to_string(),
+                source: std::io::Error::other(
+                    "it is in use by another visitord process (the store is locked)",
+                ),
+            };
+        }
+    }
+    StoreError::Sled(e)
+}
+
+/// Writes the schema version into a new store; refuses a newer one.
+fn check_schema(meta: &Tree) -> Result<()> {
+    match meta.get(b"schema_version")? {
+        Some(bytes) => {
+            let found = keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
+                tree: "meta",
+                key: b"schema_version".to_vec(),
+            })?;
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::SchemaTooNew { found });
+            }
+            Ok(())
+        }
+        None => {
+            meta.insert(b"schema_version", &keys::u64_value(SCHEMA_VERSION))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Livechat rooms of visitors and the messages visitors send in them.
+
+use super::keys;
+use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use crate::model::ids::new_id;
+use crate::model::{LastChat, Message, PageVisit, Room, RoomVisitor};
+use crate::time::Millis;
+
+/// A room's key in the per-visitor room index.
+fn visitor_room_key(room: &Room) -> Vec<u8> {
+    keys::owner_time_id(&room.v.id, room.ts, room.seq, &room.id)
+}
+
+/// Writes a room record with all of its index rows.
+fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
+    tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
+    tx.visitorid_roomtime
+        .insert(visitor_room_key(room), &[][..])?;
+    if room.open {
+        tx.visitorid_openroomid
+            .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
+    } else if tx.visitorid_openroomid.get(room.v.id.as_bytes())?.as_deref()
+        == Some(room.id.as_bytes())
+    {
+        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Removes a room record and its index rows.
+pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
+    tx.roomid_room.remove(room.id.as_bytes())?;
+    tx.visitorid_roomtime.remove(visitor_room_key(room))?;
+    if tx.visitorid_openroomid.get(room.v.id.as_bytes())?.as_deref() == Some(room.id.as_bytes()) {
+        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Removes a message and its index row.
+pub(super) fn erase_message(tx: &Tx, msg: &Message) -> TxResult<()> {
+    tx.msgid_message.remove(msg.id.as_bytes())?;
+    tx.roomid_msgtime_msgid
+        .remove(keys::owner_time(&msg.rid, msg.ts, msg.seq))?;
+    Ok(())
+}
+
+impl Store {
+    /// The room with this id.
+    pub fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
+        match self.trees().roomid_room.get(rid.as_bytes())? {
+            Some(bytes) => decode("roomid_room", rid.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The open room of a visitor, if it has one.
+    pub fn open_room_of(&self, visitor_id: &str) -> Result<Option<Room>> {
+        match self
+            .trees()
+            .visitorid_openroomid
+            .get(visitor_id.as_bytes())?
+        {
+            Some(rid) => {
+                let rid = id_value("visitorid_openroomid", visitor_id.as_bytes(), &rid)?;
+                self.room_by_id(&rid)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every room of a visitor, oldest first.
+    pub fn rooms_of_visitor(&self, visitor_id: &str) -> Result<Vec<Room>> {
+        let mut rooms = Vec::new();
+        for row in self
+            .trees()
+            .visitorid_roomtime
+            .scan_prefix(keys::prefix(visitor_id))
+        {
+            let (key, _) = row?;
+            let rid = keys::id_after_owner_time(&key).ok_or_else(|| super::StoreError::Corrupt {
+                tree: "visitorid_roomtime",
+                key: key.to_vec(),
+            })?;
+            if let Some(room) = self.room_by_id(rid)? {
+                rooms.push(room);
+            }
+        }
+        Ok(rooms)
+    }
+
+    /// The messages of a room, oldest first.
+    pub fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
+        let t = self.trees();
+        let ids = self.ids_with_prefix(&t.roomid_msgtime_msgid, "roomid_msgtime_msgid", &keys::prefix(rid))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = t.msgid_message.get(id.as_bytes())? {
+                out.push(decode("msgid_message", id.as_bytes(), &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET livechat/room`: the visitor's open room, or a new one (with id `rid` when given).
+    /// A new room becomes the visitor's `lastChat` and adopts its token's room-less history.
+    /// Returns the room and whether it is new.
+    pub fn open_room(&self, token: &str, rid: Option<&str>, now: Millis) -> Result<(Room, bool)> {
+        let _writer = self.lock();
+        let visitor = self
+            .visitor_by_token(token)?
+            .ok_or(Refusal::InvalidToken)?;
+        if let Some(open) = self.open_room_of(&visitor.id)? {
+            return Ok((open, false));
+        }
+        if let Some(rid) = rid {
+            if let Some(existing) = self.room_by_id(rid)? {
+                return Err(if existing.v.id == visitor.id {
+                    Refusal::RoomClosed
+                } else {
+                    Refusal::InvalidRoom
+                }
+                .into());
+            }
+        }
+        let room = Room {
+            id: rid.map(str::to_string).unwrap_or_else(new_id),
+            fname: visitor.name.clone().unwrap_or_else(|| visitor.username.clone()),
+            msgs: 0,
+            users_count: 1,
+            ts: now,
+            seq: self.next_seq()?,
+            lm: None,
+            open: true,
+            closed_at: None,
+            closer: None,
+            waiting_response: true,
+            updated_at: now,
+            v: RoomVisitor {
+                id: visitor.id.clone(),
+                username: visitor.username.clone(),
+                token: visitor.token.clone(),
+                status: visitor.status.clone(),
+            },
+        };
+        let adopt: Vec<PageVisit> = self
+            .page_visits_of_token(token)?
+            .into_iter()
+            .filter(|p| p.rid.is_none() || p.expire_at.is_some())
+            .collect();
+        let mut updated = visitor.clone();
+        updated.last_chat = Some(LastChat {
+            rid: room.id.clone(),
+            ts: now,
+        });
+        updated.updated_at = now;
+        self.transact(|tx| {
+            write_room(tx, &room)?;
+            super::visitors::write_visitor(tx, Some(&visitor), &updated)?;
+            for visit in &adopt {
+                super::history::adopt(tx, visit, &room.id)?;
+            }
+            Ok(())
+        })?;
+        Ok((room, true))
+    }
+
+    /// `POST livechat/room.close`: closes the visitor's open room `rid`.
+    pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
+        let _writer = self.lock();
+        let visitor = self
+            .visitor_by_token(token)?
+            .ok_or(Refusal::InvalidToken)?;
+        let mut room = match self.room_by_id(rid)? {
+            Some(room) if room.v.id == visitor.id && room.open => room,
+            _ => return Err(Refusal::RoomClosed.into()),
+        };
+        room.open = false;
+        room.closed_at = Some(now);
+        room.closer = Some("visitor".into());
+        room.waiting_response = false;
+        room.updated_at = now;
+        self.transact(|tx| write_room(tx, &room))?;
+        Ok(room)
+    }
+
+    /// `POST livechat/message`: a visitor's message in its open room. Resending a message id
+    /// the visitor already used in that room returns the stored message (safe retries).
+    pub fn add_message(
+        &self,
+        token: &str,
+        rid: &str,
+        text: &str,
+        id: Option<&str>,
+        now: Millis,
+    ) -> Result<Message> {
+        let _writer = self.lock();
+        let visitor = self
+            .visitor_by_token(token)?
+            .ok_or(Refusal::InvalidToken)?;
+        let mut room = match self.room_by_id(rid)? {
+            Some(room) if room.v.id == visitor.id => room,
+            _ => return Err(Refusal::InvalidRoom.into()),
+        };
+        if !room.open {
+            return Err(Refusal::RoomClosed.into());
+        }
+        if let Some(id) = id {
+            if let Some(bytes) = self.trees().msgid_message.get(id.as_bytes())? {
+                let existing: Message = decode("msgid_message", id.as_bytes(), &bytes)?;
+                if existing.rid == rid && existing.u_id == visitor.id {
+                    return Ok(existing);
+                }
+                return Err(Refusal::MessageIdTaken.into());
+            }
+        }
+        let msg = Message {
+            id: id.map(str::to_string).unwrap_or_else(new_id),
+            rid: rid.to_string(),
+            msg: text.to_string(),
+            ts: now,
+            seq: self.next_seq()?,
+            u_id: visitor.id.clone(),
+            u_username: visitor.username.clone(),
+            u_name: visitor.name.clone(),
+            updated_at: now,
+        };
+        room.msgs += 1;
+        room.lm = Some(now);
+        room.updated_at = now;
+        self.transact(|tx| {
+            tx.put(tx.msgid_message, msg.id.as_bytes(), &msg)?;
+            tx.roomid_msgtime_msgid
+                .insert(keys::owner_time(&msg.rid, msg.ts, msg.seq), msg.id.as_bytes())?;
+            write_room(tx, &room)
+        })?;
+        Ok(msg)
+    }
+}

@@ -1,0 +1,131 @@
+//! Test harness: the real app (`visitord::http::build_app`) over a temporary store.
+//!
+//! Every test gets its own `TestApp` (own temp dir, own sled store). Requests go through
+//! the full middleware stack in-process via `actix_web::test`.
+#![allow(dead_code)]
+
+use actix_web::http::header::HeaderMap;
+use actix_web::http::Method;
+use actix_web::test::{self, TestRequest};
+use actix_web::web::Bytes;
+use serde_json::Value;
+use std::net::SocketAddr;
+use visitord::config::Config;
+use visitord::http::{build_app, AppState};
+
+/// A response as the client sees it.
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Resp {
+    /// The body parsed as JSON (panics with the raw body if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+    /// The raw body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").to_string())
+    }
+}
+
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub state: AppState,
+}
+
+impl TestApp {
+    /// Default config, rate limiting off, fresh temporary store.
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// Default config (rate limiting off unless `f` turns it on) changed by `f`.
+    pub fn with_config(f: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.rate_limit.enabled = false;
+        f(&mut config);
+        config.storage.data_dir = dir.path().join("data");
+        let state = AppState::open(config.clone()).expect("open app state");
+        TestApp { dir, config, state }
+    }
+
+    /// Close the store and open it again from the same directory (durability check).
+    pub fn restart(self) -> Self {
+        let TestApp { dir, config, state } = self;
+        drop(state);
+        let state = AppState::open(config.clone()).expect("reopen app state");
+        TestApp { dir, config, state }
+    }
+
+    /// Send a prepared request through the whole app.
+    pub async fn call(&self, req: TestRequest) -> Resp {
+        let app = test::init_service(build_app(self.state.clone())).await;
+        let req = req
+            .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = test::read_body(res).await;
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.call(TestRequest::get().uri(uri)).await
+    }
+
+    /// GET with agent credentials (`X-User-Id`, `X-Auth-Token`).
+    pub async fn get_as(&self, uri: &str, user_id: &str, token: &str) -> Resp {
+        self.call(
+            TestRequest::get()
+                .uri(uri)
+                .insert_header(("X-User-Id", user_id))
+                .insert_header(("X-Auth-Token", token)),
+        )
+        .await
+    }
+
+    pub async fn post(&self, uri: &str, body: &Value) -> Resp {
+        self.post_raw(uri, serde_json::to_vec(body).expect("json"))
+            .await
+    }
+
+    /// POST raw bytes as `application/json`.
+    pub async fn post_raw(&self, uri: &str, body: impl Into<Bytes>) -> Resp {
+        self.call(
+            TestRequest::post()
+                .uri(uri)
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(body.into()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Resp {
+        self.call(TestRequest::delete().uri(uri)).await
+    }
+
+    pub async fn method(&self, method: Method, uri: &str) -> Resp {
+        self.call(TestRequest::default().method(method).uri(uri))
+            .await
+    }
+}

@@ -105,3 +105,41 @@ impl Drop for Pruner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageConfig;
+    use crate::store::history::PageVisitInput;
+
+    #[test]
+    fn the_pruner_deletes_expired_history_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageConfig {
+            data_dir: dir.path().join("d"),
+            ..Default::default()
+        })
+        .unwrap();
+        let input = PageVisitInput {
+            token: "anon".into(),
+            rid: None,
+            title: "T".into(),
+            change: "url".into(),
+            href: "h".into(),
+        };
+        // Stored long ago with a one-day TTL: already expired.
+        store.record_page_visit(&input, 1_000, Some(DAY_MS)).unwrap();
+        assert_eq!(store.counts().page_visits, 1);
+        let pruner = Pruner::spawn(store.clone(), &HistoryConfig::default());
+        let mut left = 1;
+        for _ in 0..200 {
+            left = store.counts().page_visits;
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        drop(pruner);
+        assert_eq!(left, 0, "the pruner did not delete the expired entry");
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the Livechat visitor API, one module per area.
+//! Shared helpers (requests, shape assertions) live in `util`.
+
+mod delete;
+mod envelope;
+mod page_visited;
+mod ratelimit;
+mod rooms;
+mod util;
+mod visitor_get;
+mod visitor_register;

@@ -18,7 +18,7 @@ fn open() -> (tempfile::TempDir, Store) {
         durability: Durability::Periodic,
         ..Default::default()
     };
-    let store = Store::open(&config).expect("open store");
+    let store = Store::open(&config, Vec::new()).expect("open store");
     (dir, store)
 }
 

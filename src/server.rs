@@ -115,10 +115,13 @@ mod tests {
     #[test]
     fn the_pruner_deletes_expired_history_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&StorageConfig {
-            data_dir: dir.path().join("d"),
-            ..Default::default()
-        })
+        let store = Store::open(
+            &StorageConfig {
+                data_dir: dir.path().join("d"),
+                ..Default::default()
+            },
+            Vec::new(),
+        )
         .unwrap();
         let input = PageVisitInput {
             token: "anon".into(),

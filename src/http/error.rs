@@ -210,6 +210,17 @@ impl From<StoreError> for ApiError {
                     "error-message-already-exists",
                     "A message with this id already exists",
                 ),
+                // The username is not known here; handlers that can refuse a taken username
+                // build the full Rocket.Chat message themselves.
+                Refusal::UsernameTaken => ApiError::reason(
+                    "error-field-unavailable",
+                    "Username is already in use :(",
+                ),
+                Refusal::UnknownUser => ApiError::reason("error-invalid-user", "Invalid user"),
+                Refusal::LastAdmin => ApiError::reason(
+                    "error-action-not-allowed",
+                    "Leaving the app without admins is not allowed",
+                ),
             },
             other => ApiError::Internal(other.to_string()),
         }

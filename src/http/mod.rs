@@ -32,7 +32,12 @@ pub struct AppState {
 impl AppState {
     /// Opens the store named by `config`.
     pub fn open(config: Config) -> Result<AppState, store::StoreError> {
-        let store = Store::open(&config.storage)?;
+        let search_fields = config
+            .visitor_fields()
+            .filter(|d| d.searchable)
+            .map(|d| d.id.clone())
+            .collect();
+        let store = Store::open(&config.storage, search_fields)?;
         Ok(AppState {
             limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
             config: Arc::new(config),

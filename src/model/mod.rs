@@ -121,3 +121,26 @@ impl PageVisit {
         format!("{} - {}", self.title, self.href)
     }
 }
+
+/// An agent, manager or admin who logs in to the agent-facing API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// argon2 PHC string; never leaves the store layer in a response.
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A login: which user a token hash belongs to, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}

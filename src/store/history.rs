@@ -233,7 +233,7 @@ mod tests {
             data_dir: dir.path().join("d"),
             ..Default::default()
         };
-        (dir, Store::open(&config).unwrap())
+        (dir, Store::open(&config, Vec::new()).unwrap())
     }
 
     fn visit(token: &str, rid: Option<&str>) -> PageVisitInput {

@@ -12,6 +12,8 @@ pub mod commit;
 pub mod history;
 pub mod keys;
 pub mod rooms;
+pub mod search;
+pub mod users;
 pub mod visitors;
 
 use crate::config::{Durability, StorageConfig};
@@ -65,6 +67,12 @@ pub enum Refusal {
     VisitorHasOpenRooms,
     #[error("a message with this id already exists")]
     MessageIdTaken,
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("no such user")]
+    UnknownUser,
+    #[error("the change would leave no active admin")]
+    LastAdmin,
 }
 
 impl From<Refusal> for StoreError {
@@ -78,7 +86,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The trees, named `<key>_<value>` after what they map.
 #[derive(Clone)]
 struct Trees {
-    /// `name` → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued).
+    /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
+    /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds).
     meta: Tree,
     /// visitor id → bincode [`crate::model::Visitor`].
     visitorid_visitor: Tree,
@@ -110,9 +119,23 @@ struct Trees {
     navtime_navid: Tree,
     /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
     navexpiry_navid: Tree,
+    /// namespace byte, n-gram `0xFF` visitor seq (u64 BE) → empty: the search index
+    /// (see [`search`] for what is indexed).
+    gram_visitorseq: Tree,
+    /// visitor seq (u64 BE) → visitor id: resolves search postings.
+    visitorseq_visitorid: Tree,
+    /// user id → bincode [`crate::model::User`].
+    userid_user: Tree,
+    /// lower-cased username → user id. Unique.
+    username_userid: Tree,
+    /// SHA-256 of a login token (32 bytes) → bincode [`crate::model::Session`]. Tokens
+    /// themselves are never stored.
+    tokenhash_session: Tree,
+    /// user id `0xFF` token hash → empty: a user's sessions, for revocation.
+    userid_tokenhash: Tree,
 }
 
-const TREE_COUNT: usize = 16;
+const TREE_COUNT: usize = 22;
 
 impl Trees {
     fn open(db: &Db) -> sled::Result<Trees> {
@@ -133,6 +156,12 @@ impl Trees {
             token_navtime_navid: db.open_tree("token_navtime_navid")?,
             navtime_navid: db.open_tree("navtime_navid")?,
             navexpiry_navid: db.open_tree("navexpiry_navid")?,
+            gram_visitorseq: db.open_tree("gram_visitorseq")?,
+            visitorseq_visitorid: db.open_tree("visitorseq_visitorid")?,
+            userid_user: db.open_tree("userid_user")?,
+            username_userid: db.open_tree("username_userid")?,
+            tokenhash_session: db.open_tree("tokenhash_session")?,
+            userid_tokenhash: db.open_tree("userid_tokenhash")?,
         })
     }
 
@@ -155,6 +184,12 @@ impl Trees {
             self.token_navtime_navid.clone(),
             self.navtime_navid.clone(),
             self.navexpiry_navid.clone(),
+            self.gram_visitorseq.clone(),
+            self.visitorseq_visitorid.clone(),
+            self.userid_user.clone(),
+            self.username_userid.clone(),
+            self.tokenhash_session.clone(),
+            self.userid_tokenhash.clone(),
         ]
     }
 }
@@ -177,6 +212,12 @@ struct Tx<'a> {
     token_navtime_navid: &'a TransactionalTree,
     navtime_navid: &'a TransactionalTree,
     navexpiry_navid: &'a TransactionalTree,
+    gram_visitorseq: &'a TransactionalTree,
+    visitorseq_visitorid: &'a TransactionalTree,
+    userid_user: &'a TransactionalTree,
+    username_userid: &'a TransactionalTree,
+    tokenhash_session: &'a TransactionalTree,
+    userid_tokenhash: &'a TransactionalTree,
 }
 
 /// What a transaction closure returns.
@@ -201,6 +242,12 @@ impl<'a> Tx<'a> {
             token_navtime_navid: &t[13],
             navtime_navid: &t[14],
             navexpiry_navid: &t[15],
+            gram_visitorseq: &t[16],
+            visitorseq_visitorid: &t[17],
+            userid_user: &t[18],
+            username_userid: &t[19],
+            tokenhash_session: &t[20],
+            userid_tokenhash: &t[21],
         }
     }
 
@@ -243,6 +290,8 @@ struct Inner {
     /// Held by every writer from its first read to its commit.
     write_lock: Mutex<()>,
     commit: commit::GroupCommit,
+    /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
+    search_fields: Vec<String>,
 }
 
 /// A handle on the open store; cheap to clone, closed when the last clone is dropped.
@@ -252,8 +301,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating when missing) the store in `config.data_dir`.
-    pub fn open(config: &StorageConfig) -> Result<Store> {
+    /// Opens (creating when missing) the store in `config.data_dir`. `search_fields` are the
+    /// custom fields that search matches; when they differ from the ones the search index was
+    /// built with, the index is rebuilt.
+    pub fn open(config: &StorageConfig, search_fields: Vec<String>) -> Result<Store> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.display().to_string(),
@@ -274,15 +325,18 @@ impl Store {
         check_schema(&trees.meta)?;
         let all = trees.all();
         let commit = commit::GroupCommit::start(db.clone(), config.durability);
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 trees,
                 all,
                 write_lock: Mutex::new(()),
                 commit,
+                search_fields,
             }),
-        })
+        };
+        store.ensure_search_index()?;
+        Ok(store)
     }
 
     fn trees(&self) -> &Trees {
@@ -339,6 +393,7 @@ impl Store {
         let t = self.trees();
         Counts {
             visitors: t.visitorid_visitor.len(),
+            users: t.userid_user.len(),
             rooms: t.roomid_room.len(),
             messages: t.msgid_message.len(),
             page_visits: t.navid_pagevisit.len(),
@@ -360,6 +415,11 @@ impl Store {
             ("token_navtime_navid", t.token_navtime_navid.len()),
             ("navtime_navid", t.navtime_navid.len()),
             ("navexpiry_navid", t.navexpiry_navid.len()),
+            ("gram_visitorseq", t.gram_visitorseq.len()),
+            ("visitorseq_visitorid", t.visitorseq_visitorid.len()),
+            ("username_userid", t.username_userid.len()),
+            ("tokenhash_session", t.tokenhash_session.len()),
+            ("userid_tokenhash", t.userid_tokenhash.len()),
         ]
     }
 
@@ -378,6 +438,7 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub visitors: usize,
+    pub users: usize,
     pub rooms: usize,
     pub messages: usize,
     pub page_visits: usize,

@@ -5,6 +5,7 @@ use super::{abort, decode, id_value, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
+use std::collections::BTreeSet;
 
 /// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
 #[derive(Debug, Clone, Default)]
@@ -38,17 +39,22 @@ pub struct HttpInfo {
     pub host: Option<String>,
 }
 
-/// The index rows that a visitor record owns, derived from the record alone.
+/// The index rows that a visitor record owns, derived from the record (and the searchable
+/// custom fields) alone.
 pub(super) struct VisitorRows {
     token: Vec<u8>,
     email: Option<Vec<u8>>,
     phone: Option<(Vec<u8>, Vec<u8>)>,
     created: [u8; 16],
+    seq: [u8; 8],
+    grams: BTreeSet<Vec<u8>>,
 }
 
 impl VisitorRows {
-    pub(super) fn of(v: &Visitor) -> VisitorRows {
+    pub(super) fn of(v: &Visitor, search_fields: &[String]) -> VisitorRows {
         VisitorRows {
+            seq: v.seq.to_be_bytes(),
+            grams: super::search::gram_keys(v, search_fields),
             token: v.token.as_bytes().to_vec(),
             email: v.email.as_deref().map(|e| keys::value_id(e, &v.id)),
             phone: v.phone.as_deref().map(|p| {
@@ -68,6 +74,7 @@ impl VisitorRows {
             tx.phone_visitorid.remove(k.as_slice())?;
         }
         tx.visitortime_visitorid.remove(&self.created[..])?;
+        tx.visitorseq_visitorid.remove(&self.seq[..])?;
         Ok(())
     }
 
@@ -80,22 +87,68 @@ impl VisitorRows {
             tx.phone_visitorid.insert(k.as_slice(), digits.as_slice())?;
         }
         tx.visitortime_visitorid.insert(&self.created[..], id.as_bytes())?;
+        tx.visitorseq_visitorid.insert(&self.seq[..], id.as_bytes())?;
         Ok(())
     }
 }
 
-/// Writes `new` and its index rows, replacing `old`'s rows.
-pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
-    if let Some(old) = old {
-        VisitorRows::of(old).remove(tx)?;
+/// Adds `delta` to the u64 counter `name` in `meta`; returns the new value.
+fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
+    let current = match tx.meta.get(name)? {
+        Some(bytes) => match keys::read_u64(&bytes) {
+            Some(n) => n,
+            None => {
+                return abort(super::StoreError::Corrupt {
+                    tree: "meta",
+                    key: name.to_vec(),
+                })
+            }
+        },
+        None => 0,
+    };
+    let next = current.saturating_add_signed(delta);
+    tx.meta.insert(name, &keys::u64_value(next)[..])?;
+    Ok(next)
+}
+
+/// Writes `new` and its index rows, replacing `old`'s rows (search rows by difference).
+pub(super) fn write_visitor(
+    tx: &Tx,
+    search_fields: &[String],
+    old: Option<&Visitor>,
+    new: &Visitor,
+) -> TxResult<()> {
+    let new_rows = VisitorRows::of(new, search_fields);
+    match old {
+        Some(old) => {
+            let old_rows = VisitorRows::of(old, search_fields);
+            old_rows.remove(tx)?;
+            for gram in old_rows.grams.difference(&new_rows.grams) {
+                tx.gram_visitorseq.remove(gram.as_slice())?;
+            }
+            for gram in new_rows.grams.difference(&old_rows.grams) {
+                tx.gram_visitorseq.insert(gram.as_slice(), &[][..])?;
+            }
+        }
+        None => {
+            for gram in &new_rows.grams {
+                tx.gram_visitorseq.insert(gram.as_slice(), &[][..])?;
+            }
+            bump_counter(tx, b"visitor_count", 1)?;
+        }
     }
-    VisitorRows::of(new).insert(tx, &new.id)?;
+    new_rows.insert(tx, &new.id)?;
     tx.put(tx.visitorid_visitor, new.id.as_bytes(), new)
 }
 
 /// Removes a visitor and its index rows.
-pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
-    VisitorRows::of(v).remove(tx)?;
+pub(super) fn erase_visitor(tx: &Tx, search_fields: &[String], v: &Visitor) -> TxResult<()> {
+    let rows = VisitorRows::of(v, search_fields);
+    rows.remove(tx)?;
+    for gram in &rows.grams {
+        tx.gram_visitorseq.remove(gram.as_slice())?;
+    }
+    bump_counter(tx, b"visitor_count", -1)?;
     tx.visitorid_visitor.remove(v.id.as_bytes())?;
     Ok(())
 }
@@ -241,7 +294,7 @@ impl Store {
                     None => format!("guest-{}", next_guest_number(tx)?),
                 };
             }
-            write_visitor(tx, old.as_ref(), &new)?;
+            write_visitor(tx, &self.inner.search_fields, old.as_ref(), &new)?;
             for visit in &expiring {
                 super::history::lift_expiry(tx, visit)?;
             }
@@ -287,7 +340,7 @@ impl Store {
             for room in &rooms {
                 super::rooms::erase_room(tx, room)?;
             }
-            erase_visitor(tx, &visitor)?;
+            erase_visitor(tx, &self.inner.search_fields, &visitor)?;
             Ok(())
         })?;
         Ok(visitor.id)
@@ -321,21 +374,7 @@ fn apply_registration(v: &mut Visitor, reg: &Registration, now: Millis) {
 
 /// Increments and returns the guest counter (first `guest-1`; never repeats, restarts included).
 fn next_guest_number(tx: &Tx) -> TxResult<u64> {
-    let current = match tx.meta.get(b"guest_counter")? {
-        Some(bytes) => match keys::read_u64(&bytes) {
-            Some(n) => n,
-            None => {
-                return abort(super::StoreError::Corrupt {
-                    tree: "meta",
-                    key: b"guest_counter".to_vec(),
-                })
-            }
-        },
-        None => 0,
-    };
-    let next = current + 1;
-    tx.meta.insert(&b"guest_counter"[..], &keys::u64_value(next)[..])?;
-    Ok(next)
+    bump_counter(tx, b"guest_counter", 1)
 }
 
 #[cfg(test)]
@@ -349,7 +388,7 @@ mod tests {
             data_dir: dir.path().join("d"),
             ..Default::default()
         };
-        let store = Store::open(&config).unwrap();
+        let store = Store::open(&config, Vec::new()).unwrap();
         (dir, store)
     }
 

@@ -1,0 +1,491 @@
+//! `visitors.search` from an index, never a scan of every visitor for a selective term.
+//!
+//! ## What is indexed
+//! Tree `gram_visitorseq` holds key-only rows `ns gram 0xFF seq`, where `seq` is the visitor's
+//! write-order number (u64 BE, resolved to its id by `visitorseq_visitorid`):
+//! - namespace `t`: every character trigram of each searchable text, lower-cased with Unicode
+//!   rules ("MÜLLER" → "müller"): `name`, `username`, the email address, and the custom fields
+//!   configured `searchable`. Each text is padded as `\x02 text \x03 \x03`, so every character
+//!   of it starts a trigram: a one- or two-character term is the prefix of a trigram of every
+//!   text that contains it.
+//! - namespace `p`: every trigram of the phone's digits.
+//!
+//! The rows are derived from the visitor record alone and written in the same transaction as
+//! the record, old rows removed, so the index can never disagree with the records.
+//!
+//! ## How a term is answered
+//! - empty term: the creation-time index `visitortime_visitorid` gives the page directly (default
+//!   order), and `meta.visitor_count` the total;
+//! - term of three characters or more: up to eight of its trigrams, their posting lists (sorted by
+//!   seq) intersected by leapfrogging: each list seeks to the largest current seq until all agree,
+//!   so the work follows the rarest list;
+//! - one or two characters: the union of the posting lists of every trigram that starts with it;
+//! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
+//!   intersection of its digit trigrams, plus the exact-phone index for `phone == term`.
+//!
+//! Every candidate is then checked against its record with [`visitor_matches`], the one
+//! definition of a match, so the index only has to be a superset. The matches are sorted
+//! (default `ts` newest first, ties by write order) and paged.
+
+use super::keys::{self, SEP};
+use super::{decode, Result, Store, StoreError};
+use crate::model::Visitor;
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+const TEXT: u8 = b't';
+const PHONE: u8 = b'p';
+const PAD_START: char = '\u{2}';
+const PAD_END: char = '\u{3}';
+/// Trigrams of a long term beyond this many add little selectivity.
+const MAX_TERM_GRAMS: usize = 8;
+
+/// A field search results can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Ts,
+    UpdatedAt,
+    Name,
+    Username,
+    LastChatTs,
+}
+
+impl SortField {
+    /// The field's name in a `sort` parameter.
+    pub fn from_name(name: &str) -> Option<SortField> {
+        Some(match name {
+            "ts" => SortField::Ts,
+            "_updatedAt" => SortField::UpdatedAt,
+            "name" => SortField::Name,
+            "username" => SortField::Username,
+            "lastChat.ts" => SortField::LastChatTs,
+            _ => return None,
+        })
+    }
+
+    fn compare(self, a: &Visitor, b: &Visitor) -> Ordering {
+        match self {
+            SortField::Ts => a.ts.cmp(&b.ts),
+            SortField::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            // Absent values sort first ascending, as MongoDB sorts missing fields.
+            SortField::Name => a.name.cmp(&b.name),
+            SortField::Username => a.username.cmp(&b.username),
+            SortField::LastChatTs => a
+                .last_chat
+                .as_ref()
+                .map(|l| l.ts)
+                .cmp(&b.last_chat.as_ref().map(|l| l.ts)),
+        }
+    }
+}
+
+/// `(field, ascending)` pairs; empty means the default, `ts` descending.
+pub type Sort = Vec<(SortField, bool)>;
+
+/// One `visitors.search` request.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub term: String,
+    pub sort: Sort,
+    pub offset: usize,
+    /// `None`: every match.
+    pub count: Option<usize>,
+}
+
+/// One page of matches and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub visitors: Vec<Visitor>,
+    pub total: usize,
+}
+
+/// Characters a phone-like term may contain besides digits.
+fn is_phone_char(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.' | ' ')
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The digits of a phone-like term with at least three of them.
+fn phone_term_digits(term: &str) -> Option<String> {
+    let d = digits(term);
+    (d.len() >= 3 && term.chars().all(is_phone_char)).then_some(d)
+}
+
+/// The texts of a visitor that `term` is matched against, in no particular order.
+fn searchable_texts<'a>(v: &'a Visitor, fields: &'a [String]) -> impl Iterator<Item = &'a str> {
+    let custom = v
+        .livechat_data
+        .iter()
+        .filter(|(k, _)| fields.contains(k))
+        .map(|(_, value)| value.as_str());
+    [v.name.as_deref(), Some(v.username.as_str()), v.email.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(custom)
+}
+
+/// The one definition of a match (§2.7): a case-insensitive literal substring of name,
+/// username, email or a searchable custom field; or the stored phone equals the term; or the
+/// term is phone-like and its digits occur in the phone's digits. The empty term matches all.
+pub fn visitor_matches(v: &Visitor, term: &str, fields: &[String]) -> bool {
+    if term.is_empty() {
+        return true;
+    }
+    let lower = term.to_lowercase();
+    if searchable_texts(v, fields).any(|t| t.to_lowercase().contains(&lower)) {
+        return true;
+    }
+    match &v.phone {
+        Some(phone) if phone == term => true,
+        Some(phone) => phone_term_digits(term).is_some_and(|d| digits(phone).contains(&d)),
+        None => false,
+    }
+}
+
+/// Every trigram of `text`, as strings of three characters.
+fn trigrams(chars: &[char]) -> impl Iterator<Item = String> + '_ {
+    chars.windows(3).map(|w| w.iter().collect())
+}
+
+fn posting_prefix(ns: u8, gram: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(gram.len() + 2);
+    k.push(ns);
+    k.extend_from_slice(gram.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// The search index rows of a visitor (see the module header).
+pub(super) fn gram_keys(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
+    let seq = v.seq.to_be_bytes();
+    let mut out = BTreeSet::new();
+    let mut add = |ns: u8, gram: String| {
+        let mut k = posting_prefix(ns, &gram);
+        k.extend_from_slice(&seq);
+        out.insert(k);
+    };
+    for text in searchable_texts(v, fields) {
+        let padded: Vec<char> = std::iter::once(PAD_START)
+            .chain(text.to_lowercase().chars())
+            .chain([PAD_END, PAD_END])
+            .collect();
+        for gram in trigrams(&padded) {
+            add(TEXT, gram);
+        }
+    }
+    if let Some(phone) = &v.phone {
+        let d: Vec<char> = digits(phone).chars().collect();
+        for gram in trigrams(&d) {
+            add(PHONE, gram);
+        }
+    }
+    out
+}
+
+/// At most `MAX_TERM_GRAMS` distinct trigrams of `chars`, spread over the whole term.
+fn term_grams(chars: &[char]) -> Vec<String> {
+    let all: Vec<String> = trigrams(chars).collect::<BTreeSet<_>>().into_iter().collect();
+    if all.len() <= MAX_TERM_GRAMS {
+        return all;
+    }
+    let step = all.len() as f64 / MAX_TERM_GRAMS as f64;
+    (0..MAX_TERM_GRAMS)
+        .map(|i| all[(i as f64 * step) as usize].clone())
+        .collect()
+}
+
+fn seq_of_key(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+/// Sorts by `sort` (default `ts` descending); equal values keep write order: the later write
+/// first when the first key descends, last when it ascends.
+pub fn sort_visitors(visitors: &mut [Visitor], sort: &[(SortField, bool)]) {
+    let default = [(SortField::Ts, false)];
+    let sort = if sort.is_empty() { &default[..] } else { sort };
+    let tie_ascending = sort[0].1;
+    visitors.sort_by(|a, b| {
+        for (field, ascending) in sort {
+            let ord = field.compare(a, b);
+            if ord != Ordering::Equal {
+                return if *ascending { ord } else { ord.reverse() };
+            }
+        }
+        if tie_ascending {
+            a.seq.cmp(&b.seq)
+        } else {
+            b.seq.cmp(&a.seq)
+        }
+    });
+}
+
+/// Whether `sort` is answered by walking the creation-time index.
+fn time_order(sort: &[(SortField, bool)]) -> Option<bool> {
+    match sort {
+        [] => Some(false),
+        [(SortField::Ts, ascending)] => Some(*ascending),
+        _ => None,
+    }
+}
+
+fn page<T>(items: Vec<T>, offset: usize, count: Option<usize>) -> Vec<T> {
+    let it = items.into_iter().skip(offset);
+    match count {
+        Some(n) => it.take(n).collect(),
+        None => it.collect(),
+    }
+}
+
+impl Store {
+    /// `visitors.search`: the page of visitors matching `q.term`, and the total.
+    pub fn search_visitors(&self, q: &SearchQuery) -> Result<SearchPage> {
+        let fields = &self.inner.search_fields;
+        if q.term.is_empty() {
+            if let Some(ascending) = time_order(&q.sort) {
+                return self.visitors_in_time_order(ascending, q.offset, q.count);
+            }
+        }
+        let mut matches = Vec::new();
+        if q.term.is_empty() {
+            for row in self.trees().visitorid_visitor.iter() {
+                let (key, value) = row?;
+                matches.push(decode::<Visitor>("visitorid_visitor", &key, &value)?);
+            }
+        } else {
+            for id in self.candidates(&q.term)? {
+                if let Some(v) = self.visitor_by_id(&id)? {
+                    if visitor_matches(&v, &q.term, fields) {
+                        matches.push(v);
+                    }
+                }
+            }
+        }
+        sort_visitors(&mut matches, &q.sort);
+        let total = matches.len();
+        Ok(SearchPage {
+            visitors: page(matches, q.offset, q.count),
+            total,
+        })
+    }
+
+    /// Every visitor, newest (or oldest) first, paged from the creation-time index.
+    fn visitors_in_time_order(
+        &self,
+        ascending: bool,
+        offset: usize,
+        count: Option<usize>,
+    ) -> Result<SearchPage> {
+        let t = self.trees();
+        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending
+        {
+            Box::new(t.visitortime_visitorid.iter())
+        } else {
+            Box::new(t.visitortime_visitorid.iter().rev())
+        };
+        let mut visitors = Vec::new();
+        for row in rows.skip(offset).take(count.unwrap_or(usize::MAX)) {
+            let (key, value) = row?;
+            let id = super::id_value("visitortime_visitorid", &key, &value)?;
+            if let Some(v) = self.visitor_by_id(&id)? {
+                visitors.push(v);
+            }
+        }
+        Ok(SearchPage {
+            visitors,
+            total: self.visitor_count()? as usize,
+        })
+    }
+
+    /// Ids of the visitors that may match `term` (a superset of the matches).
+    fn candidates(&self, term: &str) -> Result<BTreeSet<String>> {
+        let t = self.trees();
+        let mut seqs: BTreeSet<u64> = BTreeSet::new();
+        let lower: Vec<char> = term.to_lowercase().chars().collect();
+        if lower.len() >= 3 {
+            let prefixes: Vec<Vec<u8>> = term_grams(&lower)
+                .iter()
+                .map(|g| posting_prefix(TEXT, g))
+                .collect();
+            seqs.extend(self.intersect(&prefixes)?);
+        } else {
+            let mut prefix = vec![TEXT];
+            prefix.extend_from_slice(lower.iter().collect::<String>().as_bytes());
+            for row in t.gram_visitorseq.scan_prefix(prefix) {
+                let (key, _) = row?;
+                seqs.extend(seq_of_key(&key));
+            }
+        }
+        if let Some(d) = phone_term_digits(term) {
+            let chars: Vec<char> = d.chars().collect();
+            let prefixes: Vec<Vec<u8>> = term_grams(&chars)
+                .iter()
+                .map(|g| posting_prefix(PHONE, g))
+                .collect();
+            seqs.extend(self.intersect(&prefixes)?);
+        }
+        let mut ids = BTreeSet::new();
+        for seq in seqs {
+            if let Some(id) = t.visitorseq_visitorid.get(seq.to_be_bytes())? {
+                ids.insert(super::id_value("visitorseq_visitorid", &seq.to_be_bytes(), &id)?);
+            }
+        }
+        for row in t.phone_visitorid.scan_prefix(keys::prefix(term)) {
+            let (key, _) = row?;
+            if let Some(id) = keys::id_after_value(&key) {
+                ids.insert(id.to_string());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The first seq `>= from` in the posting list under `prefix`.
+    fn seek(&self, prefix: &[u8], from: u64) -> Result<Option<u64>> {
+        let mut start = prefix.to_vec();
+        start.extend_from_slice(&from.to_be_bytes());
+        match self.trees().gram_visitorseq.range(start..).next() {
+            Some(row) => {
+                let (key, _) = row?;
+                Ok(if key.starts_with(prefix) {
+                    seq_of_key(&key)
+                } else {
+                    None
+                })
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The seqs present in every posting list (leapfrog intersection).
+    fn intersect(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        if prefixes.is_empty() {
+            return Ok(out);
+        }
+        let mut current = 0u64;
+        'search: loop {
+            let mut agreed = true;
+            for prefix in prefixes {
+                match self.seek(prefix, current)? {
+                    None => break 'search,
+                    Some(seq) if seq == current => {}
+                    Some(seq) => {
+                        current = seq;
+                        agreed = false;
+                    }
+                }
+            }
+            if agreed {
+                out.push(current);
+                match current.checked_add(1) {
+                    Some(next) => current = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many visitors there are (kept in `meta`, since sled's `len` walks the tree).
+    pub fn visitor_count(&self) -> Result<u64> {
+        match self.trees().meta.get(b"visitor_count")? {
+            Some(bytes) => keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
+                tree: "meta",
+                key: b"visitor_count".to_vec(),
+            }),
+            None => Ok(0),
+        }
+    }
+
+    /// Rebuilds the search index when the searchable custom fields changed since it was built,
+    /// and initialises the visitor count of a store that has none. A crash mid-way leaves the
+    /// old signature, so the rebuild simply runs again at the next start.
+    pub(super) fn ensure_search_index(&self) -> Result<()> {
+        let _writer = self.lock();
+        let t = self.trees();
+        if t.meta.get(b"visitor_count")?.is_none() {
+            let n = t.visitorid_visitor.len() as u64;
+            t.meta.insert(b"visitor_count", &keys::u64_value(n))?;
+        }
+        let signature = self.inner.search_fields.join("\n");
+        let built = t.meta.get(b"search_fields")?;
+        if built.as_deref() == Some(signature.as_bytes()) {
+            return Ok(());
+        }
+        if built.is_some() || !t.visitorid_visitor.is_empty() {
+            log::info!("rebuilding the search index for searchable fields [{signature}]");
+            t.gram_visitorseq.clear()?;
+            for row in t.visitorid_visitor.iter() {
+                let (key, value) = row?;
+                let v: Visitor = decode("visitorid_visitor", &key, &value)?;
+                let mut batch = sled::Batch::default();
+                for k in gram_keys(&v, &self.inner.search_fields) {
+                    batch.insert(k, &[][..]);
+                }
+                t.gram_visitorseq.apply_batch(batch)?;
+            }
+        }
+        t.meta.insert(b"search_fields", signature.as_bytes())?;
+        self.inner.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visitor(name: &str, phone: Option<&str>) -> Visitor {
+        Visitor {
+            id: "id".into(),
+            token: "t".into(),
+            username: "guest-1".into(),
+            ts: 0,
+            updated_at: 0,
+            seq: 7,
+            status: "online".into(),
+            name: Some(name.into()),
+            email: Some("someone@example.com".into()),
+            phone: phone.map(str::to_string),
+            department: None,
+            livechat_data: vec![("address".into(), "Rocket.Chat street".into())],
+            last_chat: None,
+            user_agent: None,
+            ip: None,
+            host: None,
+        }
+    }
+
+    #[test]
+    fn matching_rules() {
+        let fields = vec!["address".to_string()];
+        let v = visitor("Müller", Some("55 51 5555-5555"));
+        assert!(visitor_matches(&v, "MÜLLER", &fields));
+        assert!(visitor_matches(&v, "ül", &fields));
+        assert!(visitor_matches(&v, "EXAMPLE.com", &fields));
+        assert!(visitor_matches(&v, "chat str", &fields));
+        assert!(!visitor_matches(&v, "chat str", &[]));
+        assert!(visitor_matches(&v, "5555-5555", &fields));
+        assert!(visitor_matches(&v, "55 51 5555-5555", &fields));
+        assert!(!visitor_matches(&v, "5a5", &fields));
+        assert!(!visitor_matches(&v, "^((ab)*)+$", &fields));
+        assert!(visitor_matches(&v, "", &fields));
+    }
+
+    #[test]
+    fn every_character_starts_a_gram() {
+        let v = visitor("ab", None);
+        let keys = gram_keys(&v, &[]);
+        let grams: Vec<String> = keys
+            .iter()
+            .filter(|k| k[0] == TEXT)
+            .map(|k| String::from_utf8_lossy(&k[1..k.len() - 9]).into_owned())
+            .collect();
+        assert!(grams.contains(&"\u{2}ab".to_string()));
+        assert!(grams.contains(&"ab\u{3}".to_string()));
+        assert!(grams.contains(&"b\u{3}\u{3}".to_string()));
+    }
+}

@@ -1,0 +1,240 @@
+//! Users (agents, managers, admins) and their login sessions.
+//!
+//! Sessions are keyed by the SHA-256 of the login token; the token itself is never stored.
+//! Revoking a user's sessions (logout everywhere, new password, deactivation, deletion) walks
+//! `userid_tokenhash`.
+
+use super::keys;
+use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use crate::model::ids::new_id;
+use crate::model::{Session, User};
+use crate::time::Millis;
+
+/// The role whose last active holder cannot be removed.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// A user to create; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub password_hash: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub active: Option<bool>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+fn username_key(username: &str) -> Vec<u8> {
+    username.to_lowercase().into_bytes()
+}
+
+fn is_active_admin(u: &User) -> bool {
+    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
+}
+
+/// Deletes the sessions whose hashes are listed under `user_id`.
+fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
+    for hash in hashes {
+        tx.tokenhash_session.remove(hash.as_slice())?;
+        let mut row = keys::prefix(user_id);
+        row.extend_from_slice(hash);
+        tx.userid_tokenhash.remove(row)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The user with this id.
+    pub fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        match self.trees().userid_user.get(id.as_bytes())? {
+            Some(bytes) => decode("userid_user", id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The user with this username (case-insensitive).
+    pub fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let key = username_key(username);
+        match self.trees().username_userid.get(&key)? {
+            Some(id) => self.user_by_id(&id_value("username_userid", &key, &id)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Every user, by username.
+    pub fn list_users(&self) -> Result<Vec<User>> {
+        let mut users = Vec::new();
+        for row in self.trees().username_userid.iter() {
+            let (key, id) = row?;
+            if let Some(u) = self.user_by_id(&id_value("username_userid", &key, &id)?)? {
+                users.push(u);
+            }
+        }
+        Ok(users)
+    }
+
+    /// How many users exist.
+    pub fn user_count(&self) -> usize {
+        self.trees().userid_user.len()
+    }
+
+    /// Creates a user; the username must be free (case-insensitive).
+    pub fn create_user(&self, new: NewUser, now: Millis) -> Result<User> {
+        let _writer = self.lock();
+        let user = User {
+            id: new_id(),
+            username: new.username,
+            name: new.name,
+            email: new.email,
+            password_hash: new.password_hash,
+            roles: new.roles,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        self.transact(|tx| {
+            let key = username_key(&user.username);
+            if tx.username_userid.get(&key)?.is_some() {
+                return super::abort(Refusal::UsernameTaken);
+            }
+            tx.username_userid.insert(key, user.id.as_bytes())?;
+            tx.put(tx.userid_user, user.id.as_bytes(), &user)
+        })?;
+        Ok(user)
+    }
+
+    /// The hashes of a user's sessions.
+    fn session_hashes(&self, user_id: &str) -> Result<Vec<Vec<u8>>> {
+        let prefix = keys::prefix(user_id);
+        let mut hashes = Vec::new();
+        for row in self.trees().userid_tokenhash.scan_prefix(&prefix) {
+            let (key, _) = row?;
+            hashes.push(key[prefix.len()..].to_vec());
+        }
+        Ok(hashes)
+    }
+
+    /// Refuses a change that would leave no active admin when there is one now.
+    fn keep_an_admin(&self, before: &User, after: Option<&User>) -> Result<()> {
+        if !is_active_admin(before) || after.is_some_and(is_active_admin) {
+            return Ok(());
+        }
+        let others = self
+            .list_users()?
+            .iter()
+            .filter(|u| u.id != before.id && is_active_admin(u))
+            .count();
+        if others == 0 {
+            return Err(Refusal::LastAdmin.into());
+        }
+        Ok(())
+    }
+
+    /// Applies `changes`; a new password or a deactivation revokes every session of the user.
+    pub fn update_user(&self, id: &str, changes: UserChanges, now: Millis) -> Result<User> {
+        let _writer = self.lock();
+        let old = self.user_by_id(id)?.ok_or(Refusal::UnknownUser)?;
+        let mut new = old.clone();
+        if let Some(hash) = &changes.password_hash {
+            new.password_hash = hash.clone();
+        }
+        if let Some(roles) = &changes.roles {
+            new.roles = roles.clone();
+        }
+        if let Some(active) = changes.active {
+            new.active = active;
+        }
+        if let Some(name) = &changes.name {
+            new.name = Some(name.clone());
+        }
+        if let Some(email) = &changes.email {
+            new.email = Some(email.clone());
+        }
+        new.updated_at = now;
+        self.keep_an_admin(&old, Some(&new))?;
+        let revoke = changes.password_hash.is_some() || !new.active;
+        let hashes = if revoke {
+            self.session_hashes(id)?
+        } else {
+            Vec::new()
+        };
+        self.transact(|tx| {
+            revoke_all(tx, id, &hashes)?;
+            tx.put(tx.userid_user, id.as_bytes(), &new)
+        })?;
+        Ok(new)
+    }
+
+    /// Deletes a user and every session of it.
+    pub fn delete_user(&self, id: &str) -> Result<User> {
+        let _writer = self.lock();
+        let user = self.user_by_id(id)?.ok_or(Refusal::UnknownUser)?;
+        self.keep_an_admin(&user, None)?;
+        let hashes = self.session_hashes(id)?;
+        self.transact(|tx| {
+            revoke_all(tx, id, &hashes)?;
+            tx.username_userid.remove(username_key(&user.username))?;
+            tx.userid_user.remove(id.as_bytes())?;
+            Ok(())
+        })?;
+        Ok(user)
+    }
+
+    /// Records a login: `token_hash` is the SHA-256 of the token handed to the client.
+    pub fn create_session(&self, token_hash: &[u8], session: &Session) -> Result<()> {
+        let _writer = self.lock();
+        self.transact(|tx| {
+            tx.put(tx.tokenhash_session, token_hash, session)?;
+            let mut row = keys::prefix(&session.user_id);
+            row.extend_from_slice(token_hash);
+            tx.userid_tokenhash.insert(row, &[][..])?;
+            Ok(())
+        })
+    }
+
+    /// The session of a token hash.
+    pub fn session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
+        match self.trees().tokenhash_session.get(token_hash)? {
+            Some(bytes) => decode("tokenhash_session", token_hash, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends one session (logout).
+    pub fn revoke_session(&self, token_hash: &[u8]) -> Result<()> {
+        let _writer = self.lock();
+        let Some(session) = self.session(token_hash)? else {
+            return Ok(());
+        };
+        self.transact(|tx| revoke_all(tx, &session.user_id, &[token_hash.to_vec()]))
+    }
+
+    /// Deletes sessions that expired before `now`. Returns how many.
+    pub fn prune_sessions(&self, now: Millis) -> Result<u64> {
+        let _writer = self.lock();
+        let mut expired = Vec::new();
+        for row in self.trees().tokenhash_session.iter() {
+            let (hash, bytes) = row?;
+            let s: Session = decode("tokenhash_session", &hash, &bytes)?;
+            if s.expires_at <= now {
+                expired.push((s.user_id, hash.to_vec()));
+            }
+        }
+        self.transact(|tx| {
+            for (user_id, hash) in &expired {
+                revoke_all(tx, user_id, std::slice::from_ref(hash))?;
+            }
+            Ok(())
+        })?;
+        Ok(expired.len() as u64)
+    }
+}

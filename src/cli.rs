@@ -25,6 +25,43 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API (the default).
     Serve,
+    /// Manage agent accounts on a stopped server (a running one: use the REST API).
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Without --password-stdin a random password is printed.
+    Add {
+        name: String,
+        /// Role(s): admin, livechat-manager, livechat-monitor, livechat-agent, user
+        /// (repeat the flag or separate with commas; default livechat-agent).
+        #[arg(long = "role", value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a new password (prompted, or from standard input); revokes the user's logins.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Replace a user's roles.
+    Role {
+        name: String,
+        #[arg(required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// Delete a user and its logins.
+    Remove { name: String },
 }
 
 impl Cli {

@@ -18,6 +18,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub livechat: LivechatConfig,
     pub history: HistoryConfig,
+    pub auth: AuthConfig,
 }
 
 /// `[server]`: the HTTP listener.
@@ -227,6 +228,20 @@ impl Default for HistoryConfig {
     }
 }
 
+/// `[auth]`: agent logins.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A login token expires this many days after the login.
+    pub token_ttl_days: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { token_ttl_days: 90 }
+    }
+}
+
 /// A start-up configuration problem, naming the key or variable at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -338,6 +353,9 @@ impl Config {
         }
         if self.storage.flush_every_ms == 0 {
             return bad("storage.flush_every_ms", "must be at least 1");
+        }
+        if self.auth.token_ttl_days == 0 {
+            return bad("auth.token_ttl_days", "must be at least 1");
         }
         if self.history.prune_interval_secs == 0 {
             return bad("history.prune_interval_secs", "must be at least 1");

@@ -3,6 +3,8 @@
 //! The binary (`src/main.rs`) and every test share [`http::build_app`] and [`store::Store`].
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -14,6 +14,11 @@ use std::time::Duration;
 pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let config = loaded.config.clone();
     let state = AppState::open(config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
+    let admin_note = crate::admin::ensure_first_admin(
+        &state.store,
+        &config.storage.data_dir,
+        std::env::var("VISITORD_ADMIN_PASSWORD").ok(),
+    )?;
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -46,9 +51,12 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     println!("  listening:  {}", urls.join(", "));
     println!("  durability: {}", config.storage.durability.as_str());
     println!(
-        "  store:      {} visitors, {} rooms, {} page visits",
-        counts.visitors, counts.rooms, counts.page_visits
+        "  store:      {} visitors, {} rooms, {} page visits, {} users",
+        counts.visitors, counts.rooms, counts.page_visits, counts.users
     );
+    if let Some(note) = admin_note {
+        println!("  admin:      {note}");
+    }
     let pruner = Pruner::spawn(state.store.clone(), &config.history);
     let result = server.run().await;
     drop(pruner);
@@ -82,6 +90,11 @@ impl Pruner {
                     Ok(0) => {}
                     Ok(n) => log::info!("pruned {n} navigation history entries"),
                     Err(e) => log::error!("pruning navigation history failed: {e}"),
+                }
+                match store.prune_sessions(now_ms()) {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("removed {n} expired login sessions"),
+                    Err(e) => log::error!("removing expired sessions failed: {e}"),
                 }
                 match stopped.recv_timeout(interval) {
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,

@@ -2,14 +2,19 @@
 //!
 //! [`build_app`] is the whole application; `main` serves it and every test calls it.
 
+pub mod auth;
 pub mod body;
 pub mod check;
 pub mod error;
+pub mod login;
 pub mod meta;
+pub mod page;
 pub mod pages;
 pub mod ratelimit;
 pub mod rooms;
+pub mod users;
 pub mod visitor;
+pub mod visitors;
 
 use crate::config::Config;
 use crate::store::{self, Store};
@@ -105,6 +110,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/api/v1/livechat/message", &[M::POST]).route(web::post().to(rooms::message)),
     )
+    .service(
+        resource("/api/v1/livechat/visitors.info", &[M::GET])
+            .route(web::get().to(visitors::info)),
+    )
+    .service(
+        resource("/api/v1/livechat/visitors.pagesVisited", &[M::GET])
+            .route(web::get().to(visitors::pages_visited_by_query)),
+    )
+    .service(
+        resource("/api/v1/livechat/visitors.pagesVisited/{roomId}", &[M::GET])
+            .route(web::get().to(visitors::pages_visited_of_room)),
+    )
+    .service(
+        resource(
+            "/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}",
+            &[M::GET],
+        )
+        .route(web::get().to(visitors::chat_history)),
+    )
+    .service(
+        resource("/api/v1/livechat/visitors.search", &[M::GET])
+            .route(web::get().to(visitors::search)),
+    )
+    .service(
+        resource("/api/v1/livechat/custom-fields", &[M::GET])
+            .route(web::get().to(visitors::custom_fields)),
+    )
+    .service(resource("/api/v1/login", &[M::POST]).route(web::post().to(login::login)))
+    .service(
+        resource("/api/v1/logout", &[M::GET, M::POST])
+            .route(web::post().to(login::logout))
+            .route(web::get().to(login::logout)),
+    )
+    .service(resource("/api/v1/me", &[M::GET]).route(web::get().to(login::me)))
+    .service(resource("/api/v1/users.create", &[M::POST]).route(web::post().to(users::create)))
+    .service(resource("/api/v1/users.list", &[M::GET]).route(web::get().to(users::list)))
+    .service(resource("/api/v1/users.update", &[M::POST]).route(web::post().to(users::update)))
+    .service(resource("/api/v1/users.delete", &[M::POST]).route(web::post().to(users::delete)))
     .service(resource("/api/info", &[M::GET]).route(web::get().to(meta::info)))
     .service(resource("/health", &[M::GET]).route(web::get().to(meta::health)));
 }

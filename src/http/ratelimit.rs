@@ -24,6 +24,12 @@ pub enum Route {
     Room,
     RoomClose,
     Message,
+    /// Agent endpoints, keyed by user id.
+    Authenticated,
+    /// Failed logins, keyed by IP.
+    LoginFailureIp,
+    /// Failed logins, keyed by lower-cased username.
+    LoginFailureUser,
 }
 
 #[derive(Clone, Copy)]
@@ -55,15 +61,27 @@ impl RateLimiter {
             Route::GetVisitor | Route::DeleteVisitor | Route::RoomClose | Route::Message => {
                 c.anonymous_per_min
             }
+            Route::Authenticated => c.authenticated_per_min,
+            Route::LoginFailureIp | Route::LoginFailureUser => c.login_failures_per_min,
         }
     }
 
     /// Counts one request of `key` on `route`; a 429 when the window is full.
     pub fn check(&self, route: Route, key: &str) -> Result<(), ApiError> {
-        self.check_at(route, key, now_ms())
+        self.check_at(route, key, now_ms(), true)
     }
 
-    fn check_at(&self, route: Route, key: &str, now: Millis) -> Result<(), ApiError> {
+    /// A 429 when the window of `key` on `route` is full; counts nothing (see [`Self::hit`]).
+    pub fn peek(&self, route: Route, key: &str) -> Result<(), ApiError> {
+        self.check_at(route, key, now_ms(), false)
+    }
+
+    /// Counts one event (a failed login) of `key` on `route`.
+    pub fn hit(&self, route: Route, key: &str) {
+        let _ = self.check_at(route, key, now_ms(), true);
+    }
+
+    fn check_at(&self, route: Route, key: &str, now: Millis, count: bool) -> Result<(), ApiError> {
         if !self.config.enabled {
             return Ok(());
         }
@@ -96,7 +114,9 @@ impl RateLimiter {
                 reset_ms,
             });
         }
-        window.count += 1;
+        if count {
+            window.count += 1;
+        }
         Ok(())
     }
 
@@ -131,9 +151,9 @@ mod tests {
     fn window_fills_then_resets() {
         let limiter = RateLimiter::new(RateLimitConfig::default());
         for _ in 0..5 {
-            limiter.check_at(Route::RegisterVisitor, "ip", 1_000).unwrap();
+            limiter.check_at(Route::RegisterVisitor, "ip", 1_000, true).unwrap();
         }
-        match limiter.check_at(Route::RegisterVisitor, "ip", 31_000) {
+        match limiter.check_at(Route::RegisterVisitor, "ip", 31_000, true) {
             Err(ApiError::TooManyRequests {
                 limit,
                 wait_secs,
@@ -141,8 +161,8 @@ mod tests {
             }) => assert_eq!((limit, wait_secs, reset_ms), (5, 30, 61_000)),
             other => panic!("{other:?}"),
         }
-        limiter.check_at(Route::RegisterVisitor, "other-ip", 31_000).unwrap();
-        limiter.check_at(Route::RegisterVisitor, "ip", 61_000).unwrap();
+        limiter.check_at(Route::RegisterVisitor, "other-ip", 31_000, true).unwrap();
+        limiter.check_at(Route::RegisterVisitor, "ip", 61_000, true).unwrap();
     }
 
     #[test]
@@ -152,7 +172,7 @@ mod tests {
             ..Default::default()
         });
         for _ in 0..100 {
-            limiter.check_at(Route::RegisterVisitor, "ip", 0).unwrap();
+            limiter.check_at(Route::RegisterVisitor, "ip", 0, true).unwrap();
         }
     }
 }

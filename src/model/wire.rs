@@ -145,3 +145,40 @@ pub fn page_visit(p: &PageVisit, token: Token) -> Value {
     m.insert("_updatedAt".into(), json!(iso(p.updated_at)));
     Value::Object(m)
 }
+
+/// A user as the user administration endpoints show it (never a password or token hash).
+pub fn user(u: &crate::model::User) -> Value {
+    let mut m = Map::new();
+    m.insert("_id".into(), json!(u.id));
+    m.insert("username".into(), json!(u.username));
+    put_opt(&mut m, "name", &u.name);
+    if let Some(email) = &u.email {
+        m.insert(
+            "emails".into(),
+            json!([{ "address": email, "verified": false }]),
+        );
+    }
+    m.insert("roles".into(), json!(u.roles));
+    m.insert("active".into(), json!(u.active));
+    m.insert("createdAt".into(), json!(iso(u.created_at)));
+    m.insert("_updatedAt".into(), json!(iso(u.updated_at)));
+    Value::Object(m)
+}
+
+/// The caller as `login` (`data.me`) and `me` show it.
+pub fn me(u: &crate::model::User) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("_id".into(), json!(u.id));
+    m.insert("username".into(), json!(u.username));
+    put_opt(&mut m, "name", &u.name);
+    if let Some(email) = &u.email {
+        m.insert(
+            "emails".into(),
+            json!([{ "address": email, "verified": false }]),
+        );
+    }
+    m.insert("roles".into(), json!(u.roles));
+    m.insert("status".into(), json!("online"));
+    m.insert("active".into(), json!(u.active));
+    m
+}

@@ -8,6 +8,7 @@
 //!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
+pub mod check;
 pub mod commit;
 pub mod history;
 pub mod keys;
@@ -40,6 +41,8 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("data dir {path} is in use by another visitord process (the store is locked)")]
+    Locked { path: String },
     #[error("corrupt record in tree {tree} at key {key:?}")]
     Corrupt { tree: &'static str, key: Vec<u8> },
     #[error("cannot encode a record: {0}")]
@@ -449,11 +452,8 @@ fn open_error(dir: &Path, e: sled::Error) -> StoreError {
     if let sled::Error::Io(io) = &e {
         let text = io.to_string();
         if text.contains("lock") || io.kind() == std::io::ErrorKind::WouldBlock {
-            return StoreError::Io {
+            return StoreError::Locked {
                 path: dir.display().to_string(),
-                source: std::io::Error::other(
-                    "it is in use by another visitord process (the store is locked)",
-                ),
             };
         }
     }

@@ -10,8 +10,28 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use visitord::config::Config;
 use visitord::http::{build_app, AppState};
+use visitord::model::Session;
+use visitord::store::users::NewUser;
+
+/// The password of every user made by [`TestApp::user`].
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An argon2 hash of [`PASSWORD`], computed once per test binary.
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| visitord::auth::hash_password(PASSWORD).expect("hash"))
+        .clone()
+}
+
+/// Credentials of a logged-in user.
+#[derive(Debug, Clone)]
+pub struct Creds {
+    pub user_id: String,
+    pub token: String,
+}
 
 /// A response as the client sees it.
 pub struct Resp {
@@ -87,6 +107,58 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// Creates a user with `roles` (password [`PASSWORD`]) straight in the store, and a login
+    /// session for it valid for a day, as `POST /api/v1/login` would.
+    pub fn user(&self, username: &str, roles: &[&str]) -> Creds {
+        let store = &self.state.store;
+        let user = store
+            .create_user(
+                NewUser {
+                    username: username.into(),
+                    name: Some(username.into()),
+                    email: None,
+                    password_hash: password_hash(),
+                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                },
+                visitord::time::now_ms(),
+            )
+            .expect("create user");
+        let token = visitord::auth::new_login_token();
+        let now = visitord::time::now_ms();
+        store
+            .create_session(
+                &visitord::auth::token_hash(&token),
+                &Session {
+                    user_id: user.id.clone(),
+                    created_at: now,
+                    expires_at: now + visitord::time::DAY_MS,
+                },
+            )
+            .expect("create session");
+        Creds {
+            user_id: user.id,
+            token,
+        }
+    }
+
+    /// GET with the credentials of `creds`.
+    pub async fn get_with(&self, uri: &str, creds: &Creds) -> Resp {
+        self.get_as(uri, &creds.user_id, &creds.token).await
+    }
+
+    /// POST JSON with the credentials of `creds`.
+    pub async fn post_with(&self, uri: &str, body: &Value, creds: &Creds) -> Resp {
+        self.call(
+            TestRequest::post()
+                .uri(uri)
+                .insert_header(("Content-Type", "application/json"))
+                .insert_header(("X-User-Id", creds.user_id.as_str()))
+                .insert_header(("X-Auth-Token", creds.token.as_str()))
+                .set_payload(serde_json::to_vec(body).expect("json")),
+        )
+        .await
     }
 
     pub async fn get(&self, uri: &str) -> Resp {

@@ -1,0 +1,247 @@
+//! User administration for holders of `manage-users`, with Rocket.Chat's endpoint names.
+
+use super::auth::Agent;
+use super::body::JsonBody;
+use super::check::{ajv_additional, ajv_required, ajv_type};
+use super::error::{fields, success, ApiError};
+use super::page::{paginated, query_map};
+use super::{read, write, AppState};
+use crate::auth::{hash_password, valid_username, Permission, ROLES};
+use crate::model::wire;
+use crate::store::users::{NewUser, UserChanges};
+use crate::time::now_ms;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+const MAX_PASSWORD_CHARS: usize = 1024;
+const MAX_NAME_CHARS: usize = 256;
+const MAX_EMAIL_CHARS: usize = 254;
+
+fn opt_string(map: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ajv_type("string")),
+    }
+}
+
+fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ajv_type("boolean")),
+    }
+}
+
+fn check_keys(map: &Map<String, Value>, required: &[&str], allowed: &[&str]) -> Result<(), ApiError> {
+    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
+        return Err(ajv_required(key));
+    }
+    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(ajv_additional());
+    }
+    Ok(())
+}
+
+fn roles(map: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(value) = map.get("roles") else {
+        return Ok(None);
+    };
+    let Value::Array(items) = value else {
+        return Err(ajv_type("array"));
+    };
+    let mut roles = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(role) = item else {
+            return Err(ajv_type("string"));
+        };
+        if !ROLES.contains(&role.as_str()) {
+            return Err(ApiError::reason("error-invalid-role", format!("Invalid role {role}")));
+        }
+        if !roles.contains(role) {
+            roles.push(role.clone());
+        }
+    }
+    Ok(Some(roles))
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.is_empty() {
+        return Err(ApiError::reason("error-invalid-password", "Password cannot be empty"));
+    }
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::too_long("password", MAX_PASSWORD_CHARS));
+    }
+    Ok(())
+}
+
+fn check_profile(name: &Option<String>, email: &Option<String>) -> Result<Option<String>, ApiError> {
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+        return Err(ApiError::too_long("name", MAX_NAME_CHARS));
+    }
+    let email = email.as_ref().map(|e| e.trim().to_lowercase());
+    if let Some(e) = &email {
+        if e.chars().count() > MAX_EMAIL_CHARS {
+            return Err(ApiError::too_long("email", MAX_EMAIL_CHARS));
+        }
+        let valid = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
+        if !valid {
+            return Err(ApiError::reason("error-invalid-email", format!("Invalid email {e}")));
+        }
+    }
+    Ok(email)
+}
+
+/// Hashes on the blocking pool (argon2 takes tens of milliseconds on purpose).
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
+/// `POST /api/v1/users.create` — `{username, password, name?, email?, roles?, active?}`.
+pub async fn create(
+    state: web::Data<AppState>,
+    agent: Agent,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ManageUsers)?;
+    let b = body.0;
+    check_keys(
+        &b,
+        &["username", "password"],
+        &["username", "password", "name", "email", "roles", "active", "verified",
+          "joinDefaultChannels", "sendWelcomeEmail", "requirePasswordChange"],
+    )?;
+    let username = opt_string(&b, "username")?.unwrap_or_default();
+    let password = opt_string(&b, "password")?.unwrap_or_default();
+    let name = opt_string(&b, "name")?;
+    let email = check_profile(&name, &opt_string(&b, "email")?)?;
+    let roles = roles(&b)?.unwrap_or_else(|| vec!["user".to_string()]);
+    let active = opt_bool(&b, "active")?;
+    if !valid_username(&username) {
+        return Err(ApiError::reason(
+            "error-input-is-not-a-valid-field",
+            format!("{username} is not a valid username, use only letters, numbers, dots, hyphens and underscores"),
+        ));
+    }
+    check_password(&password)?;
+    let password_hash = hash(password).await?;
+    let new = NewUser {
+        name: Some(name.unwrap_or_else(|| username.clone())),
+        username: username.clone(),
+        email,
+        password_hash,
+        roles,
+    };
+    let now = now_ms();
+    let user = write(&state, move |s| {
+        let user = s.create_user(new, now)?;
+        match active {
+            Some(false) => s.update_user(&user.id, UserChanges { active: Some(false), ..Default::default() }, now),
+            _ => Ok(user),
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        ApiError::Coded { code: "error-field-unavailable", .. } => ApiError::reason(
+            "error-field-unavailable",
+            format!("{username} is already in use :("),
+        ),
+        other => other,
+    })?;
+    Ok(success(fields([("user", wire::user(&user))])))
+}
+
+/// `GET /api/v1/users.list` — every user, paginated, sortable by `username`, `name`, `createdAt`.
+pub async fn list(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ManageUsers)?;
+    let query = query_map(&req)?;
+    let paging = paginated(&query, &[], &[], &["username", "name", "createdAt"], &state.config.api)?;
+    let mut users = read(&state, |s| s.list_users()).await?;
+    for (field, ascending) in paging.sort.iter().rev() {
+        users.sort_by(|a, b| {
+            let ord = match field.as_str() {
+                "name" => a.name.cmp(&b.name),
+                "createdAt" => a.created_at.cmp(&b.created_at),
+                _ => a.username.to_lowercase().cmp(&b.username.to_lowercase()),
+            };
+            if *ascending { ord } else { ord.reverse() }
+        });
+    }
+    let total = users.len();
+    let items = paging.apply(users).iter().map(wire::user).collect();
+    Ok(success(paging.body("users", items, total)))
+}
+
+/// `POST /api/v1/users.update` — `{userId, data:{password?, roles?, active?, name?, email?}}`.
+/// A new password or a deactivation revokes the user's tokens.
+pub async fn update(
+    state: web::Data<AppState>,
+    agent: Agent,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ManageUsers)?;
+    let b = body.0;
+    check_keys(&b, &["userId", "data"], &["userId", "data"])?;
+    let user_id = opt_string(&b, "userId")?.unwrap_or_default();
+    let Some(Value::Object(data)) = b.get("data") else {
+        return Err(ajv_type("object"));
+    };
+    check_keys(data, &[], &["password", "roles", "active", "name", "email"])?;
+    let password = opt_string(data, "password")?;
+    let name = opt_string(data, "name")?;
+    let email = check_profile(&name, &opt_string(data, "email")?)?;
+    let roles = roles(data)?;
+    let active = opt_bool(data, "active")?;
+    let password_hash = match password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(hash(p).await?)
+        }
+        None => None,
+    };
+    let changes = UserChanges { password_hash, roles, active, name, email };
+    let now = now_ms();
+    let user = write(&state, move |s| s.update_user(&user_id, changes, now)).await?;
+    Ok(success(fields([("user", wire::user(&user))])))
+}
+
+/// `POST /api/v1/users.delete` — `{userId}`; its tokens go with it.
+pub async fn delete(
+    state: web::Data<AppState>,
+    agent: Agent,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ManageUsers)?;
+    let b = body.0;
+    check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
+    let user_id = opt_string(&b, "userId")?.unwrap_or_default();
+    write(&state, move |s| s.delete_user(&user_id)).await?;
+    Ok(success(Map::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn roles_must_be_known() {
+        let m = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            roles(&m(json!({"roles": ["livechat-agent", "livechat-agent"]}))).unwrap(),
+            Some(vec!["livechat-agent".to_string()])
+        );
+        assert!(roles(&m(json!({"roles": ["root"]}))).unwrap_err().to_string().contains("Invalid role root [error-invalid-role]"));
+        assert!(roles(&m(json!({"roles": "admin"}))).unwrap_err().to_string().contains("must be array"));
+    }
+}

@@ -1,0 +1,261 @@
+//! The agent-facing visitor endpoints: info, pages visited, chat history, search, and the
+//! custom field definitions. None of them ever returns a visitor token.
+
+use super::auth::Agent;
+use super::error::{fields, success, ApiError};
+use super::page::{check_params, paginated, query_map, Paging};
+use super::{read, AppState};
+use crate::auth::Permission;
+use crate::model::wire::{self, Token};
+use crate::model::{PageVisit, Room, Visitor};
+use crate::store::search::{SearchQuery, SortField};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+use std::cmp::Ordering;
+
+const MAX_TERM_CHARS: usize = 256;
+
+/// `GET /api/v1/livechat/visitors.info?visitorId=` — the visitor, without its token.
+pub async fn info(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    check_params(&query, &["visitorId"], &[])?;
+    let id = query.get("visitorId").cloned().unwrap_or_default();
+    let visitor = read(&state, move |s| s.visitor_by_id(&id))
+        .await?
+        .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?;
+    Ok(success(fields([(
+        "visitor",
+        wire::visitor(&visitor, Token::Hide),
+    )])))
+}
+
+/// Whose navigation history a `visitors.pagesVisited` request asks for.
+enum PagesOf {
+    Room(String),
+    Visitor(String),
+}
+
+/// `GET /api/v1/livechat/visitors.pagesVisited/{roomId}` — a room's navigation history.
+pub async fn pages_visited_of_room(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    let paging = paginated(&query, &[], &[], &["ts"], &state.config.api)?;
+    pages_visited(&state, PagesOf::Room(path.into_inner()), paging).await
+}
+
+/// `GET /api/v1/livechat/visitors.pagesVisited?roomId=` (the form in Rocket.Chat's docs) or
+/// `?visitorId=` (every entry of the visitor's token, with or without a room).
+pub async fn pages_visited_by_query(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    let target = match (query.get("roomId"), query.get("visitorId")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidParams(
+                "must match exactly one schema in oneOf".into(),
+            ))
+        }
+        (Some(rid), None) => PagesOf::Room(rid.clone()),
+        (None, Some(vid)) => PagesOf::Visitor(vid.clone()),
+        (None, None) => PagesOf::Room(String::new()),
+    };
+    let (required, optional): (&[&str], &[&str]) = match target {
+        PagesOf::Room(_) => (&["roomId"], &[]),
+        PagesOf::Visitor(_) => (&["visitorId"], &[]),
+    };
+    let paging = paginated(&query, required, optional, &["ts"], &state.config.api)?;
+    pages_visited(&state, target, paging).await
+}
+
+async fn pages_visited(
+    state: &AppState,
+    target: PagesOf,
+    paging: Paging,
+) -> Result<HttpResponse, ApiError> {
+    let mut pages: Vec<PageVisit> = match target {
+        PagesOf::Room(rid) => read(state, move |s| {
+            Ok(match s.room_by_id(&rid)? {
+                Some(_) => Some(s.page_visits_of_room(&rid)?),
+                None => None,
+            })
+        })
+        .await?
+        .ok_or_else(|| ApiError::Plain("invalid-room".into()))?,
+        PagesOf::Visitor(vid) => read(state, move |s| {
+            Ok(match s.visitor_by_id(&vid)? {
+                Some(v) => Some(s.page_visits_of_token(&v.token)?),
+                None => None,
+            })
+        })
+        .await?
+        .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?,
+    };
+    // Stored oldest first; the default and `{"ts":-1}` are newest first.
+    let ascending = paging.sort.first().is_some_and(|(_, asc)| *asc);
+    pages.sort_by(|a, b| (a.ts, a.seq).cmp(&(b.ts, b.seq)));
+    if !ascending {
+        pages.reverse();
+    }
+    let total = pages.len();
+    let items = paging
+        .apply(pages)
+        .iter()
+        .map(|p| wire::page_visit(p, Token::Hide))
+        .collect();
+    Ok(success(paging.body("pages", items, total)))
+}
+
+/// `GET /api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}` — every
+/// livechat room of the visitor; the room is only the access check, as in Rocket.Chat.
+pub async fn chat_history(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    let paging = paginated(&query, &[], &[], &["ts", "lm", "closedAt"], &state.config.api)?;
+    let (rid, visitor_id) = path.into_inner();
+    let (room, mut rooms) = read(&state, move |s| {
+        Ok((s.room_by_id(&rid)?, s.rooms_of_visitor(&visitor_id)?))
+    })
+    .await?;
+    if room.is_none() {
+        return Err(ApiError::Plain("invalid-room".into()));
+    }
+    // visitord has no agent routing, so no room is served by the caller: access to a room
+    // of another agent's needs `view-livechat-rooms`.
+    if !agent.can(Permission::ViewLivechatRooms) {
+        return Err(ApiError::Plain("error-not-allowed".into()));
+    }
+    sort_rooms(&mut rooms, &paging.sort);
+    let total = rooms.len();
+    let items = paging
+        .apply(rooms)
+        .iter()
+        .map(|r| wire::room(r, Token::Hide))
+        .collect();
+    Ok(success(paging.body("history", items, total)))
+}
+
+/// Default newest first (`ts` -1); equal values keep write order.
+fn sort_rooms(rooms: &mut [Room], sort: &[(String, bool)]) {
+    let default = [("ts".to_string(), false)];
+    let sort = if sort.is_empty() { &default[..] } else { sort };
+    let tie_ascending = sort[0].1;
+    rooms.sort_by(|a, b| {
+        for (field, ascending) in sort {
+            let ord = match field.as_str() {
+                "lm" => a.lm.cmp(&b.lm),
+                "closedAt" => a.closed_at.cmp(&b.closed_at),
+                _ => a.ts.cmp(&b.ts),
+            };
+            if ord != Ordering::Equal {
+                return if *ascending { ord } else { ord.reverse() };
+            }
+        }
+        if tie_ascending {
+            a.seq.cmp(&b.seq)
+        } else {
+            b.seq.cmp(&a.seq)
+        }
+    });
+}
+
+/// A search result: only the fields Rocket.Chat projects, never the token.
+fn search_item(v: &Visitor) -> Value {
+    let full = wire::visitor(v, Token::Hide);
+    let mut m = Map::new();
+    for key in ["_id", "username", "name", "phone", "visitorEmails", "livechatData", "lastChat"] {
+        if let Some(value) = full.get(key) {
+            m.insert(key.into(), value.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+/// `GET /api/v1/livechat/visitors.search?term=` — visitors matching `term` (empty: all).
+pub async fn search(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    let paging = paginated(
+        &query,
+        &["term"],
+        &[],
+        &["ts", "_updatedAt", "name", "username", "lastChat.ts"],
+        &state.config.api,
+    )?;
+    let term = query.get("term").cloned().unwrap_or_default();
+    if term.chars().count() > MAX_TERM_CHARS {
+        return Err(ApiError::too_long("term", MAX_TERM_CHARS));
+    }
+    let sort = paging
+        .sort
+        .iter()
+        .filter_map(|(f, asc)| SortField::from_name(f).map(|f| (f, *asc)))
+        .collect();
+    let q = SearchQuery {
+        term,
+        sort,
+        offset: paging.offset,
+        count: paging.count,
+    };
+    let found = read(&state, move |s| s.search_visitors(&q)).await?;
+    let items = found.visitors.iter().map(search_item).collect();
+    Ok(success(paging.body("visitors", items, found.total)))
+}
+
+/// `GET /api/v1/livechat/custom-fields` — the configured custom field definitions.
+pub async fn custom_fields(
+    state: web::Data<AppState>,
+    agent: Agent,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    agent.require(Permission::ViewLRoom)?;
+    let query = query_map(&req)?;
+    let paging = paginated(&query, &[], &[], &["_id", "label"], &state.config.api)?;
+    let mut defs = state.config.livechat.custom_fields.clone();
+    if let Some((field, ascending)) = paging.sort.first() {
+        defs.sort_by(|a, b| {
+            let ord = if field == "label" { a.label.cmp(&b.label) } else { a.id.cmp(&b.id) };
+            if *ascending { ord } else { ord.reverse() }
+        });
+    }
+    let total = defs.len();
+    let items = paging
+        .apply(defs)
+        .iter()
+        .map(|d| {
+            json!({
+                "_id": d.id,
+                "label": if d.label.is_empty() { &d.id } else { &d.label },
+                "scope": match d.scope { crate::config::FieldScope::Visitor => "visitor", crate::config::FieldScope::Room => "room" },
+                "visibility": "visible",
+                "searchable": d.searchable,
+                "required": d.required,
+                "type": "input",
+                "regexp": "",
+                "defaultValue": "",
+            })
+        })
+        .collect();
+    Ok(success(paging.body("customFields", items, total)))
+}

@@ -36,7 +36,9 @@ fn bench_store(c: &mut Criterion) {
     const PRELOAD: u64 = 10_000;
     let (_dir, store) = open();
     for i in 0..PRELOAD {
-        store.register_visitor(&registration(i), 1).expect("preload");
+        store
+            .register_visitor(&registration(i), 1)
+            .expect("preload");
     }
     let mut group = c.benchmark_group("store_10k");
     let mut next = PRELOAD;

@@ -86,11 +86,22 @@ fn store_error(e: StoreError) -> String {
 }
 
 /// `visitord user add NAME --role R…`: returns the line to print.
-pub fn add_user(store: &Store, username: &str, roles: Vec<String>, password: Option<String>) -> Result<String, String> {
+pub fn add_user(
+    store: &Store,
+    username: &str,
+    roles: Vec<String>,
+    password: Option<String>,
+) -> Result<String, String> {
     if !valid_username(username) {
-        return Err(format!("{username} is not a valid username (letters, digits, . - _)"));
+        return Err(format!(
+            "{username} is not a valid username (letters, digits, . - _)"
+        ));
     }
-    let roles = if roles.is_empty() { vec!["livechat-agent".to_string()] } else { roles };
+    let roles = if roles.is_empty() {
+        vec!["livechat-agent".to_string()]
+    } else {
+        roles
+    };
     check_roles(&roles)?;
     let (password, generated) = match password {
         Some(p) if !p.is_empty() => (p, false),
@@ -105,11 +116,18 @@ pub fn add_user(store: &Store, username: &str, roles: Vec<String>, password: Opt
         roles: roles.clone(),
     };
     let user = store.create_user(new, now_ms()).map_err(|e| match e {
-        StoreError::Refused(crate::store::Refusal::UsernameTaken) => format!("{username} is already in use"),
+        StoreError::Refused(crate::store::Refusal::UsernameTaken) => {
+            format!("{username} is already in use")
+        }
         other => store_error(other),
     })?;
     store.flush().map_err(store_error)?;
-    let mut line = format!("created {} ({}) with roles {}", user.username, user.id, roles.join(", "));
+    let mut line = format!(
+        "created {} ({}) with roles {}",
+        user.username,
+        user.id,
+        roles.join(", ")
+    );
     if generated {
         line.push_str(&format!("; password: {password}"));
     }
@@ -145,18 +163,30 @@ pub fn set_password(store: &Store, username: &str, password: &str) -> Result<Str
         return Err("the password is empty".into());
     }
     let user = find(store, username)?;
-    let changes = UserChanges { password_hash: Some(hash_password(password)?), ..Default::default() };
-    store.update_user(&user.id, changes, now_ms()).map_err(store_error)?;
+    let changes = UserChanges {
+        password_hash: Some(hash_password(password)?),
+        ..Default::default()
+    };
+    store
+        .update_user(&user.id, changes, now_ms())
+        .map_err(store_error)?;
     store.flush().map_err(store_error)?;
-    Ok(format!("password of {username} changed; its logins were revoked"))
+    Ok(format!(
+        "password of {username} changed; its logins were revoked"
+    ))
 }
 
 /// `visitord user role NAME R…`: replaces the user's roles.
 pub fn set_roles(store: &Store, username: &str, roles: Vec<String>) -> Result<String, String> {
     check_roles(&roles)?;
     let user = find(store, username)?;
-    let changes = UserChanges { roles: Some(roles.clone()), ..Default::default() };
-    store.update_user(&user.id, changes, now_ms()).map_err(store_error)?;
+    let changes = UserChanges {
+        roles: Some(roles.clone()),
+        ..Default::default()
+    };
+    store
+        .update_user(&user.id, changes, now_ms())
+        .map_err(store_error)?;
     store.flush().map_err(store_error)?;
     Ok(format!("{username} now has roles {}", roles.join(", ")))
 }

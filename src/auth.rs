@@ -131,9 +131,18 @@ mod tests {
         let agent = vec!["livechat-agent".to_string()];
         assert!(has_permission(&agent, Permission::ViewLRoom));
         assert!(!has_permission(&agent, Permission::ViewLivechatRooms));
-        assert!(!has_permission(&["user".to_string()], Permission::ViewLRoom));
-        assert!(has_permission(&["admin".to_string()], Permission::ManageUsers));
-        assert!(!has_permission(&["livechat-manager".to_string()], Permission::ManageUsers));
+        assert!(!has_permission(
+            &["user".to_string()],
+            Permission::ViewLRoom
+        ));
+        assert!(has_permission(
+            &["admin".to_string()],
+            Permission::ManageUsers
+        ));
+        assert!(!has_permission(
+            &["livechat-manager".to_string()],
+            Permission::ManageUsers
+        ));
     }
 
     #[test]

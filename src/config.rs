@@ -301,10 +301,12 @@ impl Config {
                 path: path.clone(),
                 source,
             })?;
-            let table: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let table: Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
             merge_file(&mut merged, &defaults, table, path)?;
         }
 
@@ -318,12 +320,13 @@ impl Config {
             set(&mut merged, "storage", "data_dir", Value::String(dir));
         }
 
-        let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(
-            |e| ConfigError::Value {
-                key: e.path().to_string(),
-                message: e.inner().to_string(),
-            },
-        )?;
+        let config: Config =
+            serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+                ConfigError::Value {
+                    key: e.path().to_string(),
+                    message: e.inner().to_string(),
+                }
+            })?;
         config.validate()?;
         Ok(Loaded { config, file })
     }
@@ -528,9 +531,15 @@ mod tests {
     fn precedence_defaults_file_env_cli() {
         let file = "[server]\nbind = \"0.0.0.0:1\"\nworkers = 3\n[storage]\ncache_mb = 7\n";
         let c = load(Some(file), &[], Overrides::default()).unwrap();
-        assert_eq!((c.server.bind.as_str(), c.server.workers, c.storage.cache_mb), ("0.0.0.0:1", 3, 7));
+        assert_eq!(
+            (c.server.bind.as_str(), c.server.workers, c.storage.cache_mb),
+            ("0.0.0.0:1", 3, 7)
+        );
 
-        let env = [("VISITORD_SERVER_BIND", "0.0.0.0:2"), ("VISITORD_SERVER_WORKERS", "5")];
+        let env = [
+            ("VISITORD_SERVER_BIND", "0.0.0.0:2"),
+            ("VISITORD_SERVER_WORKERS", "5"),
+        ];
         let c = load(Some(file), &env, Overrides::default()).unwrap();
         assert_eq!((c.server.bind.as_str(), c.server.workers), ("0.0.0.0:2", 5));
 
@@ -550,7 +559,10 @@ mod tests {
         let env = [
             ("VISITORD_RATE_LIMIT_ENABLED", "false"),
             ("VISITORD_STORAGE_DURABILITY", "periodic"),
-            ("VISITORD_LIVECHAT_CUSTOM_FIELDS", "[{id = \"address\", searchable = true}]"),
+            (
+                "VISITORD_LIVECHAT_CUSTOM_FIELDS",
+                "[{id = \"address\", searchable = true}]",
+            ),
         ];
         let c = load(None, &env, Overrides::default()).unwrap();
         assert!(!c.rate_limit.enabled);
@@ -565,13 +577,26 @@ mod tests {
         assert!(err.to_string().contains("`server.port`"), "{err}");
         let err = load(Some("[nope]\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");
-        let err = load(Some("[server]\nworkers = \"x\"\n"), &[], Overrides::default()).unwrap_err();
+        let err = load(
+            Some("[server]\nworkers = \"x\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("server.workers"), "{err}");
-        let err = load(Some("[storage]\ndurability = \"maybe\"\n"), &[], Overrides::default())
-            .unwrap_err();
+        let err = load(
+            Some("[storage]\ndurability = \"maybe\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("storage.durability"), "{err}");
-        let err = load(None, &[("VISITORD_SERVER_WORKERS", "many")], Overrides::default())
-            .unwrap_err();
+        let err = load(
+            None,
+            &[("VISITORD_SERVER_WORKERS", "many")],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("VISITORD_SERVER_WORKERS"), "{err}");
         let err = load(
             Some("[[livechat.custom_fields]]\nid = \"a\"\ncolour = 1\n"),
@@ -587,7 +612,9 @@ mod tests {
         let text = include_str!("../config.toml");
         let table: Table = text.parse().unwrap();
         assert!(
-            table.values().all(|s| s.as_table().is_some_and(|t| t.is_empty())),
+            table
+                .values()
+                .all(|s| s.as_table().is_some_and(|t| t.is_empty())),
             "config.toml must keep every option commented out"
         );
         let loaded = load(Some(text), &[], Overrides::default()).unwrap();

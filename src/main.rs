@@ -2,8 +2,8 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use std::process::ExitCode;
 use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
 use visitord::admin;
 use visitord::cli::{Cli, Command, UserCommand};
 use visitord::config::{Config, Loaded};
@@ -47,12 +47,23 @@ fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
         Err(e) => return Err(format!("cannot open the store: {e}")),
     };
     let output = match action {
-        UserCommand::Add { name, roles, password_stdin } => {
-            let password = if password_stdin { Some(read_stdin_line()?) } else { None };
+        UserCommand::Add {
+            name,
+            roles,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_stdin_line()?)
+            } else {
+                None
+            };
             admin::add_user(&store, &name, roles, password)?
         }
         UserCommand::List => admin::list_users(&store)?,
-        UserCommand::Passwd { name, password_stdin } => {
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
             let password = if password_stdin || !std::io::stdin().is_terminal() {
                 read_stdin_line()?
             } else {

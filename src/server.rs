@@ -13,7 +13,8 @@ use std::time::Duration;
 /// Runs the server to completion. Errors are one line a person can act on.
 pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let config = loaded.config.clone();
-    let state = AppState::open(config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
+    let state =
+        AppState::open(config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
     let admin_note = crate::admin::ensure_first_admin(
         &state.store,
         &config.storage.data_dir,
@@ -80,7 +81,11 @@ impl Pruner {
         let interval = Duration::from_secs(history.prune_interval_secs.max(1));
         let retention = match history.retention_days {
             0 => None,
-            days => Some(i64::try_from(days).unwrap_or(i64::MAX / DAY_MS).saturating_mul(DAY_MS)),
+            days => Some(
+                i64::try_from(days)
+                    .unwrap_or(i64::MAX / DAY_MS)
+                    .saturating_mul(DAY_MS),
+            ),
         };
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -144,7 +149,9 @@ mod tests {
             href: "h".into(),
         };
         // Stored long ago with a one-day TTL: already expired.
-        store.record_page_visit(&input, 1_000, Some(DAY_MS)).unwrap();
+        store
+            .record_page_visit(&input, 1_000, Some(DAY_MS))
+            .unwrap();
         assert_eq!(store.counts().page_visits, 1);
         let pruner = Pruner::spawn(store.clone(), &HistoryConfig::default());
         let mut left = 1;

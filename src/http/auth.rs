@@ -61,11 +61,7 @@ impl FromRequest for Agent {
                 let Some(session) = s.session(&hash)? else {
                     return Ok(None);
                 };
-                let same_user: bool = session
-                    .user_id
-                    .as_bytes()
-                    .ct_eq(user_id.as_bytes())
-                    .into();
+                let same_user: bool = session.user_id.as_bytes().ct_eq(user_id.as_bytes()).into();
                 if !same_user || session.expires_at <= now {
                     return Ok(None);
                 }

@@ -40,7 +40,9 @@ impl FromRequest for JsonBody {
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| match e {
                     actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
-                    other => ApiError::InvalidParams(format!("Cannot read the request body: {other}")),
+                    other => {
+                        ApiError::InvalidParams(format!("Cannot read the request body: {other}"))
+                    }
                 })?;
                 if buf.len() + chunk.len() > limit {
                     return Err(ApiError::PayloadTooLarge);
@@ -62,7 +64,9 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Ok(_) => Err(ApiError::InvalidParams(
             "Request body must be a JSON object".into(),
         )),
-        Err(e) => Err(ApiError::InvalidParams(format!("Invalid JSON in request body: {e}"))),
+        Err(e) => Err(ApiError::InvalidParams(format!(
+            "Invalid JSON in request body: {e}"
+        ))),
     }
 }
 

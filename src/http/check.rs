@@ -150,11 +150,22 @@ mod tests {
 
     #[test]
     fn flat_strings_reports_in_meteor_order() {
-        let err = |v| format!("{}", flat_strings(&obj(v), &["rid", "token"], &[]).unwrap_err());
+        let err = |v| {
+            format!(
+                "{}",
+                flat_strings(&obj(v), &["rid", "token"], &[]).unwrap_err()
+            )
+        };
         assert!(err(json!({"x": 1})).contains("Match error: Unknown key 'x'"));
         assert!(err(json!({"rid": "a"})).contains("Match error: Missing key 'token'"));
-        assert!(err(json!({"rid": 1})).contains("Match error: Expected string, got number in field rid"));
-        let (req, _) = flat_strings(&obj(json!({"token": "t", "rid": "r"})), &["rid", "token"], &[]).unwrap();
+        assert!(err(json!({"rid": 1}))
+            .contains("Match error: Expected string, got number in field rid"));
+        let (req, _) = flat_strings(
+            &obj(json!({"token": "t", "rid": "r"})),
+            &["rid", "token"],
+            &[],
+        )
+        .unwrap();
         assert_eq!(req, vec!["r", "t"]);
     }
 

@@ -212,10 +212,9 @@ impl From<StoreError> for ApiError {
                 ),
                 // The username is not known here; handlers that can refuse a taken username
                 // build the full Rocket.Chat message themselves.
-                Refusal::UsernameTaken => ApiError::reason(
-                    "error-field-unavailable",
-                    "Username is already in use :(",
-                ),
+                Refusal::UsernameTaken => {
+                    ApiError::reason("error-field-unavailable", "Username is already in use :(")
+                }
                 Refusal::UnknownUser => ApiError::reason("error-invalid-user", "Invalid user"),
                 Refusal::LastAdmin => ApiError::reason(
                     "error-action-not-allowed",
@@ -244,10 +243,7 @@ pub fn success(fields: Map<String, Value>) -> HttpResponse {
 
 /// Builds the field map of a success body: `fields![("visitor", v)]`.
 pub fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[cfg(test)]
@@ -261,7 +257,9 @@ mod tests {
             r#"{"success":false,"error":"[invalid-token]","errorType":"invalid-token"}"#
         );
         assert_eq!(
-            ApiError::Plain("visitor-not-found".into()).body().to_string(),
+            ApiError::Plain("visitor-not-found".into())
+                .body()
+                .to_string(),
             r#"{"success":false,"error":"visitor-not-found"}"#
         );
         assert_eq!(

@@ -28,7 +28,11 @@ pub async fn login(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let name_field = if body.contains_key("user") { "user" } else { "username" };
+    let name_field = if body.contains_key("user") {
+        "user"
+    } else {
+        "username"
+    };
     let username = match body.get(name_field) {
         Some(Value::String(s)) => s.clone(),
         Some(other) => return Err(expected("string", other, name_field)),

@@ -90,8 +90,7 @@ fn resource(path: &str, methods: &[Method]) -> Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use Method as M;
     cfg.service(
-        resource("/api/v1/livechat/visitor", &[M::POST])
-            .route(web::post().to(visitor::register)),
+        resource("/api/v1/livechat/visitor", &[M::POST]).route(web::post().to(visitor::register)),
     )
     .service(
         resource("/api/v1/livechat/visitor/{token}", &[M::GET, M::DELETE])
@@ -104,15 +103,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/api/v1/livechat/room", &[M::GET]).route(web::get().to(rooms::room)))
     .service(
-        resource("/api/v1/livechat/room.close", &[M::POST])
-            .route(web::post().to(rooms::close)),
+        resource("/api/v1/livechat/room.close", &[M::POST]).route(web::post().to(rooms::close)),
     )
+    .service(resource("/api/v1/livechat/message", &[M::POST]).route(web::post().to(rooms::message)))
     .service(
-        resource("/api/v1/livechat/message", &[M::POST]).route(web::post().to(rooms::message)),
-    )
-    .service(
-        resource("/api/v1/livechat/visitors.info", &[M::GET])
-            .route(web::get().to(visitors::info)),
+        resource("/api/v1/livechat/visitors.info", &[M::GET]).route(web::get().to(visitors::info)),
     )
     .service(
         resource("/api/v1/livechat/visitors.pagesVisited", &[M::GET])
@@ -217,7 +212,10 @@ mod tests {
             redacted_path("/api/v1/livechat/visitor/secret-token"),
             "/api/v1/livechat/visitor/<token>"
         );
-        assert_eq!(redacted_path("/api/v1/livechat/visitor"), "/api/v1/livechat/visitor");
+        assert_eq!(
+            redacted_path("/api/v1/livechat/visitor"),
+            "/api/v1/livechat/visitor"
+        );
         assert_eq!(redacted_path("/health"), "/health");
     }
 }

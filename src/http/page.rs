@@ -128,8 +128,8 @@ pub fn parse_sort(raw: &str, sortable: &[&str]) -> Result<Vec<(String, bool)>, A
                 return Err(invalid());
             }
             match dir.as_f64() {
-                Some(d) if d == 1.0 => Ok((field.clone(), true)),
-                Some(d) if d == -1.0 => Ok((field.clone(), false)),
+                Some(1.0) => Ok((field.clone(), true)),
+                Some(-1.0) => Ok((field.clone(), false)),
                 _ => Err(invalid()),
             }
         })
@@ -148,7 +148,8 @@ mod tests {
     }
 
     fn msg(r: Result<Paging, ApiError>) -> String {
-        r.map(|p| format!("{p:?}")).unwrap_or_else(|e| e.to_string())
+        r.map(|p| format!("{p:?}"))
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
@@ -156,7 +157,14 @@ mod tests {
         let api = ApiConfig::default();
         let p = paginated(&q(&[]), &[], &[], &["ts"], &api).unwrap();
         assert_eq!((p.offset, p.count), (0, Some(50)));
-        let p = paginated(&q(&[("count", "500"), ("offset", "3")]), &[], &[], &[], &api).unwrap();
+        let p = paginated(
+            &q(&[("count", "500"), ("offset", "3")]),
+            &[],
+            &[],
+            &[],
+            &api,
+        )
+        .unwrap();
         assert_eq!((p.offset, p.count), (3, Some(100)));
         let p = paginated(&q(&[("count", "0")]), &[], &[], &[], &api).unwrap();
         assert_eq!(p.count, Some(50));
@@ -164,20 +172,44 @@ mod tests {
             allow_infinite_count: true,
             ..Default::default()
         };
-        assert_eq!(paginated(&q(&[("count", "0")]), &[], &[], &[], &infinite).unwrap().count, None);
-        assert!(msg(paginated(&q(&[("count", "x")]), &[], &[], &[], &api)).contains("must be number [invalid-params]"));
-        assert!(msg(paginated(&q(&[("offset", "-1")]), &[], &[], &[], &api)).contains("must be >= 0 [invalid-params]"));
-        assert!(msg(paginated(&q(&[("fields", "{}")]), &[], &[], &[], &api)).contains("must NOT have additional properties"));
-        assert!(msg(paginated(&q(&[]), &["term"], &[], &[], &api)).contains("must have required property 'term'"));
+        assert_eq!(
+            paginated(&q(&[("count", "0")]), &[], &[], &[], &infinite)
+                .unwrap()
+                .count,
+            None
+        );
+        assert!(msg(paginated(&q(&[("count", "x")]), &[], &[], &[], &api))
+            .contains("must be number [invalid-params]"));
+        assert!(msg(paginated(&q(&[("offset", "-1")]), &[], &[], &[], &api))
+            .contains("must be >= 0 [invalid-params]"));
+        assert!(msg(paginated(&q(&[("fields", "{}")]), &[], &[], &[], &api))
+            .contains("must NOT have additional properties"));
+        assert!(msg(paginated(&q(&[]), &["term"], &[], &[], &api))
+            .contains("must have required property 'term'"));
     }
 
     #[test]
     fn sort_parsing() {
-        assert_eq!(parse_sort(r#"{"ts":-1}"#, &["ts"]).unwrap(), vec![("ts".to_string(), false)]);
+        assert_eq!(
+            parse_sort(r#"{"ts":-1}"#, &["ts"]).unwrap(),
+            vec![("ts".to_string(), false)]
+        );
         assert_eq!(parse_sort("{}", &["ts"]).unwrap(), vec![]);
-        for bad in [r#"{"ts":2}"#, "nope", "[1]", r#"{"other":1}"#, r#"{"ts":"1"}"#] {
+        for bad in [
+            r#"{"ts":2}"#,
+            "nope",
+            "[1]",
+            r#"{"other":1}"#,
+            r#"{"ts":"1"}"#,
+        ] {
             let e = parse_sort(bad, &["ts"]).unwrap_err().to_string();
-            assert!(e.contains(&format!("Invalid sort parameter provided: \\\"{}\\\"", bad.replace('"', "\\\""))), "{e}");
+            assert!(
+                e.contains(&format!(
+                    "Invalid sort parameter provided: \\\"{}\\\"",
+                    bad.replace('"', "\\\"")
+                )),
+                "{e}"
+            );
         }
     }
 }

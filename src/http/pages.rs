@@ -29,7 +29,11 @@ pub async fn page_visited(
     }
     let ttl = match state.config.history.roomless_ttl_days {
         0 => None,
-        days => Some(i64::try_from(days).unwrap_or(i64::MAX / DAY_MS).saturating_mul(DAY_MS)),
+        days => Some(
+            i64::try_from(days)
+                .unwrap_or(i64::MAX / DAY_MS)
+                .saturating_mul(DAY_MS),
+        ),
     };
     let now = now_ms();
     let stored = input.clone();
@@ -94,15 +98,20 @@ mod tests {
     #[test]
     fn schema_errors_in_ajv_order() {
         assert!(err(json!({})).contains("must have required property 'token' [invalid-params]"));
-        assert!(err(json!({"token": "t", "rid": {}})).contains("must have required property 'pageInfo'"));
+        assert!(err(json!({"token": "t", "rid": {}}))
+            .contains("must have required property 'pageInfo'"));
         assert!(err(json!({"token": "t", "rid": {}, "pageInfo": {"title": "a", "change": "url", "location": {"href": "h"}}}))
             .contains("must be string"));
-        assert!(err(json!({"token": "t", "pageInfo": {}})).contains("must have required property 'title'"));
-        assert!(err(json!({"token": "t", "x": 1, "pageInfo": {}})).contains("must NOT have additional properties"));
+        assert!(err(json!({"token": "t", "pageInfo": {}}))
+            .contains("must have required property 'title'"));
+        assert!(err(json!({"token": "t", "x": 1, "pageInfo": {}}))
+            .contains("must NOT have additional properties"));
         assert!(err(json!({"token": "t", "pageInfo": {"title": "a", "change": "url", "location": {"href": 1}}}))
             .contains("must be string"));
         assert_eq!(
-            err(json!({"token": "t", "rid": null, "pageInfo": {"title": "a", "change": "url", "location": {"href": "h"}}})),
+            err(
+                json!({"token": "t", "rid": null, "pageInfo": {"title": "a", "change": "url", "location": {"href": "h"}}})
+            ),
             "ok"
         );
     }

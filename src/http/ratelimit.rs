@@ -93,12 +93,10 @@ impl RateLimiter {
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, w| now - w.start < WINDOW_MS);
         }
-        let window = windows
-            .entry((route, key.to_string()))
-            .or_insert(Window {
-                start: now,
-                count: 0,
-            });
+        let window = windows.entry((route, key.to_string())).or_insert(Window {
+            start: now,
+            count: 0,
+        });
         if now - window.start >= WINDOW_MS {
             *window = Window {
                 start: now,
@@ -151,7 +149,9 @@ mod tests {
     fn window_fills_then_resets() {
         let limiter = RateLimiter::new(RateLimitConfig::default());
         for _ in 0..5 {
-            limiter.check_at(Route::RegisterVisitor, "ip", 1_000, true).unwrap();
+            limiter
+                .check_at(Route::RegisterVisitor, "ip", 1_000, true)
+                .unwrap();
         }
         match limiter.check_at(Route::RegisterVisitor, "ip", 31_000, true) {
             Err(ApiError::TooManyRequests {
@@ -161,8 +161,12 @@ mod tests {
             }) => assert_eq!((limit, wait_secs, reset_ms), (5, 30, 61_000)),
             other => panic!("{other:?}"),
         }
-        limiter.check_at(Route::RegisterVisitor, "other-ip", 31_000, true).unwrap();
-        limiter.check_at(Route::RegisterVisitor, "ip", 61_000, true).unwrap();
+        limiter
+            .check_at(Route::RegisterVisitor, "other-ip", 31_000, true)
+            .unwrap();
+        limiter
+            .check_at(Route::RegisterVisitor, "ip", 61_000, true)
+            .unwrap();
     }
 
     #[test]
@@ -172,7 +176,9 @@ mod tests {
             ..Default::default()
         });
         for _ in 0..100 {
-            limiter.check_at(Route::RegisterVisitor, "ip", 0, true).unwrap();
+            limiter
+                .check_at(Route::RegisterVisitor, "ip", 0, true)
+                .unwrap();
         }
     }
 }

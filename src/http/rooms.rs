@@ -81,7 +81,10 @@ pub async fn message(
     if text.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::too_long("msg", MAX_MESSAGE_CHARS));
     }
-    if id.as_ref().is_some_and(|id| id.chars().count() > MAX_ID_CHARS) {
+    if id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_ID_CHARS)
+    {
         return Err(ApiError::too_long("_id", MAX_ID_CHARS));
     }
     let now = now_ms();

@@ -33,7 +33,11 @@ fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiErro
     }
 }
 
-fn check_keys(map: &Map<String, Value>, required: &[&str], allowed: &[&str]) -> Result<(), ApiError> {
+fn check_keys(
+    map: &Map<String, Value>,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), ApiError> {
     if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
         return Err(ajv_required(key));
     }
@@ -56,7 +60,10 @@ fn roles(map: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
             return Err(ajv_type("string"));
         };
         if !ROLES.contains(&role.as_str()) {
-            return Err(ApiError::reason("error-invalid-role", format!("Invalid role {role}")));
+            return Err(ApiError::reason(
+                "error-invalid-role",
+                format!("Invalid role {role}"),
+            ));
         }
         if !roles.contains(role) {
             roles.push(role.clone());
@@ -67,7 +74,10 @@ fn roles(map: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
 
 fn check_password(password: &str) -> Result<(), ApiError> {
     if password.is_empty() {
-        return Err(ApiError::reason("error-invalid-password", "Password cannot be empty"));
+        return Err(ApiError::reason(
+            "error-invalid-password",
+            "Password cannot be empty",
+        ));
     }
     if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::too_long("password", MAX_PASSWORD_CHARS));
@@ -75,8 +85,14 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_profile(name: &Option<String>, email: &Option<String>) -> Result<Option<String>, ApiError> {
-    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+fn check_profile(
+    name: &Option<String>,
+    email: &Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
         return Err(ApiError::too_long("name", MAX_NAME_CHARS));
     }
     let email = email.as_ref().map(|e| e.trim().to_lowercase());
@@ -86,7 +102,10 @@ fn check_profile(name: &Option<String>, email: &Option<String>) -> Result<Option
         }
         let valid = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
         if !valid {
-            return Err(ApiError::reason("error-invalid-email", format!("Invalid email {e}")));
+            return Err(ApiError::reason(
+                "error-invalid-email",
+                format!("Invalid email {e}"),
+            ));
         }
     }
     Ok(email)
@@ -111,8 +130,18 @@ pub async fn create(
     check_keys(
         &b,
         &["username", "password"],
-        &["username", "password", "name", "email", "roles", "active", "verified",
-          "joinDefaultChannels", "sendWelcomeEmail", "requirePasswordChange"],
+        &[
+            "username",
+            "password",
+            "name",
+            "email",
+            "roles",
+            "active",
+            "verified",
+            "joinDefaultChannels",
+            "sendWelcomeEmail",
+            "requirePasswordChange",
+        ],
     )?;
     let username = opt_string(&b, "username")?.unwrap_or_default();
     let password = opt_string(&b, "password")?.unwrap_or_default();
@@ -139,13 +168,23 @@ pub async fn create(
     let user = write(&state, move |s| {
         let user = s.create_user(new, now)?;
         match active {
-            Some(false) => s.update_user(&user.id, UserChanges { active: Some(false), ..Default::default() }, now),
+            Some(false) => s.update_user(
+                &user.id,
+                UserChanges {
+                    active: Some(false),
+                    ..Default::default()
+                },
+                now,
+            ),
             _ => Ok(user),
         }
     })
     .await
     .map_err(|e| match e {
-        ApiError::Coded { code: "error-field-unavailable", .. } => ApiError::reason(
+        ApiError::Coded {
+            code: "error-field-unavailable",
+            ..
+        } => ApiError::reason(
             "error-field-unavailable",
             format!("{username} is already in use :("),
         ),
@@ -162,7 +201,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     agent.require(Permission::ManageUsers)?;
     let query = query_map(&req)?;
-    let paging = paginated(&query, &[], &[], &["username", "name", "createdAt"], &state.config.api)?;
+    let paging = paginated(
+        &query,
+        &[],
+        &[],
+        &["username", "name", "createdAt"],
+        &state.config.api,
+    )?;
     let mut users = read(&state, |s| s.list_users()).await?;
     for (field, ascending) in paging.sort.iter().rev() {
         users.sort_by(|a, b| {
@@ -171,7 +216,11 @@ pub async fn list(
                 "createdAt" => a.created_at.cmp(&b.created_at),
                 _ => a.username.to_lowercase().cmp(&b.username.to_lowercase()),
             };
-            if *ascending { ord } else { ord.reverse() }
+            if *ascending {
+                ord
+            } else {
+                ord.reverse()
+            }
         });
     }
     let total = users.len();
@@ -206,7 +255,13 @@ pub async fn update(
         }
         None => None,
     };
-    let changes = UserChanges { password_hash, roles, active, name, email };
+    let changes = UserChanges {
+        password_hash,
+        roles,
+        active,
+        name,
+        email,
+    };
     let now = now_ms();
     let user = write(&state, move |s| s.update_user(&user_id, changes, now)).await?;
     Ok(success(fields([("user", wire::user(&user))])))
@@ -241,7 +296,13 @@ mod tests {
             roles(&m(json!({"roles": ["livechat-agent", "livechat-agent"]}))).unwrap(),
             Some(vec!["livechat-agent".to_string()])
         );
-        assert!(roles(&m(json!({"roles": ["root"]}))).unwrap_err().to_string().contains("Invalid role root [error-invalid-role]"));
-        assert!(roles(&m(json!({"roles": "admin"}))).unwrap_err().to_string().contains("must be array"));
+        assert!(roles(&m(json!({"roles": ["root"]})))
+            .unwrap_err()
+            .to_string()
+            .contains("Invalid role root [error-invalid-role]"));
+        assert!(roles(&m(json!({"roles": "admin"})))
+            .unwrap_err()
+            .to_string()
+            .contains("must be array"));
     }
 }

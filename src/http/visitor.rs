@@ -213,7 +213,10 @@ fn validate(raw: RawRegistration, config: &Config) -> Result<Registration, ApiEr
             return Err(ApiError::too_long("customFields.key", MAX_FIELD_KEY_CHARS));
         }
         if field.value.chars().count() > MAX_FIELD_VALUE_CHARS {
-            return Err(ApiError::too_long("customFields.value", MAX_FIELD_VALUE_CHARS));
+            return Err(ApiError::too_long(
+                "customFields.value",
+                MAX_FIELD_VALUE_CHARS,
+            ));
         }
     }
     if let Some(email) = &email {

@@ -105,7 +105,7 @@ async fn pages_visited(
     };
     // Stored oldest first; the default and `{"ts":-1}` are newest first.
     let ascending = paging.sort.first().is_some_and(|(_, asc)| *asc);
-    pages.sort_by(|a, b| (a.ts, a.seq).cmp(&(b.ts, b.seq)));
+    pages.sort_by_key(|p| (p.ts, p.seq));
     if !ascending {
         pages.reverse();
     }
@@ -128,7 +128,13 @@ pub async fn chat_history(
 ) -> Result<HttpResponse, ApiError> {
     agent.require(Permission::ViewLRoom)?;
     let query = query_map(&req)?;
-    let paging = paginated(&query, &[], &[], &["ts", "lm", "closedAt"], &state.config.api)?;
+    let paging = paginated(
+        &query,
+        &[],
+        &[],
+        &["ts", "lm", "closedAt"],
+        &state.config.api,
+    )?;
     let (rid, visitor_id) = path.into_inner();
     let (room, mut rooms) = read(&state, move |s| {
         Ok((s.room_by_id(&rid)?, s.rooms_of_visitor(&visitor_id)?))
@@ -180,7 +186,15 @@ fn sort_rooms(rooms: &mut [Room], sort: &[(String, bool)]) {
 fn search_item(v: &Visitor) -> Value {
     let full = wire::visitor(v, Token::Hide);
     let mut m = Map::new();
-    for key in ["_id", "username", "name", "phone", "visitorEmails", "livechatData", "lastChat"] {
+    for key in [
+        "_id",
+        "username",
+        "name",
+        "phone",
+        "visitorEmails",
+        "livechatData",
+        "lastChat",
+    ] {
         if let Some(value) = full.get(key) {
             m.insert(key.into(), value.clone());
         }
@@ -235,8 +249,16 @@ pub async fn custom_fields(
     let mut defs = state.config.livechat.custom_fields.clone();
     if let Some((field, ascending)) = paging.sort.first() {
         defs.sort_by(|a, b| {
-            let ord = if field == "label" { a.label.cmp(&b.label) } else { a.id.cmp(&b.id) };
-            if *ascending { ord } else { ord.reverse() }
+            let ord = if field == "label" {
+                a.label.cmp(&b.label)
+            } else {
+                a.id.cmp(&b.id)
+            };
+            if *ascending {
+                ord
+            } else {
+                ord.reverse()
+            }
         });
     }
     let total = defs.len();

@@ -45,7 +45,9 @@ impl Visitor {
     pub fn set_custom_field(&mut self, key: &str, value: &str) {
         match self.livechat_data.iter_mut().find(|(k, _)| k == key) {
             Some(entry) => entry.1 = value.to_string(),
-            None => self.livechat_data.push((key.to_string(), value.to_string())),
+            None => self
+                .livechat_data
+                .push((key.to_string(), value.to_string())),
         }
     }
 }

@@ -154,14 +154,22 @@ impl Store {
     /// Every entry stored with this token, oldest first.
     pub fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
         let t = self.trees();
-        let ids = self.ids_with_prefix(&t.token_navtime_navid, "token_navtime_navid", &keys::prefix(token))?;
+        let ids = self.ids_with_prefix(
+            &t.token_navtime_navid,
+            "token_navtime_navid",
+            &keys::prefix(token),
+        )?;
         self.visits_by_ids(ids)
     }
 
     /// Every entry of a room, oldest first.
     pub fn page_visits_of_room(&self, rid: &str) -> Result<Vec<PageVisit>> {
         let t = self.trees();
-        let ids = self.ids_with_prefix(&t.roomid_navtime_navid, "roomid_navtime_navid", &keys::prefix(rid))?;
+        let ids = self.ids_with_prefix(
+            &t.roomid_navtime_navid,
+            "roomid_navtime_navid",
+            &keys::prefix(rid),
+        )?;
         self.visits_by_ids(ids)
     }
 
@@ -181,7 +189,11 @@ impl Store {
         let t = self.trees();
         let mut deleted = 0u64;
         let sources = [
-            (&t.navexpiry_navid, "navexpiry_navid", Some(now.saturating_add(1))),
+            (
+                &t.navexpiry_navid,
+                "navexpiry_navid",
+                Some(now.saturating_add(1)),
+            ),
             (
                 &t.navtime_navid,
                 "navtime_navid",
@@ -257,7 +269,9 @@ mod tests {
     #[test]
     fn roomless_entries_of_unknown_tokens_expire() {
         let (_d, s) = store();
-        let p = s.record_page_visit(&visit("anon", None), 1_000, Some(TTL)).unwrap();
+        let p = s
+            .record_page_visit(&visit("anon", None), 1_000, Some(TTL))
+            .unwrap();
         assert_eq!(p.expire_at, Some(1_000 + TTL));
         assert_eq!(s.prune_history(1_000 + TTL - 1, None).unwrap(), 0);
         assert_eq!(s.page_visits_of_token("anon").unwrap().len(), 1);
@@ -273,20 +287,24 @@ mod tests {
     #[test]
     fn registration_lifts_the_expiry() {
         let (_d, s) = store();
-        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL))
+            .unwrap();
         register(&s, "tok", 2_000);
         let kept = s.page_visits_of_token("tok").unwrap();
         assert_eq!(kept[0].expire_at, None);
         assert_eq!(s.prune_history(1_000 + 10 * TTL, None).unwrap(), 0);
         // Entries of a registered token never get an expiry.
-        let p = s.record_page_visit(&visit("tok", None), 3_000, Some(TTL)).unwrap();
+        let p = s
+            .record_page_visit(&visit("tok", None), 3_000, Some(TTL))
+            .unwrap();
         assert_eq!(p.expire_at, None);
     }
 
     #[test]
     fn a_new_room_adopts_roomless_entries() {
         let (_d, s) = store();
-        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL))
+            .unwrap();
         register(&s, "tok", 2_000);
         let (room, new) = s.open_room("tok", None, 3_000).unwrap();
         assert!(new);
@@ -294,7 +312,8 @@ mod tests {
         assert_eq!(in_room.len(), 1);
         assert_eq!(in_room[0].rid.as_deref(), Some(room.id.as_str()));
         // A visit into the room bumps its counter.
-        s.record_page_visit(&visit("tok", Some(&room.id)), 4_000, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", Some(&room.id)), 4_000, Some(TTL))
+            .unwrap();
         assert_eq!(s.room_by_id(&room.id).unwrap().unwrap().msgs, 1);
         assert_eq!(s.page_visits_of_room(&room.id).unwrap().len(), 2);
     }
@@ -303,8 +322,10 @@ mod tests {
     fn retention_prunes_everything_older() {
         let (_d, s) = store();
         register(&s, "tok", 0);
-        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL)).unwrap();
-        s.record_page_visit(&visit("tok", None), 5 * DAY_MS, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", None), 1_000, Some(TTL))
+            .unwrap();
+        s.record_page_visit(&visit("tok", None), 5 * DAY_MS, Some(TTL))
+            .unwrap();
         assert_eq!(s.prune_history(6 * DAY_MS, Some(2 * DAY_MS)).unwrap(), 1);
         let left = s.page_visits_of_token("tok").unwrap();
         assert_eq!(left.len(), 1);
@@ -316,16 +337,28 @@ mod tests {
     fn gdpr_delete_erases_roomless_and_room_history() {
         let (_d, s) = store();
         register(&s, "tok", 0);
-        s.record_page_visit(&visit("tok", None), 1, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", None), 1, Some(TTL))
+            .unwrap();
         let (room, _) = s.open_room("tok", None, 2).unwrap();
-        s.record_page_visit(&visit("tok", Some(&room.id)), 3, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", Some(&room.id)), 3, Some(TTL))
+            .unwrap();
         s.add_message("tok", &room.id, "hello", None, 4).unwrap();
         s.close_room("tok", &room.id, 5).unwrap();
-        s.record_page_visit(&visit("tok", None), 6, Some(TTL)).unwrap();
-        s.record_page_visit(&visit("other", None), 7, Some(TTL)).unwrap();
+        s.record_page_visit(&visit("tok", None), 6, Some(TTL))
+            .unwrap();
+        s.record_page_visit(&visit("other", None), 7, Some(TTL))
+            .unwrap();
         s.delete_visitor("tok", false).unwrap();
         let counts = s.counts();
-        assert_eq!((counts.visitors, counts.rooms, counts.messages, counts.page_visits), (0, 0, 0, 1));
+        assert_eq!(
+            (
+                counts.visitors,
+                counts.rooms,
+                counts.messages,
+                counts.page_visits
+            ),
+            (0, 0, 0, 1)
+        );
         for (name, n) in s.index_counts() {
             let expected = match name {
                 "token_navtime_navid" | "navtime_navid" | "navexpiry_navid" => 1,

@@ -20,10 +20,8 @@ pub mod visitors;
 use crate::config::{Durability, StorageConfig};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree,
-};
 use sled::transaction::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Db, Tree};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -356,9 +354,7 @@ impl Store {
 
     /// Runs `f` in one transaction over every tree.
     fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
-        Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| {
-            f(&Tx::new(trees))
-        })
+        Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| f(&Tx::new(trees)))
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Sled(e),
@@ -427,7 +423,12 @@ impl Store {
     }
 
     /// Collects the ids stored as values under `prefix` in `tree`.
-    fn ids_with_prefix(&self, tree: &Tree, name: &'static str, prefix: &[u8]) -> Result<Vec<String>> {
+    fn ids_with_prefix(
+        &self,
+        tree: &Tree,
+        name: &'static str,
+        prefix: &[u8],
+    ) -> Result<Vec<String>> {
         let mut ids = Vec::new();
         for row in tree.scan_prefix(prefix) {
             let (key, value) = row?;

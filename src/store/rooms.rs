@@ -19,7 +19,10 @@ fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
     if room.open {
         tx.visitorid_openroomid
             .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
-    } else if tx.visitorid_openroomid.get(room.v.id.as_bytes())?.as_deref()
+    } else if tx
+        .visitorid_openroomid
+        .get(room.v.id.as_bytes())?
+        .as_deref()
         == Some(room.id.as_bytes())
     {
         tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
@@ -31,7 +34,12 @@ fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
 pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
     tx.roomid_room.remove(room.id.as_bytes())?;
     tx.visitorid_roomtime.remove(visitor_room_key(room))?;
-    if tx.visitorid_openroomid.get(room.v.id.as_bytes())?.as_deref() == Some(room.id.as_bytes()) {
+    if tx
+        .visitorid_openroomid
+        .get(room.v.id.as_bytes())?
+        .as_deref()
+        == Some(room.id.as_bytes())
+    {
         tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
     }
     Ok(())
@@ -78,10 +86,11 @@ impl Store {
             .scan_prefix(keys::prefix(visitor_id))
         {
             let (key, _) = row?;
-            let rid = keys::id_after_owner_time(&key).ok_or_else(|| super::StoreError::Corrupt {
-                tree: "visitorid_roomtime",
-                key: key.to_vec(),
-            })?;
+            let rid =
+                keys::id_after_owner_time(&key).ok_or_else(|| super::StoreError::Corrupt {
+                    tree: "visitorid_roomtime",
+                    key: key.to_vec(),
+                })?;
             if let Some(room) = self.room_by_id(rid)? {
                 rooms.push(room);
             }
@@ -92,7 +101,11 @@ impl Store {
     /// The messages of a room, oldest first.
     pub fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
         let t = self.trees();
-        let ids = self.ids_with_prefix(&t.roomid_msgtime_msgid, "roomid_msgtime_msgid", &keys::prefix(rid))?;
+        let ids = self.ids_with_prefix(
+            &t.roomid_msgtime_msgid,
+            "roomid_msgtime_msgid",
+            &keys::prefix(rid),
+        )?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(bytes) = t.msgid_message.get(id.as_bytes())? {
@@ -107,9 +120,7 @@ impl Store {
     /// Returns the room and whether it is new.
     pub fn open_room(&self, token: &str, rid: Option<&str>, now: Millis) -> Result<(Room, bool)> {
         let _writer = self.lock();
-        let visitor = self
-            .visitor_by_token(token)?
-            .ok_or(Refusal::InvalidToken)?;
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         if let Some(open) = self.open_room_of(&visitor.id)? {
             return Ok((open, false));
         }
@@ -125,7 +136,10 @@ impl Store {
         }
         let room = Room {
             id: rid.map(str::to_string).unwrap_or_else(new_id),
-            fname: visitor.name.clone().unwrap_or_else(|| visitor.username.clone()),
+            fname: visitor
+                .name
+                .clone()
+                .unwrap_or_else(|| visitor.username.clone()),
             msgs: 0,
             users_count: 1,
             ts: now,
@@ -156,7 +170,12 @@ impl Store {
         updated.updated_at = now;
         self.transact(|tx| {
             write_room(tx, &room)?;
-            super::visitors::write_visitor(tx, &self.inner.search_fields, Some(&visitor), &updated)?;
+            super::visitors::write_visitor(
+                tx,
+                &self.inner.search_fields,
+                Some(&visitor),
+                &updated,
+            )?;
             for visit in &adopt {
                 super::history::adopt(tx, visit, &room.id)?;
             }
@@ -168,9 +187,7 @@ impl Store {
     /// `POST livechat/room.close`: closes the visitor's open room `rid`.
     pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let _writer = self.lock();
-        let visitor = self
-            .visitor_by_token(token)?
-            .ok_or(Refusal::InvalidToken)?;
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         let mut room = match self.room_by_id(rid)? {
             Some(room) if room.v.id == visitor.id && room.open => room,
             _ => return Err(Refusal::RoomClosed.into()),
@@ -195,9 +212,7 @@ impl Store {
         now: Millis,
     ) -> Result<Message> {
         let _writer = self.lock();
-        let visitor = self
-            .visitor_by_token(token)?
-            .ok_or(Refusal::InvalidToken)?;
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         let mut room = match self.room_by_id(rid)? {
             Some(room) if room.v.id == visitor.id => room,
             _ => return Err(Refusal::InvalidRoom.into()),
@@ -230,8 +245,10 @@ impl Store {
         room.updated_at = now;
         self.transact(|tx| {
             tx.put(tx.msgid_message, msg.id.as_bytes(), &msg)?;
-            tx.roomid_msgtime_msgid
-                .insert(keys::owner_time(&msg.rid, msg.ts, msg.seq), msg.id.as_bytes())?;
+            tx.roomid_msgtime_msgid.insert(
+                keys::owner_time(&msg.rid, msg.ts, msg.seq),
+                msg.id.as_bytes(),
+            )?;
             write_room(tx, &room)
         })?;
         Ok(msg)

@@ -121,10 +121,14 @@ fn searchable_texts<'a>(v: &'a Visitor, fields: &'a [String]) -> impl Iterator<I
         .iter()
         .filter(|(k, _)| fields.contains(k))
         .map(|(_, value)| value.as_str());
-    [v.name.as_deref(), Some(v.username.as_str()), v.email.as_deref()]
-        .into_iter()
-        .flatten()
-        .chain(custom)
+    [
+        v.name.as_deref(),
+        Some(v.username.as_str()),
+        v.email.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(custom)
 }
 
 /// The one definition of a match (§2.7): a case-insensitive literal substring of name,
@@ -187,7 +191,10 @@ pub(super) fn gram_keys(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
 
 /// At most `MAX_TERM_GRAMS` distinct trigrams of `chars`, spread over the whole term.
 fn term_grams(chars: &[char]) -> Vec<String> {
-    let all: Vec<String> = trigrams(chars).collect::<BTreeSet<_>>().into_iter().collect();
+    let all: Vec<String> = trigrams(chars)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if all.len() <= MAX_TERM_GRAMS {
         return all;
     }
@@ -280,8 +287,7 @@ impl Store {
         count: Option<usize>,
     ) -> Result<SearchPage> {
         let t = self.trees();
-        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending
-        {
+        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending {
             Box::new(t.visitortime_visitorid.iter())
         } else {
             Box::new(t.visitortime_visitorid.iter().rev())
@@ -330,7 +336,11 @@ impl Store {
         let mut ids = BTreeSet::new();
         for seq in seqs {
             if let Some(id) = t.visitorseq_visitorid.get(seq.to_be_bytes())? {
-                ids.insert(super::id_value("visitorseq_visitorid", &seq.to_be_bytes(), &id)?);
+                ids.insert(super::id_value(
+                    "visitorseq_visitorid",
+                    &seq.to_be_bytes(),
+                    &id,
+                )?);
             }
         }
         for row in t.phone_visitorid.scan_prefix(keys::prefix(term)) {

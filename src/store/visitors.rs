@@ -79,15 +79,18 @@ impl VisitorRows {
     }
 
     fn insert(&self, tx: &Tx, id: &str) -> TxResult<()> {
-        tx.token_visitorid.insert(self.token.as_slice(), id.as_bytes())?;
+        tx.token_visitorid
+            .insert(self.token.as_slice(), id.as_bytes())?;
         if let Some(k) = &self.email {
             tx.email_visitorid.insert(k.as_slice(), &[][..])?;
         }
         if let Some((k, digits)) = &self.phone {
             tx.phone_visitorid.insert(k.as_slice(), digits.as_slice())?;
         }
-        tx.visitortime_visitorid.insert(&self.created[..], id.as_bytes())?;
-        tx.visitorseq_visitorid.insert(&self.seq[..], id.as_bytes())?;
+        tx.visitortime_visitorid
+            .insert(&self.created[..], id.as_bytes())?;
+        tx.visitorseq_visitorid
+            .insert(&self.seq[..], id.as_bytes())?;
         Ok(())
     }
 }
@@ -313,9 +316,7 @@ impl Store {
     /// Returns the erased visitor's id.
     pub fn delete_visitor(&self, token: &str, allow_open_rooms: bool) -> Result<String> {
         let _writer = self.lock();
-        let visitor = self
-            .visitor_by_token(token)?
-            .ok_or(Refusal::InvalidToken)?;
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         if !allow_open_rooms && self.open_room_of(&visitor.id)?.is_some() {
             return Err(Refusal::VisitorHasOpenRooms.into());
         }
@@ -414,7 +415,9 @@ mod tests {
         assert_eq!(s.visitor_by_email("x@y.z").unwrap().unwrap().id, v.id);
         assert_eq!(s.visitor_by_phone("+1 555").unwrap().unwrap().id, v.id);
         let counts = s.index_counts();
-        assert!(counts.iter().any(|(n, c)| *n == "email_visitorid" && *c == 1));
+        assert!(counts
+            .iter()
+            .any(|(n, c)| *n == "email_visitorid" && *c == 1));
     }
 
     #[test]
@@ -427,7 +430,10 @@ mod tests {
             .unwrap();
         assert!(matches!(
             s.visitor_by_token("t"),
-            Err(super::super::StoreError::Corrupt { tree: "visitorid_visitor", .. })
+            Err(super::super::StoreError::Corrupt {
+                tree: "visitorid_visitor",
+                ..
+            })
         ));
     }
 }

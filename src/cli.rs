@@ -25,6 +25,13 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API (the default).
     Serve,
+    /// Verify a stopped store: every index row against its record, both ways. Exits non-zero
+    /// and names each disagreement.
+    Check {
+        /// Rebuild the derived indexes from the records, then check again.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Manage agent accounts on a stopped server (a running one: use the REST API).
     User {
         #[command(subcommand)]

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(visitord::server::serve(loaded)),
         Command::User { action } => user_command(&loaded, action),
+        Command::Check { repair } => check_command(&loaded, repair),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,20 +33,69 @@ fn main() -> ExitCode {
     }
 }
 
-/// `visitord user …` on a stopped store.
-fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
+/// Opens the store of a stopped server, or says why not.
+fn open_stopped(
+    loaded: &Loaded,
+    locked: impl Fn(&std::path::Path) -> String,
+) -> Result<Store, String> {
     let config = &loaded.config;
-    let dir = &config.storage.data_dir;
     let search_fields = config
         .visitor_fields()
         .filter(|d| d.searchable)
         .map(|d| d.id.clone())
         .collect();
-    let store = match Store::open(&config.storage, search_fields) {
-        Ok(store) => store,
-        Err(StoreError::Locked { .. }) => return Err(admin::locked_message(dir)),
-        Err(e) => return Err(format!("cannot open the store: {e}")),
-    };
+    match Store::open(&config.storage, search_fields) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Locked { .. }) => Err(locked(&config.storage.data_dir)),
+        Err(e) => Err(format!("cannot open the store: {e}")),
+    }
+}
+
+/// `visitord check [--repair]`.
+fn check_command(loaded: &Loaded, repair: bool) -> Result<(), String> {
+    let store = open_stopped(loaded, |dir| {
+        format!(
+            "the store in {} is in use by a running visitord; stop it first",
+            dir.display()
+        )
+    })?;
+    let report = if repair {
+        store.repair()
+    } else {
+        store.check()
+    }
+    .map_err(|e| e.to_string())?;
+    println!(
+        "visitord check of {}",
+        loaded.config.storage.data_dir.display()
+    );
+    for (tree, n) in &report.records {
+        println!("  {tree:<24} {n} records");
+    }
+    for (tree, n) in &report.rows {
+        println!("  {tree:<24} {n} index rows");
+    }
+    if report.problems.is_empty() {
+        println!("consistent{}", if repair { " (after repair)" } else { "" });
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("  PROBLEM {problem}");
+    }
+    Err(format!(
+        "{} problem(s) found{}",
+        report.problems.len(),
+        if repair {
+            " after repair"
+        } else {
+            "; `visitord check --repair` rebuilds the indexes"
+        }
+    ))
+}
+
+/// `visitord user …` on a stopped store.
+fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
+    let store = open_stopped(loaded, admin::locked_message)?;
     let output = match action {
         UserCommand::Add {
             name,

@@ -1,83 +1,383 @@
-//! Consistency check: every index row is derived again from the records and compared with what
-//! the trees hold, both ways. Used by tests now and by `visitord check` on a stopped store.
+//! Consistency check and repair: every derived index row is computed again from the records and
+//! compared with what the trees hold, both ways (missing rows, stale rows, wrong values), plus
+//! the invariants no index can express (one open room per visitor, references between records).
+//! `visitord check` runs it on a stopped store; `--repair` rewrites the derived trees.
 
 use super::keys;
 use super::{decode, Result, Store};
-use crate::model::Visitor;
-use std::collections::BTreeMap;
+use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows a tree should hold: key → value.
 type Rows = BTreeMap<Vec<u8>, Vec<u8>>;
 
+/// The derived trees that describe visitors (the search index among them).
+const VISITOR_TREES: [&str; 6] = [
+    "token_visitorid",
+    "email_visitorid",
+    "phone_visitorid",
+    "visitortime_visitorid",
+    "visitorseq_visitorid",
+    "gram_visitorseq",
+];
+
+/// What a check found.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Records read, per tree.
+    pub records: BTreeMap<&'static str, usize>,
+    /// Index rows compared, per tree.
+    pub rows: BTreeMap<&'static str, usize>,
+    /// Every disagreement, one line each.
+    pub problems: Vec<String>,
+}
+
+/// Expected rows of every derived tree, and the record counts.
+struct Expected {
+    rows: BTreeMap<&'static str, Rows>,
+    records: BTreeMap<&'static str, usize>,
+    problems: Vec<String>,
+    visitor_count: u64,
+}
+
+impl Expected {
+    fn put(&mut self, tree: &'static str, key: Vec<u8>, value: impl Into<Vec<u8>>) {
+        self.rows.entry(tree).or_default().insert(key, value.into());
+    }
+}
+
 impl Store {
-    /// Lists every disagreement between the visitor records and their indexes (token, email,
-    /// phone, creation time, seq, search grams, visitor count). Empty means consistent.
-    pub fn verify_visitor_indexes(&self) -> Result<Vec<String>> {
+    fn derived_tree(&self, name: &str) -> Option<&sled::Tree> {
+        let t = self.trees();
+        Some(match name {
+            "token_visitorid" => &t.token_visitorid,
+            "email_visitorid" => &t.email_visitorid,
+            "phone_visitorid" => &t.phone_visitorid,
+            "visitortime_visitorid" => &t.visitortime_visitorid,
+            "visitorseq_visitorid" => &t.visitorseq_visitorid,
+            "gram_visitorseq" => &t.gram_visitorseq,
+            "visitorid_openroomid" => &t.visitorid_openroomid,
+            "visitorid_roomtime" => &t.visitorid_roomtime,
+            "roomid_msgtime_msgid" => &t.roomid_msgtime_msgid,
+            "roomid_navtime_navid" => &t.roomid_navtime_navid,
+            "token_navtime_navid" => &t.token_navtime_navid,
+            "navtime_navid" => &t.navtime_navid,
+            "navexpiry_navid" => &t.navexpiry_navid,
+            "username_userid" => &t.username_userid,
+            "userid_tokenhash" => &t.userid_tokenhash,
+            _ => return None,
+        })
+    }
+
+    const DERIVED: [&'static str; 15] = [
+        "token_visitorid",
+        "email_visitorid",
+        "phone_visitorid",
+        "visitortime_visitorid",
+        "visitorseq_visitorid",
+        "gram_visitorseq",
+        "visitorid_openroomid",
+        "visitorid_roomtime",
+        "roomid_msgtime_msgid",
+        "roomid_navtime_navid",
+        "token_navtime_navid",
+        "navtime_navid",
+        "navexpiry_navid",
+        "username_userid",
+        "userid_tokenhash",
+    ];
+
+    /// Reads every record and derives the rows its indexes must hold.
+    fn expected(&self) -> Result<Expected> {
         let t = self.trees();
         let fields = &self.inner.search_fields;
-        let mut expected: BTreeMap<&'static str, Rows> = BTreeMap::new();
-        let mut count = 0u64;
+        let mut e = Expected {
+            rows: BTreeMap::new(),
+            records: BTreeMap::new(),
+            problems: Vec::new(),
+            visitor_count: 0,
+        };
+        let mut visitor_ids = BTreeSet::new();
         for row in t.visitorid_visitor.iter() {
             let (key, value) = row?;
             let v: Visitor = decode("visitorid_visitor", &key, &value)?;
-            count += 1;
+            if key.as_ref() != v.id.as_bytes() {
+                e.problems.push(format!(
+                    "visitorid_visitor: key {key:?} holds visitor {}",
+                    v.id
+                ));
+            }
+            e.visitor_count += 1;
+            visitor_ids.insert(v.id.clone());
             let id = v.id.as_bytes().to_vec();
-            let mut put = |tree: &'static str, k: Vec<u8>, val: Vec<u8>| {
-                expected.entry(tree).or_default().insert(k, val);
-            };
-            put("token_visitorid", v.token.as_bytes().to_vec(), id.clone());
+            e.put("token_visitorid", v.token.as_bytes().to_vec(), id.clone());
             if let Some(email) = &v.email {
-                put("email_visitorid", keys::value_id(email, &v.id), Vec::new());
+                e.put("email_visitorid", keys::value_id(email, &v.id), Vec::new());
             }
             if let Some(phone) = &v.phone {
-                let digits = phone.bytes().filter(u8::is_ascii_digit).collect();
-                put("phone_visitorid", keys::value_id(phone, &v.id), digits);
+                let digits: Vec<u8> = phone.bytes().filter(u8::is_ascii_digit).collect();
+                e.put("phone_visitorid", keys::value_id(phone, &v.id), digits);
             }
-            put(
+            e.put(
                 "visitortime_visitorid",
                 keys::time_seq(v.ts, v.seq).to_vec(),
                 id.clone(),
             );
-            put("visitorseq_visitorid", v.seq.to_be_bytes().to_vec(), id);
+            e.put("visitorseq_visitorid", v.seq.to_be_bytes().to_vec(), id);
             for gram in super::search::gram_keys(&v, fields) {
-                put("gram_visitorseq", gram, Vec::new());
+                e.put("gram_visitorseq", gram, Vec::new());
             }
         }
-        let mut problems = Vec::new();
-        let trees = [
-            ("token_visitorid", &t.token_visitorid),
-            ("email_visitorid", &t.email_visitorid),
-            ("phone_visitorid", &t.phone_visitorid),
-            ("visitortime_visitorid", &t.visitortime_visitorid),
-            ("visitorseq_visitorid", &t.visitorseq_visitorid),
-            ("gram_visitorseq", &t.gram_visitorseq),
-        ];
-        for (name, tree) in trees {
-            let want = expected.remove(name).unwrap_or_default();
-            let mut have = Rows::new();
-            for row in tree.iter() {
-                let (k, v) = row?;
-                have.insert(k.to_vec(), v.to_vec());
+        e.records
+            .insert("visitorid_visitor", e.visitor_count as usize);
+
+        let mut rooms = BTreeSet::new();
+        for row in t.roomid_room.iter() {
+            let (key, value) = row?;
+            let r: Room = decode("roomid_room", &key, &value)?;
+            rooms.insert(r.id.clone());
+            if !visitor_ids.contains(&r.v.id) {
+                e.problems
+                    .push(format!("room {} belongs to no visitor ({})", r.id, r.v.id));
             }
-            for (k, v) in &want {
-                match have.get(k) {
-                    None => problems.push(format!("{name}: missing row {k:?}")),
-                    Some(got) if got != v => {
-                        problems.push(format!("{name}: row {k:?} holds {got:?}, expected {v:?}"))
-                    }
-                    Some(_) => {}
+            e.put(
+                "visitorid_roomtime",
+                keys::owner_time_id(&r.v.id, r.ts, r.seq, &r.id),
+                Vec::new(),
+            );
+            if r.open {
+                let before = e
+                    .rows
+                    .get("visitorid_openroomid")
+                    .and_then(|m| m.get(r.v.id.as_bytes()))
+                    .cloned();
+                if let Some(other) = before {
+                    e.problems.push(format!(
+                        "visitor {} has two open rooms: {} and {}",
+                        r.v.id,
+                        String::from_utf8_lossy(&other),
+                        r.id
+                    ));
                 }
+                e.put(
+                    "visitorid_openroomid",
+                    r.v.id.as_bytes().to_vec(),
+                    r.id.as_bytes().to_vec(),
+                );
             }
-            for k in have.keys().filter(|k| !want.contains_key(*k)) {
-                problems.push(format!("{name}: stale row {k:?}"));
+        }
+        e.records.insert("roomid_room", rooms.len());
+
+        let mut n = 0;
+        for row in t.msgid_message.iter() {
+            let (key, value) = row?;
+            let m: Message = decode("msgid_message", &key, &value)?;
+            n += 1;
+            if !rooms.contains(&m.rid) {
+                e.problems
+                    .push(format!("message {} is in no room ({})", m.id, m.rid));
             }
+            e.put(
+                "roomid_msgtime_msgid",
+                keys::owner_time(&m.rid, m.ts, m.seq),
+                m.id.as_bytes().to_vec(),
+            );
+        }
+        e.records.insert("msgid_message", n);
+
+        let mut n = 0;
+        for row in t.navid_pagevisit.iter() {
+            let (key, value) = row?;
+            let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
+            n += 1;
+            let id = p.id.as_bytes().to_vec();
+            e.put(
+                "token_navtime_navid",
+                keys::owner_time(&p.token, p.ts, p.seq),
+                id.clone(),
+            );
+            e.put(
+                "navtime_navid",
+                keys::time_seq(p.ts, p.seq).to_vec(),
+                id.clone(),
+            );
+            if let Some(rid) = &p.rid {
+                e.put(
+                    "roomid_navtime_navid",
+                    keys::owner_time(rid, p.ts, p.seq),
+                    id.clone(),
+                );
+            }
+            if let Some(exp) = p.expire_at {
+                e.put("navexpiry_navid", keys::time_seq(exp, p.seq).to_vec(), id);
+            }
+        }
+        e.records.insert("navid_pagevisit", n);
+
+        let mut users = BTreeSet::new();
+        for row in t.userid_user.iter() {
+            let (key, value) = row?;
+            let u: User = decode("userid_user", &key, &value)?;
+            users.insert(u.id.clone());
+            e.put(
+                "username_userid",
+                u.username.to_lowercase().into_bytes(),
+                u.id.as_bytes().to_vec(),
+            );
+        }
+        e.records.insert("userid_user", users.len());
+
+        let mut n = 0;
+        for row in t.tokenhash_session.iter() {
+            let (hash, value) = row?;
+            let s: Session = decode("tokenhash_session", &hash, &value)?;
+            n += 1;
+            if !users.contains(&s.user_id) {
+                e.problems
+                    .push(format!("a session belongs to no user ({})", s.user_id));
+            }
+            let mut k = keys::prefix(&s.user_id);
+            k.extend_from_slice(&hash);
+            e.put("userid_tokenhash", k, Vec::new());
+        }
+        e.records.insert("tokenhash_session", n);
+        Ok(e)
+    }
+
+    /// Compares one derived tree with its expected rows.
+    fn compare(&self, name: &'static str, want: &Rows, report: &mut Report) -> Result<()> {
+        let Some(tree) = self.derived_tree(name) else {
+            return Ok(());
+        };
+        let mut have = Rows::new();
+        for row in tree.iter() {
+            let (k, v) = row?;
+            have.insert(k.to_vec(), v.to_vec());
+        }
+        report.rows.insert(name, have.len());
+        for (k, v) in want {
+            match have.get(k) {
+                None => report.problems.push(format!("{name}: missing row {k:?}")),
+                Some(got) if got != v => report
+                    .problems
+                    .push(format!("{name}: row {k:?} holds {got:?}, expected {v:?}")),
+                Some(_) => {}
+            }
+        }
+        for k in have.keys().filter(|k| !want.contains_key(*k)) {
+            report.problems.push(format!("{name}: stale row {k:?}"));
+        }
+        Ok(())
+    }
+
+    fn check_trees(&self, names: &[&'static str]) -> Result<Report> {
+        let expected = self.expected()?;
+        let mut report = Report {
+            records: expected.records.clone(),
+            problems: expected.problems.clone(),
+            ..Default::default()
+        };
+        let empty = Rows::new();
+        for name in names {
+            let want = expected.rows.get(name).unwrap_or(&empty);
+            self.compare(name, want, &mut report)?;
         }
         let stored = self.visitor_count()?;
-        if stored != count {
-            problems.push(format!(
-                "meta.visitor_count is {stored}, but there are {count} visitors"
+        if stored != expected.visitor_count {
+            report.problems.push(format!(
+                "meta.visitor_count is {stored}, but there are {} visitors",
+                expected.visitor_count
             ));
         }
-        Ok(problems)
+        Ok(report)
+    }
+
+    /// Every disagreement between visitor records and their indexes (token, email, phone,
+    /// creation time, seq, search grams, visitor count). Empty means consistent.
+    pub fn verify_visitor_indexes(&self) -> Result<Vec<String>> {
+        Ok(self.check_trees(&VISITOR_TREES)?.problems)
+    }
+
+    /// Checks every derived index of the store against the records.
+    pub fn check(&self) -> Result<Report> {
+        self.check_trees(&Self::DERIVED)
+    }
+
+    /// Rewrites every derived tree (and the visitor count) from the records, then checks again.
+    /// Problems that no index rewrite can fix (e.g. a room of a missing visitor) remain.
+    pub fn repair(&self) -> Result<Report> {
+        let _writer = self.lock();
+        let expected = self.expected()?;
+        let empty = Rows::new();
+        for name in Self::DERIVED {
+            let Some(tree) = self.derived_tree(name) else {
+                continue;
+            };
+            tree.clear()?;
+            let mut batch = sled::Batch::default();
+            for (k, v) in expected.rows.get(name).unwrap_or(&empty) {
+                batch.insert(k.as_slice(), v.as_slice());
+            }
+            tree.apply_batch(batch)?;
+        }
+        self.trees()
+            .meta
+            .insert(b"visitor_count", &keys::u64_value(expected.visitor_count))?;
+        self.inner.db.flush()?;
+        drop(_writer);
+        self.check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageConfig;
+    use crate::store::history::PageVisitInput;
+    use crate::store::visitors::Registration;
+
+    #[test]
+    fn check_finds_and_repair_fixes_index_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig {
+            data_dir: dir.path().join("d"),
+            ..Default::default()
+        };
+        let s = Store::open(&config, vec![]).unwrap();
+        let reg = Registration {
+            token: "tok".into(),
+            email: Some("a@b.c".into()),
+            phone: Some("+1 555 0100".into()),
+            name: Some("Ana".into()),
+            ..Default::default()
+        };
+        s.register_visitor(&reg, 1).unwrap();
+        let (room, _) = s.open_room("tok", None, 2).unwrap();
+        s.add_message("tok", &room.id, "hi", None, 3).unwrap();
+        let visit = PageVisitInput {
+            token: "tok".into(),
+            rid: Some(room.id.clone()),
+            title: "t".into(),
+            change: "url".into(),
+            href: "h".into(),
+        };
+        s.record_page_visit(&visit, 4, None).unwrap();
+        assert!(s.check().unwrap().problems.is_empty());
+
+        let t = s.trees();
+        t.email_visitorid.clear().unwrap();
+        t.token_visitorid.insert(b"ghost", &b"nobody"[..]).unwrap();
+        t.visitorid_openroomid.clear().unwrap();
+        t.navtime_navid.clear().unwrap();
+        let report = s.check().unwrap();
+        let text = report.problems.join("\n");
+        assert!(text.contains("email_visitorid: missing row"), "{text}");
+        assert!(text.contains("token_visitorid: stale row"), "{text}");
+        assert!(text.contains("visitorid_openroomid: missing row"), "{text}");
+        assert!(text.contains("navtime_navid: missing row"), "{text}");
+
+        let repaired = s.repair().unwrap();
+        assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
+        assert_eq!(s.visitor_by_email("a@b.c").unwrap().unwrap().token, "tok");
     }
 }

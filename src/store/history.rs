@@ -93,6 +93,14 @@ pub(super) fn adopt(tx: &Tx, p: &PageVisit, rid: &str) -> TxResult<()> {
     write_visit(tx, Some(p), &adopted)
 }
 
+/// The visitor's token changed (an email match took a new token): its history follows it, so
+/// that the history stays the visitor's and a GDPR delete by the new token erases it.
+pub(super) fn retoken(tx: &Tx, p: &PageVisit, token: &str) -> TxResult<()> {
+    let mut moved = p.clone();
+    moved.token = token.to_string();
+    write_visit(tx, Some(p), &moved)
+}
+
 impl Store {
     /// `POST livechat/page.visited`: stores an entry. Neither token nor room is checked (history
     /// of visitors without a room must be kept); an existing room's `msgs` goes up by one.
@@ -366,5 +374,26 @@ mod tests {
             };
             assert_eq!(n, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn history_follows_a_token_taken_over_by_an_email_match() {
+        let (_d, s) = store();
+        let mut reg = Registration {
+            token: "old".into(),
+            email: Some("a@b.c".into()),
+            ..Default::default()
+        };
+        s.register_visitor(&reg, 1).unwrap();
+        s.record_page_visit(&visit("old", None), 2, Some(TTL))
+            .unwrap();
+        reg.token = "new".into();
+        let v = s.register_visitor(&reg, 3).unwrap();
+        assert_eq!(v.token, "new");
+        assert!(s.page_visits_of_token("old").unwrap().is_empty());
+        assert_eq!(s.page_visits_of_token("new").unwrap().len(), 1);
+        s.delete_visitor("new", false).unwrap();
+        assert_eq!(s.counts().page_visits, 0);
+        assert!(s.check().unwrap().problems.is_empty());
     }
 }

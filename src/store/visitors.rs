@@ -281,6 +281,10 @@ impl Store {
         } else {
             Vec::new()
         };
+        let moved = match &old {
+            Some(o) if o.token != new.token => self.page_visits_of_token(&o.token)?,
+            _ => Vec::new(),
+        };
         let open_room = match &old {
             Some(o) if o.name != new.name => self.open_room_of(&o.id)?,
             _ => None,
@@ -300,6 +304,9 @@ impl Store {
             write_visitor(tx, &self.inner.search_fields, old.as_ref(), &new)?;
             for visit in &expiring {
                 super::history::lift_expiry(tx, visit)?;
+            }
+            for visit in &moved {
+                super::history::retoken(tx, visit, &new.token)?;
             }
             if let (Some(room), Some(name)) = (&open_room, &new.name) {
                 let mut room: Room = room.clone();

@@ -32,6 +32,24 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Fill a stopped store with synthetic visitors, rooms and history (demos, benchmarks).
+    DemoData {
+        /// How many visitors to add.
+        #[arg(long)]
+        visitors: u64,
+        /// Navigation-history entries per visitor.
+        #[arg(long, default_value_t = 2)]
+        pages_per_visitor: u32,
+        /// Random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Load visitors from Rocket.Chat into a stopped store.
+    Import {
+        /// A `mongoexport` (JSON lines) of the `rocketchat_livechat_visitor` collection.
+        #[arg(long, value_name = "FILE")]
+        rocketchat: PathBuf,
+    },
     /// Manage agent accounts on a stopped server (a running one: use the REST API).
     User {
         #[command(subcommand)]

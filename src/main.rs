@@ -23,6 +23,12 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(visitord::server::serve(loaded)),
         Command::User { action } => user_command(&loaded, action),
         Command::Check { repair } => check_command(&loaded, repair),
+        Command::DemoData {
+            visitors,
+            pages_per_visitor,
+            seed,
+        } => demo_command(&loaded, visitors, pages_per_visitor, seed),
+        Command::Import { rocketchat } => import_command(&loaded, &rocketchat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,6 +55,82 @@ fn open_stopped(
         Err(StoreError::Locked { .. }) => Err(locked(&config.storage.data_dir)),
         Err(e) => Err(format!("cannot open the store: {e}")),
     }
+}
+
+fn busy(dir: &std::path::Path) -> String {
+    format!(
+        "the store in {} is in use by a running visitord; stop it first",
+        dir.display()
+    )
+}
+
+fn progress_bar(len: u64, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    let template = format!(
+        "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// `visitord demo-data --visitors N [--pages-per-visitor K] [--seed S]`.
+fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result<(), String> {
+    let store = open_stopped(loaded, busy)?;
+    let bar = progress_bar(visitors, "visitors");
+    let started = std::time::Instant::now();
+    let summary = visitord::demo::generate(&store, visitors, pages, seed, |n| bar.set_position(n))?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "added {} visitors, {} rooms, {} messages, {} page visits in {secs:.1} s ({:.0} visitors/s); store on disk: {} MB",
+        summary.visitors,
+        summary.rooms,
+        summary.messages,
+        summary.page_visits,
+        summary.visitors as f64 / secs.max(1e-9),
+        store.size_on_disk().unwrap_or(0) / 1_000_000
+    );
+    Ok(())
+}
+
+/// `visitord import --rocketchat FILE`.
+fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String> {
+    let store = open_stopped(loaded, busy)?;
+    let handle =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(size, "bytes");
+    let started = std::time::Instant::now();
+    let summary = visitord::import::import(&store, std::io::BufReader::new(handle), |b| {
+        bar.set_position(b)
+    })?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} lines: {} visitors imported, {} rejected, in {secs:.1} s; next guest number: guest-{}",
+        summary.lines,
+        summary.imported,
+        summary.rejected.len(),
+        summary.guest_counter + 1
+    );
+    if !summary.rejected.is_empty() {
+        let report = file.with_extension("rejected.txt");
+        let text: String = summary
+            .rejected
+            .iter()
+            .map(|(line, reason)| format!("line {line}: {reason}\n"))
+            .collect();
+        for row in text.lines().take(20) {
+            eprintln!("  {row}");
+        }
+        match std::fs::write(&report, &text) {
+            Ok(()) => eprintln!("every rejected line with its reason: {}", report.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", report.display()),
+        }
+    }
+    Ok(())
 }
 
 /// `visitord check [--repair]`.

@@ -2,6 +2,10 @@
 //!
 //! The limit is checked first (from `Content-Length` before reading anything, then while
 //! reading), so an oversize body is a 413 whatever else is wrong with it.
+//!
+//! Extraction itself never fails: actix resolves a handler's extractors concurrently, so a body
+//! fault must not race the credential check of agent endpoints (401, then 403, then 400).
+//! Handlers call [`JsonBody::object`] at the point where body faults are due.
 
 use super::error::ApiError;
 use super::AppState;
@@ -13,8 +17,15 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-/// A request body that is a JSON object, in document order.
-pub struct JsonBody(pub Map<String, Value>);
+/// A request body that should be a JSON object (in document order), or why it is not.
+pub struct JsonBody(Result<Map<String, Value>, ApiError>);
+
+impl JsonBody {
+    /// The object, or the 413/400 its body deserves.
+    pub fn object(self) -> Result<Map<String, Value>, ApiError> {
+        self.0
+    }
+}
 
 impl FromRequest for JsonBody {
     type Error = ApiError;
@@ -34,22 +45,27 @@ impl FromRequest for JsonBody {
         let mut payload = payload.take();
         Box::pin(async move {
             if too_large {
-                return Err(ApiError::PayloadTooLarge);
+                return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
             }
             let mut buf = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match e {
-                    actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
-                    other => {
-                        ApiError::InvalidParams(format!("Cannot read the request body: {other}"))
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(actix_web::error::PayloadError::Overflow) => {
+                        return Ok(JsonBody(Err(ApiError::PayloadTooLarge)))
                     }
-                })?;
+                    Err(other) => {
+                        return Ok(JsonBody(Err(ApiError::InvalidParams(format!(
+                            "Cannot read the request body: {other}"
+                        )))))
+                    }
+                };
                 if buf.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge);
+                    return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
                 }
                 buf.extend_from_slice(&chunk);
             }
-            parse_object(&buf).map(JsonBody)
+            Ok(JsonBody(parse_object(&buf)))
         })
     }
 }

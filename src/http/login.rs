@@ -27,7 +27,7 @@ pub async fn login(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let body = body.object()?;
     let name_field = if body.contains_key("user") {
         "user"
     } else {

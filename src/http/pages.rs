@@ -21,7 +21,7 @@ pub async fn page_visited(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = Value::Object(body.0);
+    let body = Value::Object(body.object()?);
     let (input, page_info) = parse(&body)?;
     state.limiter.check(Route::PageVisited, &input.token)?;
     if input.change != state.config.livechat.history_monitor_type {

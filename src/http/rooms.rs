@@ -49,10 +49,11 @@ pub async fn close(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.object()?;
     state
         .limiter
         .check(Route::RoomClose, &state.limiter.client_ip(&req))?;
-    let (required, _) = flat_strings(&body.0, &["rid", "token"], &[])?;
+    let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
     let [rid, token] = [required[0].clone(), required[1].clone()];
     let now = now_ms();
     let room = write(&state, move |s| s.close_room(&token, &rid, now)).await?;
@@ -68,10 +69,11 @@ pub async fn message(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.object()?;
     state
         .limiter
         .check(Route::Message, &state.limiter.client_ip(&req))?;
-    let (required, optional) = flat_strings(&body.0, &["token", "rid", "msg"], &["_id"])?;
+    let (required, optional) = flat_strings(&body, &["token", "rid", "msg"], &["_id"])?;
     let [token, rid, text] = [
         required[0].clone(),
         required[1].clone(),

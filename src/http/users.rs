@@ -126,7 +126,7 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     agent.require(Permission::ManageUsers)?;
-    let b = body.0;
+    let b = body.object()?;
     check_keys(
         &b,
         &["username", "password"],
@@ -236,7 +236,7 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     agent.require(Permission::ManageUsers)?;
-    let b = body.0;
+    let b = body.object()?;
     check_keys(&b, &["userId", "data"], &["userId", "data"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     let Some(Value::Object(data)) = b.get("data") else {
@@ -274,7 +274,7 @@ pub async fn delete(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     agent.require(Permission::ManageUsers)?;
-    let b = body.0;
+    let b = body.object()?;
     check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     write(&state, move |s| s.delete_user(&user_id)).await?;

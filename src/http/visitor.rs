@@ -29,10 +29,11 @@ pub async fn register(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.object()?;
     state
         .limiter
         .check(Route::RegisterVisitor, &state.limiter.client_ip(&req))?;
-    let raw = parse_register(&body.0)?;
+    let raw = parse_register(&body)?;
     let mut reg = validate(raw, &state.config)?;
     if state.config.livechat.store_http_headers {
         let header = |name: header::HeaderName| {

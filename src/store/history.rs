@@ -55,7 +55,7 @@ fn tree<'a>(tx: &'a Tx, which: Which) -> &'a sled::transaction::TransactionalTre
 }
 
 /// Writes an entry and its index rows, replacing those of `old`.
-fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> TxResult<()> {
+pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> TxResult<()> {
     if let Some(old) = old {
         for (which, key) in rows(old) {
             tree(tx, which).remove(key)?;

@@ -8,6 +8,7 @@
 //!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
+pub mod bulk;
 pub mod check;
 pub mod commit;
 pub mod history;

@@ -12,7 +12,7 @@ fn visitor_room_key(room: &Room) -> Vec<u8> {
 }
 
 /// Writes a room record with all of its index rows.
-fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
+pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
     tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
     tx.visitorid_roomtime
         .insert(visitor_room_key(room), &[][..])?;

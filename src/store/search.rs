@@ -3,8 +3,8 @@
 //! ## What is indexed
 //! Tree `gram_visitorseq` holds key-only rows `ns gram 0xFF seq`, where `seq` is the visitor's
 //! write-order number (u64 BE, resolved to its id by `visitorseq_visitorid`):
-//! - namespace `t`: every character trigram of each searchable text, lower-cased with Unicode
-//!   rules ("MÜLLER" → "müller"): `name`, `username`, the email address, and the custom fields
+//! - namespace `t`: every character trigram of each searchable text, case-folded with Unicode
+//!   rules ([`fold`]: "MÜLLER" → "müller", "ΟΔΥΣ" → "οδυσ"): `name`, `username`, the email address, and the custom fields
 //!   configured `searchable`. Each text is padded as `\x02 text \x03 \x03`, so every character
 //!   of it starts a trigram: a one- or two-character term is the prefix of a trigram of every
 //!   text that contains it.
@@ -37,6 +37,8 @@ const TEXT: u8 = b't';
 const PHONE: u8 = b'p';
 const PAD_START: char = '\u{2}';
 const PAD_END: char = '\u{3}';
+/// Version of what the search index holds; part of the signature that triggers a rebuild.
+const INDEX_LAYOUT: &str = "grams-v2";
 /// Trigrams of a long term beyond this many add little selectivity.
 const MAX_TERM_GRAMS: usize = 8;
 
@@ -99,6 +101,13 @@ pub struct SearchPage {
     pub total: usize,
 }
 
+/// Case folding for matching: Unicode lower case, with the final sigma `ς` folded to `σ` (Rust
+/// lower-cases `Σ` by its position in the word, so "ΟΔΥΣ" would not be found in "Οδυσσέας"
+/// otherwise) — what JavaScript's case-insensitive regular expressions do.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase().replace('ς', "σ")
+}
+
 /// Characters a phone-like term may contain besides digits.
 fn is_phone_char(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.' | ' ')
@@ -138,8 +147,8 @@ pub fn visitor_matches(v: &Visitor, term: &str, fields: &[String]) -> bool {
     if term.is_empty() {
         return true;
     }
-    let lower = term.to_lowercase();
-    if searchable_texts(v, fields).any(|t| t.to_lowercase().contains(&lower)) {
+    let folded = fold(term);
+    if searchable_texts(v, fields).any(|t| fold(t).contains(&folded)) {
         return true;
     }
     match &v.phone {
@@ -173,7 +182,7 @@ pub(super) fn gram_keys(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
     };
     for text in searchable_texts(v, fields) {
         let padded: Vec<char> = std::iter::once(PAD_START)
-            .chain(text.to_lowercase().chars())
+            .chain(fold(text).chars())
             .chain([PAD_END, PAD_END])
             .collect();
         for gram in trigrams(&padded) {
@@ -310,7 +319,7 @@ impl Store {
     fn candidates(&self, term: &str) -> Result<BTreeSet<String>> {
         let t = self.trees();
         let mut seqs: BTreeSet<u64> = BTreeSet::new();
-        let lower: Vec<char> = term.to_lowercase().chars().collect();
+        let lower: Vec<char> = fold(term).chars().collect();
         if lower.len() >= 3 {
             let prefixes: Vec<Vec<u8>> = term_grams(&lower)
                 .iter()
@@ -420,7 +429,8 @@ impl Store {
             let n = t.visitorid_visitor.len() as u64;
             t.meta.insert(b"visitor_count", &keys::u64_value(n))?;
         }
-        let signature = self.inner.search_fields.join("\n");
+        // The layout version first: a change of what is indexed rebuilds the index too.
+        let signature = format!("{INDEX_LAYOUT}\n{}", self.inner.search_fields.join("\n"));
         let built = t.meta.get(b"search_fields")?;
         if built.as_deref() == Some(signature.as_bytes()) {
             return Ok(());

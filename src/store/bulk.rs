@@ -1,0 +1,111 @@
+//! Bulk loading (import from Rocket.Chat, demo data): many new visitors with their rooms,
+//! messages and history per transaction, each record with all of its index rows.
+
+use super::keys;
+use super::{Result, Store};
+use crate::model::{Message, PageVisit, Room, Visitor};
+use std::collections::HashSet;
+
+/// One new visitor and what belongs to it. Write-order numbers (`seq`) are assigned on write.
+#[derive(Debug, Clone)]
+pub struct ImportItem {
+    pub visitor: Visitor,
+    pub rooms: Vec<Room>,
+    pub messages: Vec<Message>,
+    pub visits: Vec<PageVisit>,
+}
+
+impl Store {
+    /// Writes `items` in one transaction. An item whose visitor `_id` or token is taken (in the
+    /// store or earlier in the batch), or whose room ids are, is skipped; the result has, per
+    /// item, `None` when written or the reason it was not.
+    pub fn import_batch(&self, mut items: Vec<ImportItem>) -> Result<Vec<Option<String>>> {
+        let _writer = self.lock();
+        let t = self.trees();
+        let mut verdicts = Vec::with_capacity(items.len());
+        let (mut ids, mut tokens, mut rids) = (HashSet::new(), HashSet::new(), HashSet::new());
+        for item in &mut items {
+            let v = &item.visitor;
+            let reason = if !ids.insert(v.id.clone())
+                || t.visitorid_visitor.contains_key(v.id.as_bytes())?
+            {
+                Some(format!("visitor _id {} already exists", v.id))
+            } else if !tokens.insert(v.token.clone())
+                || t.token_visitorid.contains_key(v.token.as_bytes())?
+            {
+                Some("token already belongs to another visitor".to_string())
+            } else {
+                let mut taken = None;
+                for room in &item.rooms {
+                    if !rids.insert(room.id.clone())
+                        || t.roomid_room.contains_key(room.id.as_bytes())?
+                    {
+                        taken = Some(format!("room _id {} already exists", room.id));
+                    }
+                }
+                taken
+            };
+            if reason.is_none() {
+                item.visitor.seq = self.next_seq()?;
+                for room in &mut item.rooms {
+                    room.seq = self.next_seq()?;
+                }
+                for msg in &mut item.messages {
+                    msg.seq = self.next_seq()?;
+                }
+                for visit in &mut item.visits {
+                    visit.seq = self.next_seq()?;
+                }
+            }
+            verdicts.push(reason);
+        }
+        let fields = &self.inner.search_fields;
+        self.transact(|tx| {
+            for (item, verdict) in items.iter().zip(&verdicts) {
+                if verdict.is_some() {
+                    continue;
+                }
+                super::visitors::write_visitor(tx, fields, None, &item.visitor)?;
+                for room in &item.rooms {
+                    super::rooms::write_room(tx, room)?;
+                }
+                for msg in &item.messages {
+                    tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
+                    tx.roomid_msgtime_msgid.insert(
+                        keys::owner_time(&msg.rid, msg.ts, msg.seq),
+                        msg.id.as_bytes(),
+                    )?;
+                }
+                for visit in &item.visits {
+                    super::history::write_visit(tx, None, visit)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(verdicts)
+    }
+
+    /// Raises the guest counter to at least `n`, so the next `guest-N` is above every imported one.
+    pub fn raise_guest_counter(&self, n: u64) -> Result<()> {
+        let _writer = self.lock();
+        let meta = &self.trees().meta;
+        let current = meta
+            .get(b"guest_counter")?
+            .and_then(|b| keys::read_u64(&b))
+            .unwrap_or(0);
+        if n > current {
+            meta.insert(b"guest_counter", &keys::u64_value(n))?;
+        }
+        Ok(())
+    }
+
+    /// The last `guest-N` number handed out.
+    pub fn guest_counter(&self) -> Result<u64> {
+        Ok(self
+            .trees()
+            .meta
+            .get(b"guest_counter")?
+            .and_then(|b| keys::read_u64(&b))
+            .unwrap_or(0))
+    }
+}

@@ -1,0 +1,363 @@
+//! §4 `POST login`, `POST|GET logout`, `GET me`; no secret in any answer; §1.1 failed-login
+//! limiting per IP and per username.
+
+use super::util::{assert_json_headers, assert_success, assert_unparsable_body, sorted_keys};
+use super::*;
+use crate::common::{Creds, Resp, TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+/// Checks a successful login (§4) of `username` (roles `roles`, name `name`) and returns the
+/// credentials and `data.me`.
+fn assert_login_ok(resp: &Resp, user_id: &str, username: &str, name: &str, roles: &[&str]) -> (Creds, Value) {
+    assert_eq!(resp.status, 200, "login: {}", resp.text());
+    assert_json_headers(resp);
+    let body = resp.json();
+    assert_eq!(sorted_keys(&body), ["data", "status"], "{body}");
+    assert_eq!(body["status"], json!("success"));
+    let data = &body["data"];
+    assert_eq!(sorted_keys(data), ["authToken", "me", "userId"], "{body}");
+    assert!(
+        resp.text()
+            .starts_with(&format!(r#"{{"status":"success","data":{{"userId":"{user_id}","authToken":""#)),
+        "key order status, data{{userId, authToken, me}}: {}",
+        resp.text()
+    );
+    let token = data["authToken"].as_str().expect("authToken").to_string();
+    assert!(token.len() >= 32, "a login token must be long and random: {token:?}");
+    let me = data["me"].clone();
+    assert_eq!(
+        sorted_keys(&me),
+        ["_id", "active", "name", "roles", "status", "username"],
+        "data.me: {me}"
+    );
+    assert!(me["status"].is_string(), "data.me.status: {me}");
+    assert_eq!(
+        util::without(&me, &["status"]),
+        json!({"_id": user_id, "username": username, "name": name, "roles": roles, "active": true}),
+    );
+    (
+        Creds {
+            user_id: user_id.to_string(),
+            token,
+        },
+        me,
+    )
+}
+
+#[actix_web::test]
+async fn login_with_user_key_gives_a_token_that_works_for_me() {
+    let app = TestApp::new();
+    let alice = app.user("alice", &["livechat-agent"]);
+    let resp = login_with(&app, "user", "alice", PASSWORD).await;
+    let (creds, me) = assert_login_ok(&resp, &alice.user_id, "alice", "alice", &["livechat-agent"]);
+    assert_ne!(creds.token, alice.token);
+
+    let resp = app.get_with(ME, &creds).await;
+    let body = assert_success(&resp);
+    assert_eq!(body["_id"], json!(alice.user_id), "{body}");
+    for key in ["_id", "username", "name", "roles", "active"] {
+        assert_eq!(body[key], me[key], "me.{key}: {body}");
+    }
+    // The token works on the agent endpoints too.
+    let resp = app.get_with(&q(SEARCH, &[("term", "")]), &creds).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[actix_web::test]
+async fn login_with_username_key() {
+    let app = TestApp::new();
+    let mgr = app.user("mgr", &["livechat-manager", "livechat-agent"]);
+    let resp = login_with(&app, "username", "mgr", PASSWORD).await;
+    let (creds, _) = assert_login_ok(
+        &resp,
+        &mgr.user_id,
+        "mgr",
+        "mgr",
+        &["livechat-manager", "livechat-agent"],
+    );
+    assert_live(&app, &creds).await;
+}
+
+#[actix_web::test]
+async fn every_login_is_its_own_session() {
+    let app = TestApp::new();
+    app.user("alice", &["livechat-agent"]);
+    let a = login_ok(&app, "alice", PASSWORD).await;
+    let b = login_ok(&app, "alice", PASSWORD).await;
+    assert_ne!(a.token, b.token);
+    assert_live(&app, &a).await;
+    assert_live(&app, &b).await;
+}
+
+#[actix_web::test]
+async fn bad_credentials_are_401_unauthorized() {
+    let app = TestApp::new();
+    let admin = app.user("boss", &["admin"]);
+    let gone = app.user("gone", &["livechat-agent"]);
+    update_user(&app, &admin, &gone.user_id, json!({"active": false})).await;
+    let cases: [(&str, &str, &str); 6] = [
+        ("user", "boss", "wrong password"),
+        ("username", "boss", "wrong password"),
+        ("user", "boss", ""),
+        ("user", "nobody", PASSWORD),
+        ("username", "nobody", PASSWORD),
+        // A deactivated user cannot log in (§1.3: only active users hold valid tokens).
+        ("user", "gone", PASSWORD),
+    ];
+    for (key, name, password) in cases {
+        let resp = login_with(&app, key, name, password).await;
+        assert_failure(&resp, 401, &login_failed());
+    }
+}
+
+#[actix_web::test]
+async fn unusable_login_bodies_are_invalid_params() {
+    let app = TestApp::new();
+    for raw in [&b"{"[..], b"", b"[1]", b"user=boss"] {
+        assert_unparsable_body(&app.post_raw(LOGIN, raw.to_vec()).await);
+    }
+}
+
+#[actix_web::test]
+async fn logout_revokes_the_token() {
+    let app = TestApp::new();
+    app.user("alice", &["livechat-agent"]);
+    let creds = login_ok(&app, "alice", PASSWORD).await;
+    assert_live(&app, &creds).await;
+    let resp = app.post_with(LOGOUT, &json!({}), &creds).await;
+    assert_failure(
+        &resp,
+        200,
+        &json!({"status": "success", "data": {"message": "You've been logged out!"}}),
+    );
+    assert_unauthorized(&app.get_with(ME, &creds).await);
+    assert_unauthorized(&app.get_with(&q(SEARCH, &[("term", "")]), &creds).await);
+    // Logging in again gives a working token.
+    assert_live(&app, &login_ok(&app, "alice", PASSWORD).await).await;
+}
+
+#[actix_web::test]
+async fn logout_by_get_also_revokes() {
+    let app = TestApp::new();
+    app.user("alice", &["livechat-agent"]);
+    let creds = login_ok(&app, "alice", PASSWORD).await;
+    let resp = app.get_with(LOGOUT, &creds).await;
+    assert_failure(
+        &resp,
+        200,
+        &json!({"status": "success", "data": {"message": "You've been logged out!"}}),
+    );
+    assert_unauthorized(&app.get_with(ME, &creds).await);
+}
+
+#[actix_web::test]
+async fn tokens_survive_a_restart_and_revocations_too() {
+    let app = TestApp::new();
+    app.user("alice", &["livechat-agent"]);
+    let live = login_ok(&app, "alice", PASSWORD).await;
+    let dead = login_ok(&app, "alice", PASSWORD).await;
+    let resp = app.post_with(LOGOUT, &json!({}), &dead).await;
+    assert_eq!(resp.status, 200);
+    let app = app.restart();
+    assert_live(&app, &live).await;
+    assert_unauthorized(&app.get_with(ME, &dead).await);
+}
+
+/// No password hash, no token hash, no password in any answer of the user/session endpoints.
+#[actix_web::test]
+async fn no_password_or_token_hash_in_any_response() {
+    let app = TestApp::new();
+    let seeded = app.user("boss", &["admin"]);
+    let admin = login_ok(&app, "boss", PASSWORD).await;
+    let mut tokens = vec![seeded.token.clone(), admin.token.clone()];
+    let mut responses: Vec<Resp> = Vec::new();
+
+    responses.push(login_with(&app, "user", "boss", PASSWORD).await);
+    tokens.push(responses[0].json()["data"]["authToken"].as_str().unwrap().to_string());
+    responses.push(app.get_with(ME, &admin).await);
+    let resp = app
+        .post_with(
+            USERS_CREATE,
+            &json!({"username": "carol", "password": PASSWORD, "name": "Carol",
+                    "email": "carol@example.com", "roles": ["livechat-agent"]}),
+            &admin,
+        )
+        .await;
+    let carol_id = resp.json()["user"]["_id"].as_str().expect("carol").to_string();
+    responses.push(resp);
+    let carol = login_ok(&app, "carol", PASSWORD).await;
+    tokens.push(carol.token.clone());
+    responses.push(app.get_with(ME, &carol).await);
+    responses.push(app.get_with(USERS_LIST, &admin).await);
+    responses.push(
+        app.post_with(
+            USERS_UPDATE,
+            &json!({"userId": carol_id, "data": {"name": "Caroline", "roles": ["livechat-manager"]}}),
+            &admin,
+        )
+        .await,
+    );
+    responses.push(app.get_with(USERS_LIST, &admin).await);
+    responses.push(
+        app.post_with(
+            USERS_UPDATE,
+            &json!({"userId": carol_id, "data": {"password": "another"}}),
+            &admin,
+        )
+        .await,
+    );
+    responses.push(app.post_with(USERS_DELETE, &json!({"userId": carol_id}), &admin).await);
+    responses.push(app.post_with(LOGOUT, &json!({}), &admin).await);
+    for resp in &responses {
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        assert_no_secrets(resp, &token_refs);
+    }
+    // Tokens appear only in the login answer that hands them out.
+    for resp in &responses[1..] {
+        for t in &tokens {
+            assert!(!resp.text().contains(t.as_str()), "a token in {}", resp.text());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failed-login limiting (§1.1: 10/min per IP and per username)
+// ---------------------------------------------------------------------------------------------
+
+fn limited(trust_forwarded_for: bool) -> TestApp {
+    TestApp::with_config(|c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.trust_forwarded_for = trust_forwarded_for;
+    })
+}
+
+async fn login_from(app: &TestApp, ip: Option<&str>, name: &str, password: &str) -> Resp {
+    let body = json!({"user": name, "password": password});
+    match ip {
+        Some(ip) => send(app, "POST", LOGIN, Some(&body), &[("X-Forwarded-For", ip)]).await,
+        None => app.post(LOGIN, &body).await,
+    }
+}
+
+#[actix_web::test]
+async fn eleventh_failed_login_from_one_ip_is_429() {
+    let app = limited(false);
+    app.user("boss", &["admin"]);
+    for i in 0..10 {
+        let resp = login_from(&app, None, &format!("nobody{i}"), "wrong").await;
+        assert_failure(&resp, 401, &login_failed());
+    }
+    assert_too_many(&login_from(&app, None, "nobody10", "wrong").await, 10);
+    // Locked out: even the right password from this address waits.
+    assert_too_many(&login_from(&app, None, "boss", PASSWORD).await, 10);
+}
+
+#[actix_web::test]
+async fn untrusted_forwarded_for_does_not_escape_the_ip_limit() {
+    let app = limited(false);
+    for i in 0..10 {
+        let ip = format!("203.0.113.{i}");
+        let resp = login_from(&app, Some(&ip), &format!("nobody{i}"), "wrong").await;
+        assert_failure(&resp, 401, &login_failed());
+    }
+    let resp = login_from(&app, Some("203.0.113.200"), "nobody-else", "wrong").await;
+    assert_too_many(&resp, 10);
+}
+
+#[actix_web::test]
+async fn trusted_forwarded_for_gives_each_client_its_ip_bucket() {
+    let app = limited(true);
+    app.user("boss", &["admin"]);
+    for i in 0..10 {
+        let resp = login_from(&app, Some("198.51.100.1"), &format!("nobody{i}"), "wrong").await;
+        assert_failure(&resp, 401, &login_failed());
+    }
+    assert_too_many(
+        &login_from(&app, Some("198.51.100.1"), "nobody10", "wrong").await,
+        10,
+    );
+    // Another client behind the proxy is not limited.
+    let resp = login_from(&app, Some("198.51.100.2"), "nobody11", "wrong").await;
+    assert_failure(&resp, 401, &login_failed());
+    let resp = login_from(&app, Some("198.51.100.2"), "boss", PASSWORD).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[actix_web::test]
+async fn eleventh_failure_for_one_username_from_many_ips_is_429() {
+    let app = limited(true);
+    app.user("alice", &["livechat-agent"]);
+    app.user("bob", &["livechat-agent"]);
+    for i in 0..10 {
+        let ip = format!("192.0.2.{i}");
+        assert_failure(
+            &login_from(&app, Some(&ip), "alice", "guess").await,
+            401,
+            &login_failed(),
+        );
+    }
+    assert_too_many(&login_from(&app, Some("192.0.2.100"), "alice", "guess").await, 10);
+    // The username is locked whatever the password…
+    assert_too_many(&login_from(&app, Some("192.0.2.101"), "alice", PASSWORD).await, 10);
+    // …and whatever the case of the name (logins are case-insensitive).
+    assert_too_many(&login_from(&app, Some("192.0.2.102"), "ALICE", "guess").await, 10);
+    // Another user, from a fresh address, is not.
+    let resp = login_from(&app, Some("192.0.2.103"), "bob", PASSWORD).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[actix_web::test]
+async fn successful_logins_are_not_limited() {
+    let app = limited(false);
+    app.user("alice", &["livechat-agent"]);
+    for _ in 0..15 {
+        login_ok(&app, "alice", PASSWORD).await;
+    }
+    // Nine failures after them still leave room for one more attempt.
+    for _ in 0..9 {
+        assert_failure(&login_from(&app, None, "alice", "x").await, 401, &login_failed());
+    }
+    login_ok(&app, "alice", PASSWORD).await;
+}
+
+/// §1.3: only the SHA-256 of a login token is kept, for `auth.token_ttl_days`; neither the
+/// token nor the password is written to disk in the clear.
+#[actix_web::test]
+async fn only_the_token_hash_is_stored_with_the_configured_lifetime() {
+    let app = TestApp::with_config(|c| c.auth.token_ttl_days = 3);
+    let alice = app.user("alice", &["livechat-agent"]);
+    let creds = login_ok(&app, "alice", PASSWORD).await;
+    use sha2::Digest;
+    let digest: [u8; 32] = sha2::Sha256::digest(creds.token.as_bytes()).into();
+    let session = app
+        .state
+        .store
+        .session(&digest)
+        .expect("read session")
+        .expect("the session is stored under the SHA-256 of the token");
+    assert_eq!(session.user_id, alice.user_id);
+    assert_eq!(session.expires_at - session.created_at, 3 * visitord::time::DAY_MS);
+
+    app.state.store.durable().await.expect("flush");
+    let mut files = vec![app.dir.path().to_path_buf()];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        checked += bytes.len();
+        for secret in [creds.token.as_str(), alice.token.as_str(), PASSWORD] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} stored in the clear in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(checked > 0, "the store wrote nothing to disk?");
+}

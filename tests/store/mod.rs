@@ -1,0 +1,3 @@
+//! Properties of the store itself, below the HTTP layer.
+
+mod search_props;

@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Time a client has to send its request headers and body, in milliseconds.
     pub request_timeout_ms: u64,
+    /// Origins allowed to call the API from a browser (CORS); `"*"` allows any.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +47,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 1_048_576,
             max_connections: 25_000,
             request_timeout_ms: 5_000,
+            cors_origins: vec!["*".into()],
         }
     }
 }

@@ -40,6 +40,8 @@ pub enum ApiError {
     Internal(String),
     /// 503: the store does not answer.
     Unavailable,
+    /// 403: a CORS preflight from an origin not in `server.cors_origins`.
+    CorsRefused,
 }
 
 impl ApiError {
@@ -130,6 +132,13 @@ impl ApiError {
             ApiError::Unavailable => {
                 m.insert("error".into(), json!("Service unavailable"));
             }
+            ApiError::CorsRefused => {
+                m.insert(
+                    "error".into(),
+                    json!("Cross-origin requests from this origin are not allowed [error-cors-origin]"),
+                );
+                m.insert("errorType".into(), json!("error-cors-origin"));
+            }
         }
         Value::Object(m)
     }
@@ -151,7 +160,7 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CorsRefused => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body;
 pub mod check;
+pub mod cors;
 pub mod error;
 pub mod login;
 pub mod meta;
@@ -163,6 +164,7 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .configure(routes)
         .default_service(web::to(not_found))
+        .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store")))
         .wrap(
             Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")

@@ -204,7 +204,12 @@ impl Fx {
                     Expect::Keys(&["_id", "username", "name", "roles", "status", "active"]),
                 )
             },
-            get("users.list", USERS_LIST.to_string(), Who::Admin, Expect::Keys(with("users"))),
+            get(
+                "users.list",
+                USERS_LIST.to_string(),
+                Who::Admin,
+                Expect::Keys(with("users")),
+            ),
             post(
                 "users.create",
                 USERS_CREATE,
@@ -222,14 +227,23 @@ impl Fx {
             Ep {
                 open_to_all: true,
                 who: Who::Agent,
-                ok: Expect::Exact(json!({"status": "success", "data": {"message": "You've been logged out!"}})),
+                ok: Expect::Exact(
+                    json!({"status": "success", "data": {"message": "You've been logged out!"}}),
+                ),
                 ..post("logout (POST)", LOGOUT, json!({}))
             },
             Ep {
                 open_to_all: true,
                 who: Who::Agent,
-                ok: Expect::Exact(json!({"status": "success", "data": {"message": "You've been logged out!"}})),
-                ..get("logout (GET)", LOGOUT.to_string(), Who::Agent, Expect::Keys(&[]))
+                ok: Expect::Exact(
+                    json!({"status": "success", "data": {"message": "You've been logged out!"}}),
+                ),
+                ..get(
+                    "logout (GET)",
+                    LOGOUT.to_string(),
+                    Who::Agent,
+                    Expect::Keys(&[]),
+                )
             },
         ]
     }
@@ -278,9 +292,23 @@ async fn every_agent_endpoint_by_every_kind_of_credentials() {
 
         let r = send(app, ep.method, &ep.uri, body, &[]).await;
         f.expect(&what("no credentials"), &r, 401, &unauth);
-        let r = send(app, ep.method, &ep.uri, body, &[("X-User-Id", &fx.admin.user_id)]).await;
+        let r = send(
+            app,
+            ep.method,
+            &ep.uri,
+            body,
+            &[("X-User-Id", &fx.admin.user_id)],
+        )
+        .await;
         f.expect(&what("only X-User-Id"), &r, 401, &unauth);
-        let r = send(app, ep.method, &ep.uri, body, &[("X-Auth-Token", &fx.admin.token)]).await;
+        let r = send(
+            app,
+            ep.method,
+            &ep.uri,
+            body,
+            &[("X-Auth-Token", &fx.admin.token)],
+        )
+        .await;
         f.expect(&what("only X-Auth-Token"), &r, 401, &unauth);
         let r = send(
             app,
@@ -362,7 +390,14 @@ async fn admin_may_call_every_agent_endpoint() {
         if ep.name.starts_with("logout") || ep.name == "users.delete" {
             continue;
         }
-        let r = send_as(&fx.app, ep.method, &ep.uri, ep.body.as_ref(), Some(&fx.admin)).await;
+        let r = send_as(
+            &fx.app,
+            ep.method,
+            &ep.uri,
+            ep.body.as_ref(),
+            Some(&fx.admin),
+        )
+        .await;
         f.check(&format!("admin on {}", ep.name), r.status == 200, || {
             format!("{} {}", r.status, r.text())
         });
@@ -418,7 +453,12 @@ async fn refused_regardless_of_params(
                 }
             }
         };
-        let what = |who: &str| format!("{method} {uri} {:?} as {who}", raw.map(String::from_utf8_lossy));
+        let what = |who: &str| {
+            format!(
+                "{method} {uri} {:?} as {who}",
+                raw.map(String::from_utf8_lossy)
+            )
+        };
         f.expect(&what("nobody"), &send_it(None).await, 401, &unauthorized());
         f.expect(
             &what("forged"),
@@ -491,7 +531,10 @@ async fn auth_and_permission_win_over_bad_bodies() {
         (USERS_CREATE, b"".to_vec()),
         (USERS_CREATE, b"[1]".to_vec()),
         (USERS_CREATE, taken),
-        (USERS_CREATE, br#"{"username":"x","password":"y","roles":["root"]}"#.to_vec()),
+        (
+            USERS_CREATE,
+            br#"{"username":"x","password":"y","roles":["root"]}"#.to_vec(),
+        ),
         (USERS_UPDATE, b"{}".to_vec()),
         (USERS_UPDATE, b"not json".to_vec()),
         (USERS_UPDATE, unknown_user),
@@ -511,7 +554,12 @@ async fn auth_and_permission_win_over_bad_bodies() {
     // Logout without credentials, with any body.
     for raw in [&b"{"[..], b"", b"[]"] {
         let r = post_raw_as(&fx.app, LOGOUT, raw, None).await;
-        f.expect("logout without credentials, odd body", &r, 401, &unauthorized());
+        f.expect(
+            "logout without credentials, odd body",
+            &r,
+            401,
+            &unauthorized(),
+        );
     }
     f.assert_none();
 }
@@ -573,7 +621,11 @@ async fn chat_history_refusals_come_after_auth() {
     let fx = Fx::new().await;
     let uri = history_path(&fx.rid, &fx.visitor_id);
     assert_unauthorized(&fx.app.get(&uri).await);
-    assert_unauthorized(&fx.app.get_with(&uri, &forged_creds(&fx.agent.user_id)).await);
+    assert_unauthorized(
+        &fx.app
+            .get_with(&uri, &forged_creds(&fx.agent.user_id))
+            .await,
+    );
     assert_forbidden(&fx.app.get_with(&uri, &fx.plain).await);
     util::assert_bad_request(
         &fx.app.get_with(&uri, &fx.agent).await,

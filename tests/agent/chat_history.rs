@@ -2,8 +2,8 @@
 //! paginated; the room is only the access check).
 
 use super::util::{
-    assert_bad_request, assert_date, close_room, open_room, plain_error, sorted_keys,
-    stored_room, visitor_with_room, MESSAGE,
+    assert_bad_request, assert_date, close_room, open_room, plain_error, sorted_keys, stored_room,
+    visitor_with_room, MESSAGE,
 };
 use super::*;
 use crate::common::{Creds, TestApp};
@@ -68,33 +68,58 @@ fn agent_view(app: &TestApp, rid: &str) -> Value {
 async fn a_manager_gets_every_room_of_the_visitor_newest_first_without_token() {
     let fx = fixture().await;
     let [r1, r2, r3] = fx.rooms.clone();
-    let expected: Vec<Value> = [r3.as_str(), r2.as_str(), r1.as_str()].iter().map(|r| agent_view(&fx.app, r)).collect();
+    let expected: Vec<Value> = [r3.as_str(), r2.as_str(), r1.as_str()]
+        .iter()
+        .map(|r| agent_view(&fx.app, r))
+        .collect();
     let monitor = fx.app.user("monitor", &["livechat-monitor"]);
     let admin = fx.app.user("boss", &["admin"]);
-    for (who, creds) in [("manager", &fx.manager), ("monitor", &monitor), ("admin", &admin)] {
+    for (who, creds) in [
+        ("manager", &fx.manager),
+        ("monitor", &monitor),
+        ("admin", &admin),
+    ] {
         // Any existing room is the gate, even another visitor's: the answer is the visitor's rooms.
         for gate in [r1.as_str(), r3.as_str(), fx.other_rid.as_str()] {
             let resp = fx.app.get_with(&history_path(gate, &fx.vid), creds).await;
             let history = assert_page(&resp, "history", 0, 3);
-            assert_eq!(ids(&history), [r3.as_str(), r2.as_str(), r1.as_str()], "{who} via {gate}");
+            assert_eq!(
+                ids(&history),
+                [r3.as_str(), r2.as_str(), r1.as_str()],
+                "{who} via {gate}"
+            );
             assert_eq!(history, expected, "{who} via {gate}");
-            assert!(!resp.text().contains("ch-v"), "a visitor token: {}", resp.text());
+            assert!(
+                !resp.text().contains("ch-v"),
+                "a visitor token: {}",
+                resp.text()
+            );
         }
     }
     // The shape of open and closed rooms (§3.2, §4 room.close).
     let [open, closed_empty, closed] = [&expected[0], &expected[1], &expected[2]];
     assert_eq!(open["open"], json!(true));
-    assert!(open.get("closedAt").is_none() && open.get("closer").is_none(), "{open}");
+    assert!(
+        open.get("closedAt").is_none() && open.get("closer").is_none(),
+        "{open}"
+    );
     assert_date(&open["lm"]);
     for c in [closed_empty, closed] {
-        assert!(c.get("open").is_none(), "a closed room has no open key: {c}");
+        assert!(
+            c.get("open").is_none(),
+            "a closed room has no open key: {c}"
+        );
         assert_date(&c["closedAt"]);
         assert_eq!(c["closer"], json!("visitor"));
     }
     assert!(closed_empty.get("lm").is_none(), "{closed_empty}");
     for room in &expected {
         assert_eq!(room["t"], json!("l"));
-        assert_eq!(sorted_keys(&room["v"]), ["_id", "status", "username"], "{room}");
+        assert_eq!(
+            sorted_keys(&room["v"]),
+            ["_id", "status", "username"],
+            "{room}"
+        );
         assert_eq!(room["v"]["_id"], json!(fx.vid));
     }
 }
@@ -115,7 +140,10 @@ async fn the_other_visitors_history_is_its_own() {
 async fn an_agent_without_view_livechat_rooms_is_not_allowed() {
     let fx = fixture().await;
     for gate in [&fx.rooms[0], &fx.rooms[2], &fx.other_rid] {
-        let resp = fx.app.get_with(&history_path(gate, &fx.vid), &fx.agent).await;
+        let resp = fx
+            .app
+            .get_with(&history_path(gate, &fx.vid), &fx.agent)
+            .await;
         assert_bad_request(&resp, &plain_error("error-not-allowed"));
     }
 }
@@ -153,14 +181,23 @@ async fn sortable_by_ts_lm_and_closed_at() {
         (r#"{"lm":1}"#, [r2.as_str(), r1.as_str(), r3.as_str()]),
         (r#"{"lm":-1}"#, [r3.as_str(), r1.as_str(), r2.as_str()]),
         (r#"{"closedAt":1}"#, [r3.as_str(), r1.as_str(), r2.as_str()]),
-        (r#"{"closedAt":-1}"#, [r2.as_str(), r1.as_str(), r3.as_str()]),
+        (
+            r#"{"closedAt":-1}"#,
+            [r2.as_str(), r1.as_str(), r3.as_str()],
+        ),
     ];
     for (sort, order) in cases {
         let uri = q(&history_path(&r1, &fx.vid), &[("sort", sort)]);
         let resp = fx.app.get_with(&uri, &fx.manager).await;
         assert_eq!(ids(&assert_page(&resp, "history", 0, 3)), order, "{sort}");
     }
-    for bad in [r#"{"msgs":1}"#, r#"{"_updatedAt":-1}"#, r#"{"lm":2}"#, "lm", "[]"] {
+    for bad in [
+        r#"{"msgs":1}"#,
+        r#"{"_updatedAt":-1}"#,
+        r#"{"lm":2}"#,
+        "lm",
+        "[]",
+    ] {
         let uri = q(&history_path(&r1, &fx.vid), &[("sort", bad)]);
         let resp = fx.app.get_with(&uri, &fx.manager).await;
         assert_bad_request(&resp, &invalid_sort(bad));
@@ -172,12 +209,24 @@ async fn paging_through_the_history() {
     let fx = fixture().await;
     let [r1, r2, r3] = fx.rooms.clone();
     let page = |pairs: &[(&str, &str)]| q(&history_path(&r3, &fx.vid), pairs);
-    let resp = fx.app.get_with(&page(&[("count", "1"), ("offset", "1")]), &fx.manager).await;
+    let resp = fx
+        .app
+        .get_with(&page(&[("count", "1"), ("offset", "1")]), &fx.manager)
+        .await;
     assert_eq!(ids(&assert_page(&resp, "history", 1, 3)), [r2.as_str()]);
     let resp = fx.app.get_with(&page(&[("count", "2")]), &fx.manager).await;
-    assert_eq!(ids(&assert_page(&resp, "history", 0, 3)), [r3.as_str(), r2.as_str()]);
-    let resp = fx.app.get_with(&page(&[("offset", "2")]), &fx.manager).await;
+    assert_eq!(
+        ids(&assert_page(&resp, "history", 0, 3)),
+        [r3.as_str(), r2.as_str()]
+    );
+    let resp = fx
+        .app
+        .get_with(&page(&[("offset", "2")]), &fx.manager)
+        .await;
     assert_eq!(ids(&assert_page(&resp, "history", 2, 3)), [r1.as_str()]);
-    let resp = fx.app.get_with(&page(&[("offset", "3")]), &fx.manager).await;
+    let resp = fx
+        .app
+        .get_with(&page(&[("offset", "3")]), &fx.manager)
+        .await;
     assert!(assert_page(&resp, "history", 3, 3).is_empty());
 }

@@ -89,7 +89,10 @@ async fn paging_and_parameters() {
     let agent = app.user("agent", &["livechat-agent"]);
     let resp = app
         .get_with(
-            &q(CUSTOM_FIELDS, &[("sort", r#"{"_id":1}"#), ("count", "1"), ("offset", "1")]),
+            &q(
+                CUSTOM_FIELDS,
+                &[("sort", r#"{"_id":1}"#), ("count", "1"), ("offset", "1")],
+            ),
             &agent,
         )
         .await;
@@ -99,11 +102,18 @@ async fn paging_and_parameters() {
         .await;
     assert!(assert_page(&resp, "customFields", 3, 3).is_empty());
     for extra in ["fields", "query", "scope", "text"] {
-        let resp = app.get_with(&q(CUSTOM_FIELDS, &[(extra, "x")]), &agent).await;
-        assert_bad_request(&resp, &invalid_params("must NOT have additional properties"));
+        let resp = app
+            .get_with(&q(CUSTOM_FIELDS, &[(extra, "x")]), &agent)
+            .await;
+        assert_bad_request(
+            &resp,
+            &invalid_params("must NOT have additional properties"),
+        );
     }
     for bad in [r#"{"scope":1}"#, r#"{"label":2}"#] {
-        let resp = app.get_with(&q(CUSTOM_FIELDS, &[("sort", bad)]), &agent).await;
+        let resp = app
+            .get_with(&q(CUSTOM_FIELDS, &[("sort", bad)]), &agent)
+            .await;
         assert_bad_request(&resp, &invalid_sort(bad));
     }
 }

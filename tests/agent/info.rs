@@ -42,7 +42,10 @@ async fn a_minimal_visitor() {
     let agent = app.user("agent", &["livechat-agent"]);
     let v = register(&app, json!({"token": "info-min"})).await;
     let resp = app
-        .get_with(&q(INFO, &[("visitorId", v["_id"].as_str().unwrap())]), &agent)
+        .get_with(
+            &q(INFO, &[("visitorId", v["_id"].as_str().unwrap())]),
+            &agent,
+        )
         .await;
     let body = assert_success(&resp);
     assert_eq!(body["visitor"], without(&v, &["token"]));
@@ -79,7 +82,10 @@ async fn only_visitor_id_is_allowed() {
         let resp = app
             .get_with(&q(INFO, &[("visitorId", id), (extra, "1")]), &agent)
             .await;
-        assert_bad_request(&resp, &invalid_params("must NOT have additional properties"));
+        assert_bad_request(
+            &resp,
+            &invalid_params("must NOT have additional properties"),
+        );
     }
 }
 
@@ -93,7 +99,9 @@ async fn unknown_or_erased_visitor_is_visitor_not_found() {
     }
     // The token is not an id.
     register(&app, json!({"token": "info-tok"})).await;
-    let resp = app.get_with(&q(INFO, &[("visitorId", "info-tok")]), &agent).await;
+    let resp = app
+        .get_with(&q(INFO, &[("visitorId", "info-tok")]), &agent)
+        .await;
     assert_bad_request(&resp, &plain_error("visitor-not-found"));
     // An erased (GDPR) visitor is gone for agents too.
     let v = register(&app, json!({"token": "info-erased"})).await;
@@ -111,7 +119,12 @@ async fn every_role_with_view_l_room_may_read() {
     let app = TestApp::new();
     let v = register(&app, json!({"token": "info-roles", "name": "R"})).await;
     let uri = q(INFO, &[("visitorId", v["_id"].as_str().unwrap())]);
-    for role in ["admin", "livechat-manager", "livechat-monitor", "livechat-agent"] {
+    for role in [
+        "admin",
+        "livechat-manager",
+        "livechat-monitor",
+        "livechat-agent",
+    ] {
         let creds = app.user(&format!("u-{role}"), &[role]);
         let resp = app.get_with(&uri, &creds).await;
         assert_eq!(resp.status, 200, "{role}: {}", resp.text());

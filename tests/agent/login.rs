@@ -8,7 +8,13 @@ use serde_json::{json, Value};
 
 /// Checks a successful login (§4) of `username` (roles `roles`, name `name`) and returns the
 /// credentials and `data.me`.
-fn assert_login_ok(resp: &Resp, user_id: &str, username: &str, name: &str, roles: &[&str]) -> (Creds, Value) {
+fn assert_login_ok(
+    resp: &Resp,
+    user_id: &str,
+    username: &str,
+    name: &str,
+    roles: &[&str],
+) -> (Creds, Value) {
     assert_eq!(resp.status, 200, "login: {}", resp.text());
     assert_json_headers(resp);
     let body = resp.json();
@@ -17,13 +23,17 @@ fn assert_login_ok(resp: &Resp, user_id: &str, username: &str, name: &str, roles
     let data = &body["data"];
     assert_eq!(sorted_keys(data), ["authToken", "me", "userId"], "{body}");
     assert!(
-        resp.text()
-            .starts_with(&format!(r#"{{"status":"success","data":{{"userId":"{user_id}","authToken":""#)),
+        resp.text().starts_with(&format!(
+            r#"{{"status":"success","data":{{"userId":"{user_id}","authToken":""#
+        )),
         "key order status, data{{userId, authToken, me}}: {}",
         resp.text()
     );
     let token = data["authToken"].as_str().expect("authToken").to_string();
-    assert!(token.len() >= 32, "a login token must be long and random: {token:?}");
+    assert!(
+        token.len() >= 32,
+        "a login token must be long and random: {token:?}"
+    );
     let me = data["me"].clone();
     assert_eq!(
         sorted_keys(&me),
@@ -173,7 +183,12 @@ async fn no_password_or_token_hash_in_any_response() {
     let mut responses: Vec<Resp> = Vec::new();
 
     responses.push(login_with(&app, "user", "boss", PASSWORD).await);
-    tokens.push(responses[0].json()["data"]["authToken"].as_str().unwrap().to_string());
+    tokens.push(
+        responses[0].json()["data"]["authToken"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
     responses.push(app.get_with(ME, &admin).await);
     let resp = app
         .post_with(
@@ -183,7 +198,10 @@ async fn no_password_or_token_hash_in_any_response() {
             &admin,
         )
         .await;
-    let carol_id = resp.json()["user"]["_id"].as_str().expect("carol").to_string();
+    let carol_id = resp.json()["user"]["_id"]
+        .as_str()
+        .expect("carol")
+        .to_string();
     responses.push(resp);
     let carol = login_ok(&app, "carol", PASSWORD).await;
     tokens.push(carol.token.clone());
@@ -206,7 +224,10 @@ async fn no_password_or_token_hash_in_any_response() {
         )
         .await,
     );
-    responses.push(app.post_with(USERS_DELETE, &json!({"userId": carol_id}), &admin).await);
+    responses.push(
+        app.post_with(USERS_DELETE, &json!({"userId": carol_id}), &admin)
+            .await,
+    );
     responses.push(app.post_with(LOGOUT, &json!({}), &admin).await);
     for resp in &responses {
         assert_eq!(resp.status, 200, "{}", resp.text());
@@ -216,7 +237,11 @@ async fn no_password_or_token_hash_in_any_response() {
     // Tokens appear only in the login answer that hands them out.
     for resp in &responses[1..] {
         for t in &tokens {
-            assert!(!resp.text().contains(t.as_str()), "a token in {}", resp.text());
+            assert!(
+                !resp.text().contains(t.as_str()),
+                "a token in {}",
+                resp.text()
+            );
         }
     }
 }
@@ -297,11 +322,20 @@ async fn eleventh_failure_for_one_username_from_many_ips_is_429() {
             &login_failed(),
         );
     }
-    assert_too_many(&login_from(&app, Some("192.0.2.100"), "alice", "guess").await, 10);
+    assert_too_many(
+        &login_from(&app, Some("192.0.2.100"), "alice", "guess").await,
+        10,
+    );
     // The username is locked whatever the password…
-    assert_too_many(&login_from(&app, Some("192.0.2.101"), "alice", PASSWORD).await, 10);
+    assert_too_many(
+        &login_from(&app, Some("192.0.2.101"), "alice", PASSWORD).await,
+        10,
+    );
     // …and whatever the case of the name (logins are case-insensitive).
-    assert_too_many(&login_from(&app, Some("192.0.2.102"), "ALICE", "guess").await, 10);
+    assert_too_many(
+        &login_from(&app, Some("192.0.2.102"), "ALICE", "guess").await,
+        10,
+    );
     // Another user, from a fresh address, is not.
     let resp = login_from(&app, Some("192.0.2.103"), "bob", PASSWORD).await;
     assert_eq!(resp.status, 200, "{}", resp.text());
@@ -316,7 +350,11 @@ async fn successful_logins_are_not_limited() {
     }
     // Nine failures after them still leave room for one more attempt.
     for _ in 0..9 {
-        assert_failure(&login_from(&app, None, "alice", "x").await, 401, &login_failed());
+        assert_failure(
+            &login_from(&app, None, "alice", "x").await,
+            401,
+            &login_failed(),
+        );
     }
     login_ok(&app, "alice", PASSWORD).await;
 }
@@ -337,7 +375,10 @@ async fn only_the_token_hash_is_stored_with_the_configured_lifetime() {
         .expect("read session")
         .expect("the session is stored under the SHA-256 of the token");
     assert_eq!(session.user_id, alice.user_id);
-    assert_eq!(session.expires_at - session.created_at, 3 * visitord::time::DAY_MS);
+    assert_eq!(
+        session.expires_at - session.created_at,
+        3 * visitord::time::DAY_MS
+    );
 
     app.state.store.durable().await.expect("flush");
     let mut files = vec![app.dir.path().to_path_buf()];

@@ -294,7 +294,11 @@ pub async fn assert_live(app: &TestApp, creds: &Creds) {
 /// `users.update` by `admin`, which must succeed; returns the `user` of the answer.
 pub async fn update_user(app: &TestApp, admin: &Creds, user_id: &str, data: Value) -> Value {
     let resp = app
-        .post_with(USERS_UPDATE, &json!({"userId": user_id, "data": data}), admin)
+        .post_with(
+            USERS_UPDATE,
+            &json!({"userId": user_id, "data": data}),
+            admin,
+        )
         .await;
     let body = assert_success(&resp);
     body["user"].clone()
@@ -367,7 +371,13 @@ pub fn assert_no_secrets(resp: &Resp, tokens: &[&str]) {
             );
         }
     }
-    for key in ["password", "passwordHash", "password_hash", "services", "hashedToken"] {
+    for key in [
+        "password",
+        "passwordHash",
+        "password_hash",
+        "services",
+        "hashedToken",
+    ] {
         assert!(
             !text.contains(&format!("\"{key}\"")),
             "a `{key}` key in a response: {text}"

@@ -3,8 +3,7 @@
 
 use super::util::{
     assert_bad_request, assert_date, assert_id, assert_success, close_room, invalid_params,
-    open_room, page_body, page_visit, plain_error, register, stored_page_visits,
-    visitor_with_room,
+    open_room, page_body, page_visit, plain_error, register, stored_page_visits, visitor_with_room,
 };
 use super::*;
 use crate::common::{Creds, TestApp};
@@ -52,7 +51,12 @@ fn assert_entry(p: &Value, rid: Option<&str>, title: &str) {
 fn titles(pages: &[Value]) -> Vec<String> {
     pages
         .iter()
-        .map(|p| p["navigation"]["page"]["title"].as_str().unwrap().to_string())
+        .map(|p| {
+            p["navigation"]["page"]["title"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -117,11 +121,23 @@ async fn sort_by_ts() {
         (r#"{"ts":-1}"#, ["P3", "P2", "P1"]),
     ] {
         for uri in [pages_path(&fx.rid), q(PAGES, &[("roomId", &fx.rid)])] {
-            let resp = fx.app.get_with(&q(&uri, &[("sort", sort)]), &fx.agent).await;
-            assert_eq!(titles(&assert_page(&resp, "pages", 0, 3)), order, "{uri} {sort}");
+            let resp = fx
+                .app
+                .get_with(&q(&uri, &[("sort", sort)]), &fx.agent)
+                .await;
+            assert_eq!(
+                titles(&assert_page(&resp, "pages", 0, 3)),
+                order,
+                "{uri} {sort}"
+            );
         }
     }
-    for bad in [r#"{"_id":1}"#, r#"{"msg":-1}"#, r#"{"ts":0}"#, r#"{"ts":"1"}"#] {
+    for bad in [
+        r#"{"_id":1}"#,
+        r#"{"msg":-1}"#,
+        r#"{"ts":0}"#,
+        r#"{"ts":"1"}"#,
+    ] {
         let resp = fx
             .app
             .get_with(&q(&pages_path(&fx.rid), &[("sort", bad)]), &fx.agent)
@@ -147,14 +163,22 @@ async fn paging_through_a_rooms_entries() {
     assert!(assert_page(&resp, "pages", 3, 3).is_empty());
     let resp = get(vec![("offset", "50")]).await;
     assert!(assert_page(&resp, "pages", 50, 3).is_empty());
-    let resp = get(vec![("offset", "1"), ("count", "1"), ("sort", r#"{"ts":1}"#)]).await;
+    let resp = get(vec![
+        ("offset", "1"),
+        ("count", "1"),
+        ("sort", r#"{"ts":1}"#),
+    ])
+    .await;
     assert_eq!(titles(&assert_page(&resp, "pages", 1, 3)), ["P2"]);
 }
 
 #[actix_web::test]
 async fn unknown_room_is_invalid_room() {
     let fx = fixture().await;
-    for uri in [pages_path("no-such-room"), q(PAGES, &[("roomId", "no-such-room")])] {
+    for uri in [
+        pages_path("no-such-room"),
+        q(PAGES, &[("roomId", "no-such-room")]),
+    ] {
         let resp = fx.app.get_with(&uri, &fx.agent).await;
         assert_bad_request(&resp, &plain_error("invalid-room"));
     }
@@ -200,9 +224,14 @@ async fn by_visitor_returns_every_entry_with_or_without_a_room() {
     // Another visitor's entries never show.
     visit(&app, "pv-w", None, "Elsewhere").await;
 
-    let resp = app.get_with(&q(PAGES, &[("visitorId", &vid)]), &agent).await;
+    let resp = app
+        .get_with(&q(PAGES, &[("visitorId", &vid)]), &agent)
+        .await;
     let pages = assert_page(&resp, "pages", 0, 4);
-    assert_eq!(titles(&pages), ["Roomless", "Checkout", "Pricing", "Landing"]);
+    assert_eq!(
+        titles(&pages),
+        ["Roomless", "Checkout", "Pricing", "Landing"]
+    );
     assert_entry(&pages[0], None, "Roomless");
     assert_entry(&pages[1], Some(&r2), "Checkout");
     assert_entry(&pages[2], Some(&r1), "Pricing");
@@ -211,25 +240,42 @@ async fn by_visitor_returns_every_entry_with_or_without_a_room() {
 
     // The room forms show only that room's entries.
     let resp = app.get_with(&pages_path(&r1), &agent).await;
-    assert_eq!(titles(&assert_page(&resp, "pages", 0, 2)), ["Pricing", "Landing"]);
+    assert_eq!(
+        titles(&assert_page(&resp, "pages", 0, 2)),
+        ["Pricing", "Landing"]
+    );
     let resp = app.get_with(&q(PAGES, &[("roomId", &r2)]), &agent).await;
     assert_eq!(titles(&assert_page(&resp, "pages", 0, 1)), ["Checkout"]);
 
     // Paging and sorting work on this form too.
     let resp = app
         .get_with(
-            &q(PAGES, &[("visitorId", &vid), ("sort", r#"{"ts":1}"#), ("count", "2"), ("offset", "1")]),
+            &q(
+                PAGES,
+                &[
+                    ("visitorId", &vid),
+                    ("sort", r#"{"ts":1}"#),
+                    ("count", "2"),
+                    ("offset", "1"),
+                ],
+            ),
             &agent,
         )
         .await;
-    assert_eq!(titles(&assert_page(&resp, "pages", 1, 4)), ["Pricing", "Checkout"]);
+    assert_eq!(
+        titles(&assert_page(&resp, "pages", 1, 4)),
+        ["Pricing", "Checkout"]
+    );
 }
 
 #[actix_web::test]
 async fn by_unknown_visitor_is_visitor_not_found() {
     let fx = fixture().await;
     for id in ["no-such-visitor", "pv-token"] {
-        let resp = fx.app.get_with(&q(PAGES, &[("visitorId", id)]), &fx.agent).await;
+        let resp = fx
+            .app
+            .get_with(&q(PAGES, &[("visitorId", id)]), &fx.agent)
+            .await;
         assert_bad_request(&resp, &plain_error("visitor-not-found"));
     }
 }
@@ -240,31 +286,59 @@ async fn exactly_one_of_room_id_and_visitor_id() {
     // Neither.
     for uri in [PAGES.to_string(), q(PAGES, &[("count", "1")])] {
         let resp = fx.app.get_with(&uri, &fx.agent).await;
-        assert_bad_request(&resp, &invalid_params("must have required property 'roomId'"));
+        assert_bad_request(
+            &resp,
+            &invalid_params("must have required property 'roomId'"),
+        );
     }
     // Both (the wording is the server's own: the spec only says it is a parameter error).
     let resp = fx
         .app
-        .get_with(&q(PAGES, &[("roomId", &fx.rid), ("visitorId", &fx.vid)]), &fx.agent)
+        .get_with(
+            &q(PAGES, &[("roomId", &fx.rid), ("visitorId", &fx.vid)]),
+            &fx.agent,
+        )
         .await;
     assert_eq!(resp.status, 400, "{}", resp.text());
     let body = resp.json();
-    assert_eq!(sorted_keys_of(&body), ["error", "errorType", "success"], "{body}");
+    assert_eq!(
+        sorted_keys_of(&body),
+        ["error", "errorType", "success"],
+        "{body}"
+    );
     assert_eq!(body["success"], json!(false));
     assert_eq!(body["errorType"], json!("invalid-params"));
     assert!(
-        body["error"].as_str().unwrap().ends_with(" [invalid-params]"),
+        body["error"]
+            .as_str()
+            .unwrap()
+            .ends_with(" [invalid-params]"),
         "{body}"
     );
     // A room in the path and one in the query, or a visitor in the query: unlisted parameters.
     for (k, v) in [("roomId", fx.rid.as_str()), ("visitorId", fx.vid.as_str())] {
-        let resp = fx.app.get_with(&q(&pages_path(&fx.rid), &[(k, v)]), &fx.agent).await;
-        assert_bad_request(&resp, &invalid_params("must NOT have additional properties"));
+        let resp = fx
+            .app
+            .get_with(&q(&pages_path(&fx.rid), &[(k, v)]), &fx.agent)
+            .await;
+        assert_bad_request(
+            &resp,
+            &invalid_params("must NOT have additional properties"),
+        );
     }
     // Unlisted parameters on the query forms.
-    for base in [q(PAGES, &[("roomId", &fx.rid)]), q(PAGES, &[("visitorId", &fx.vid)])] {
-        let resp = fx.app.get_with(&q(&base, &[("token", "pv-token")]), &fx.agent).await;
-        assert_bad_request(&resp, &invalid_params("must NOT have additional properties"));
+    for base in [
+        q(PAGES, &[("roomId", &fx.rid)]),
+        q(PAGES, &[("visitorId", &fx.vid)]),
+    ] {
+        let resp = fx
+            .app
+            .get_with(&q(&base, &[("token", "pv-token")]), &fx.agent)
+            .await;
+        assert_bad_request(
+            &resp,
+            &invalid_params("must NOT have additional properties"),
+        );
     }
 }
 

@@ -42,10 +42,26 @@ async fn bad_paging_parameters_on_every_paginated_endpoint() {
         ("sort", "not json", invalid_sort("not json")),
         ("sort", "[1]", invalid_sort("[1]")),
         ("sort", "1", invalid_sort("1")),
-        ("sort", r#"{"password":1}"#, invalid_sort(r#"{"password":1}"#)),
-        ("fields", r#"{"name":1}"#, invalid_params("must NOT have additional properties")),
-        ("query", "{}", invalid_params("must NOT have additional properties")),
-        ("bogus", "1", invalid_params("must NOT have additional properties")),
+        (
+            "sort",
+            r#"{"password":1}"#,
+            invalid_sort(r#"{"password":1}"#),
+        ),
+        (
+            "fields",
+            r#"{"name":1}"#,
+            invalid_params("must NOT have additional properties"),
+        ),
+        (
+            "query",
+            "{}",
+            invalid_params("must NOT have additional properties"),
+        ),
+        (
+            "bogus",
+            "1",
+            invalid_params("must NOT have additional properties"),
+        ),
     ];
     let mut f = Failures::default();
     for (base, creds) in &endpoints {
@@ -70,7 +86,11 @@ fn small(c: &mut Config) {
 /// Five visitors v0..v4; the search of all of them, newest first, is v4..v0.
 async fn five_visitors(app: &TestApp) {
     for i in 0..5 {
-        register(app, serde_json::json!({"token": format!("pg-{i}"), "name": format!("v{i}")})).await;
+        register(
+            app,
+            serde_json::json!({"token": format!("pg-{i}"), "name": format!("v{i}")}),
+        )
+        .await;
     }
 }
 
@@ -86,16 +106,16 @@ fn names(items: &[Value], key: &str) -> Vec<String> {
 fn edge_cases(all: &[&str]) -> Vec<(Vec<(&'static str, &'static str)>, u64, Vec<String>)> {
     let s = |r: std::ops::Range<usize>| all[r].iter().map(|x| x.to_string()).collect::<Vec<_>>();
     vec![
-        (vec![], 0, s(0..2)),                                // default count
-        (vec![("count", "0")], 0, s(0..2)),                  // 0 = default without infinite count
+        (vec![], 0, s(0..2)),               // default count
+        (vec![("count", "0")], 0, s(0..2)), // 0 = default without infinite count
         (vec![("count", "1")], 0, s(0..1)),
         (vec![("count", "3")], 0, s(0..3)),
-        (vec![("count", "4")], 0, s(0..3)),                  // clamped to max_count
+        (vec![("count", "4")], 0, s(0..3)), // clamped to max_count
         (vec![("count", "1000")], 0, s(0..3)),
         (vec![("offset", "3")], 3, s(3..5)),
         (vec![("offset", "3"), ("count", "3")], 3, s(3..5)), // last, short page
         (vec![("offset", "4"), ("count", "3")], 4, s(4..5)),
-        (vec![("offset", "5")], 5, vec![]),                  // just past the end
+        (vec![("offset", "5")], 5, vec![]), // just past the end
         (vec![("offset", "99"), ("count", "3")], 99, vec![]),
     ]
 }
@@ -111,18 +131,35 @@ async fn search_offset_and_count_edges() {
         pairs.insert(0, ("term", ""));
         let uri = q(SEARCH, &pairs);
         let resp = app.get_with(&uri, &agent).await;
-        assert_eq!(names(&assert_page(&resp, "visitors", offset, 5), "name"), expected, "{uri}");
+        assert_eq!(
+            names(&assert_page(&resp, "visitors", offset, 5), "name"),
+            expected,
+            "{uri}"
+        );
     }
     // With a term the total is of the matches only.
-    let resp = app.get_with(&q(SEARCH, &[("term", "v"), ("offset", "4")]), &agent).await;
+    let resp = app
+        .get_with(&q(SEARCH, &[("term", "v"), ("offset", "4")]), &agent)
+        .await;
     assert_eq!(names(&assert_page(&resp, "visitors", 4, 5), "name"), ["v0"]);
-    let resp = app.get_with(&q(SEARCH, &[("term", "v3"), ("offset", "1")]), &agent).await;
+    let resp = app
+        .get_with(&q(SEARCH, &[("term", "v3"), ("offset", "1")]), &agent)
+        .await;
     assert!(assert_page(&resp, "visitors", 1, 1).is_empty());
     // Ascending pages.
     let resp = app
-        .get_with(&q(SEARCH, &[("term", ""), ("sort", r#"{"ts":1}"#), ("offset", "1")]), &agent)
+        .get_with(
+            &q(
+                SEARCH,
+                &[("term", ""), ("sort", r#"{"ts":1}"#), ("offset", "1")],
+            ),
+            &agent,
+        )
         .await;
-    assert_eq!(names(&assert_page(&resp, "visitors", 1, 5), "name"), ["v1", "v2"]);
+    assert_eq!(
+        names(&assert_page(&resp, "visitors", 1, 5), "name"),
+        ["v1", "v2"]
+    );
 }
 
 #[actix_web::test]
@@ -133,18 +170,29 @@ async fn search_count_zero_is_everything_with_infinite_count() {
     });
     let agent = app.user("agent", &["livechat-agent"]);
     five_visitors(&app).await;
-    let resp = app.get_with(&q(SEARCH, &[("term", ""), ("count", "0")]), &agent).await;
+    let resp = app
+        .get_with(&q(SEARCH, &[("term", ""), ("count", "0")]), &agent)
+        .await;
     assert_eq!(
         names(&assert_page(&resp, "visitors", 0, 5), "name"),
         ["v4", "v3", "v2", "v1", "v0"]
     );
     let resp = app
-        .get_with(&q(SEARCH, &[("term", ""), ("count", "0"), ("offset", "2")]), &agent)
+        .get_with(
+            &q(SEARCH, &[("term", ""), ("count", "0"), ("offset", "2")]),
+            &agent,
+        )
         .await;
-    assert_eq!(names(&assert_page(&resp, "visitors", 2, 5), "name"), ["v2", "v1", "v0"]);
+    assert_eq!(
+        names(&assert_page(&resp, "visitors", 2, 5), "name"),
+        ["v2", "v1", "v0"]
+    );
     // Without count, still the default.
     let resp = app.get_with(&q(SEARCH, &[("term", "")]), &agent).await;
-    assert_eq!(names(&assert_page(&resp, "visitors", 0, 5), "name"), ["v4", "v3"]);
+    assert_eq!(
+        names(&assert_page(&resp, "visitors", 0, 5), "name"),
+        ["v4", "v3"]
+    );
 }
 
 #[actix_web::test]
@@ -160,7 +208,11 @@ async fn users_list_offset_and_count_edges() {
         pairs.push(("sort", r#"{"username":1}"#));
         let uri = q(USERS_LIST, &pairs);
         let resp = app.get_with(&uri, &admin).await;
-        assert_eq!(names(&assert_page(&resp, "users", offset, 5), "username"), expected, "{uri}");
+        assert_eq!(
+            names(&assert_page(&resp, "users", offset, 5), "username"),
+            expected,
+            "{uri}"
+        );
     }
 }
 
@@ -175,7 +227,13 @@ async fn users_list_count_zero_is_everything_with_infinite_count() {
         app.user(&format!("u{i}"), &["user"]);
     }
     let resp = app
-        .get_with(&q(USERS_LIST, &[("count", "0"), ("sort", r#"{"username":-1}"#)]), &admin)
+        .get_with(
+            &q(
+                USERS_LIST,
+                &[("count", "0"), ("sort", r#"{"username":-1}"#)],
+            ),
+            &admin,
+        )
         .await;
     assert_eq!(
         names(&assert_page(&resp, "users", 0, 5), "username"),
@@ -204,21 +262,66 @@ async fn default_count_and_maximum() {
             )
             .expect("create user");
     }
-    let page_len = |resp: &crate::common::Resp, offset: u64| assert_page(resp, "users", offset, 121).len();
+    let page_len =
+        |resp: &crate::common::Resp, offset: u64| assert_page(resp, "users", offset, 121).len();
     assert_eq!(page_len(&app.get_with(USERS_LIST, &admin).await, 0), 50);
-    assert_eq!(page_len(&app.get_with(&q(USERS_LIST, &[("count", "0")]), &admin).await, 0), 50);
-    assert_eq!(page_len(&app.get_with(&q(USERS_LIST, &[("count", "100")]), &admin).await, 0), 100);
-    assert_eq!(page_len(&app.get_with(&q(USERS_LIST, &[("count", "101")]), &admin).await, 0), 100);
-    assert_eq!(page_len(&app.get_with(&q(USERS_LIST, &[("count", "500")]), &admin).await, 0), 100);
     assert_eq!(
-        page_len(&app.get_with(&q(USERS_LIST, &[("count", "500"), ("offset", "100")]), &admin).await, 100),
+        page_len(
+            &app.get_with(&q(USERS_LIST, &[("count", "0")]), &admin)
+                .await,
+            0
+        ),
+        50
+    );
+    assert_eq!(
+        page_len(
+            &app.get_with(&q(USERS_LIST, &[("count", "100")]), &admin)
+                .await,
+            0
+        ),
+        100
+    );
+    assert_eq!(
+        page_len(
+            &app.get_with(&q(USERS_LIST, &[("count", "101")]), &admin)
+                .await,
+            0
+        ),
+        100
+    );
+    assert_eq!(
+        page_len(
+            &app.get_with(&q(USERS_LIST, &[("count", "500")]), &admin)
+                .await,
+            0
+        ),
+        100
+    );
+    assert_eq!(
+        page_len(
+            &app.get_with(
+                &q(USERS_LIST, &[("count", "500"), ("offset", "100")]),
+                &admin
+            )
+            .await,
+            100
+        ),
         21
     );
     // The pages together are the whole list, each user once.
     let mut seen = Vec::new();
     for offset in [0u64, 50, 100] {
         let resp = app
-            .get_with(&q(USERS_LIST, &[("offset", &offset.to_string()), ("sort", r#"{"username":1}"#)]), &admin)
+            .get_with(
+                &q(
+                    USERS_LIST,
+                    &[
+                        ("offset", &offset.to_string()),
+                        ("sort", r#"{"username":1}"#),
+                    ],
+                ),
+                &admin,
+            )
             .await;
         seen.extend(names(&assert_page(&resp, "users", offset, 121), "username"));
     }

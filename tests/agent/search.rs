@@ -1,8 +1,6 @@
 //! §2.7 `GET livechat/visitors.search?term=` (view-l-room, paginated).
 
-use super::util::{
-    assert_bad_request, get_visitor, invalid_params, open_room, register, too_long,
-};
+use super::util::{assert_bad_request, get_visitor, invalid_params, open_room, register, too_long};
 use super::*;
 use crate::common::{Creds, TestApp};
 use serde_json::{json, Map, Value};
@@ -11,7 +9,15 @@ use visitord::config::{CustomFieldDef, FieldScope};
 /// The search item of a full visitor document: only the projected keys (§2.7).
 fn item(full: &Value) -> Value {
     let mut m = Map::new();
-    for key in ["_id", "username", "name", "phone", "visitorEmails", "livechatData", "lastChat"] {
+    for key in [
+        "_id",
+        "username",
+        "name",
+        "phone",
+        "visitorEmails",
+        "livechatData",
+        "lastChat",
+    ] {
         if let Some(v) = full.get(key) {
             m.insert(key.to_string(), v.clone());
         }
@@ -38,7 +44,12 @@ async fn found(app: &TestApp, creds: &Creds, term: &str) -> Vec<String> {
 async fn people(app: &TestApp) {
     for (token, name, email, phone) in [
         ("s-1", "Jürgen Müller", "jm@example.de", "+49 30 1234567"),
-        ("s-2", "Ana Souza", "ana.souza@example.com.br", "55 51 5555-5555"),
+        (
+            "s-2",
+            "Ana Souza",
+            "ana.souza@example.com.br",
+            "55 51 5555-5555",
+        ),
         ("s-3", "Bob Stone", "BOB@Example.org", "55 51 1234-5678"),
     ] {
         register(
@@ -93,17 +104,37 @@ async fn items_carry_only_the_projected_fields() {
     .await;
     open_room(&app, "s-full").await;
     let full = get_visitor(&app, "s-full").await;
-    for key in ["token", "ts", "_updatedAt", "status", "department", "lastChat", "livechatData"] {
+    for key in [
+        "token",
+        "ts",
+        "_updatedAt",
+        "status",
+        "department",
+        "lastChat",
+        "livechatData",
+    ] {
         assert!(full.get(key).is_some(), "fixture lacks {key}: {full}");
     }
     let resp = search(&app, &agent, &[("term", "Full")]).await;
     let visitors = assert_page(&resp, "visitors", 0, 1);
     assert_eq!(
         util::sorted_keys(&visitors[0]),
-        ["_id", "lastChat", "livechatData", "name", "phone", "username", "visitorEmails"]
+        [
+            "_id",
+            "lastChat",
+            "livechatData",
+            "name",
+            "phone",
+            "username",
+            "visitorEmails"
+        ]
     );
     assert_eq!(visitors[0], item(&full));
-    assert!(!resp.text().contains("s-full"), "a token in {}", resp.text());
+    assert!(
+        !resp.text().contains("s-full"),
+        "a token in {}",
+        resp.text()
+    );
 }
 
 #[actix_web::test]
@@ -117,7 +148,10 @@ async fn matches_name_username_and_email_case_insensitively() {
     // Emails are stored lower-cased; any case of the term finds them, also in the middle.
     assert_eq!(found(&app, &agent, "bob@example").await, ["Bob Stone"]);
     assert_eq!(found(&app, &agent, "EXAMPLE.COM.BR").await, ["Ana Souza"]);
-    assert_eq!(found(&app, &agent, "example").await, ["Bob Stone", "Ana Souza", "Jürgen Müller"]);
+    assert_eq!(
+        found(&app, &agent, "example").await,
+        ["Bob Stone", "Ana Souza", "Jürgen Müller"]
+    );
     // Usernames: guest-N.
     let v = get_visitor(&app, "s-2").await;
     let username = v["username"].as_str().unwrap();
@@ -149,7 +183,10 @@ async fn phone_terms() {
     assert_eq!(found(&app, &agent, "(51) 5555").await, ["Ana Souza"]);
     assert_eq!(found(&app, &agent, "1234-5678").await, ["Bob Stone"]);
     assert_eq!(found(&app, &agent, "+49 30").await, ["Jürgen Müller"]);
-    assert_eq!(found(&app, &agent, "55 51").await, ["Bob Stone", "Ana Souza"]);
+    assert_eq!(
+        found(&app, &agent, "55 51").await,
+        ["Bob Stone", "Ana Souza"]
+    );
     // Not phone-like (a letter), or fewer than three digits: no digit matching.
     assert!(found(&app, &agent, "5555x5555").await.is_empty());
     assert!(found(&app, &agent, "9-9").await.is_empty());
@@ -171,7 +208,11 @@ async fn terms_are_literal_text_never_patterns() {
     assert_eq!(found(&app, &agent, ".*").await, Vec::<String>::new());
     assert_eq!(found(&app, &agent, "(ab)").await, ["x^((ab)*)+$y"]);
     // An evil pattern against long input answers (literal matching, no backtracking).
-    register(&app, json!({"token": "s-long", "name": "ab".repeat(100) + "!"})).await;
+    register(
+        &app,
+        json!({"token": "s-long", "name": "ab".repeat(100) + "!"}),
+    )
+    .await;
     let resp = search(&app, &agent, &[("term", "^((ab)*)+$")]).await;
     assert_page(&resp, "visitors", 0, 1);
 }
@@ -196,7 +237,11 @@ async fn term_length_limit() {
 async fn sorted_by_last_chat_time() {
     let app = TestApp::new();
     let agent = app.user("agent", &["livechat-agent"]);
-    register(&app, json!({"token": "s-present", "name": "VisitorInPresent"})).await;
+    register(
+        &app,
+        json!({"token": "s-present", "name": "VisitorInPresent"}),
+    )
+    .await;
     register(&app, json!({"token": "s-past", "name": "VisitorInPast"})).await;
     register(&app, json!({"token": "s-never", "name": "VisitorInNever"})).await;
     open_room(&app, "s-past").await;
@@ -214,13 +259,32 @@ async fn sorted_by_last_chat_time() {
             .map(|v| v["name"].as_str().unwrap().to_string())
             .collect()
     };
-    let resp = search(&app, &agent, &[("term", "VisitorIn"), ("sort", r#"{"lastChat.ts":1}"#)]).await;
-    assert_eq!(names(&resp), ["VisitorInNever", "VisitorInPast", "VisitorInPresent"]);
-    let resp = search(&app, &agent, &[("term", "VisitorIn"), ("sort", r#"{"lastChat.ts":-1}"#)]).await;
-    assert_eq!(names(&resp), ["VisitorInPresent", "VisitorInPast", "VisitorInNever"]);
+    let resp = search(
+        &app,
+        &agent,
+        &[("term", "VisitorIn"), ("sort", r#"{"lastChat.ts":1}"#)],
+    )
+    .await;
+    assert_eq!(
+        names(&resp),
+        ["VisitorInNever", "VisitorInPast", "VisitorInPresent"]
+    );
+    let resp = search(
+        &app,
+        &agent,
+        &[("term", "VisitorIn"), ("sort", r#"{"lastChat.ts":-1}"#)],
+    )
+    .await;
+    assert_eq!(
+        names(&resp),
+        ["VisitorInPresent", "VisitorInPast", "VisitorInNever"]
+    );
     // The default is creation time, newest first.
     let resp = search(&app, &agent, &[("term", "VisitorIn")]).await;
-    assert_eq!(names(&resp), ["VisitorInNever", "VisitorInPast", "VisitorInPresent"]);
+    assert_eq!(
+        names(&resp),
+        ["VisitorInNever", "VisitorInPast", "VisitorInPresent"]
+    );
     // lastChat is in the items.
     let resp = search(&app, &agent, &[("term", "VisitorInPast")]).await;
     let v = &assert_page(&resp, "visitors", 0, 1)[0];
@@ -231,8 +295,16 @@ async fn sorted_by_last_chat_time() {
 async fn sortable_by_name_username_and_updated_at() {
     let app = TestApp::new();
     let agent = app.user("agent", &["livechat-agent"]);
-    for (token, name, username) in [("s-b", "Bea", "zed"), ("s-c", "Cid", "amy"), ("s-a", "Abe", "max")] {
-        register(&app, json!({"token": token, "name": name, "username": username})).await;
+    for (token, name, username) in [
+        ("s-b", "Bea", "zed"),
+        ("s-c", "Cid", "amy"),
+        ("s-a", "Abe", "max"),
+    ] {
+        register(
+            &app,
+            json!({"token": token, "name": name, "username": username}),
+        )
+        .await;
     }
     let order = |resp: &crate::common::Resp| -> Vec<String> {
         assert_page(resp, "visitors", 0, 3)
@@ -253,11 +325,25 @@ async fn sortable_by_name_username_and_updated_at() {
     // Touching the first-registered visitor makes it the most recently updated.
     std::thread::sleep(std::time::Duration::from_millis(5));
     register(&app, json!({"token": "s-b", "phone": "123456"})).await;
-    let resp = search(&app, &agent, &[("term", ""), ("sort", r#"{"_updatedAt":-1}"#)]).await;
+    let resp = search(
+        &app,
+        &agent,
+        &[("term", ""), ("sort", r#"{"_updatedAt":-1}"#)],
+    )
+    .await;
     assert_eq!(order(&resp)[0], "Bea");
-    let resp = search(&app, &agent, &[("term", ""), ("sort", r#"{"_updatedAt":1}"#)]).await;
+    let resp = search(
+        &app,
+        &agent,
+        &[("term", ""), ("sort", r#"{"_updatedAt":1}"#)],
+    )
+    .await;
     assert_eq!(order(&resp)[2], "Bea");
-    for bad in [r#"{"phone":1}"#, r#"{"lastChat":1}"#, r#"{"name":1,"ts":0}"#] {
+    for bad in [
+        r#"{"phone":1}"#,
+        r#"{"lastChat":1}"#,
+        r#"{"name":1,"ts":0}"#,
+    ] {
         let resp = search(&app, &agent, &[("term", ""), ("sort", bad)]).await;
         assert_bad_request(&resp, &invalid_sort(bad));
     }
@@ -336,7 +422,10 @@ async fn short_terms_and_terms_inside_words() {
     assert_eq!(found(&app, &agent, "ou").await, ["Ana Souza"]);
     assert_eq!(found(&app, &agent, "Z").await, ["Ana Souza"]);
     assert_eq!(found(&app, &agent, "ü").await, ["Jürgen Müller"]);
-    assert_eq!(found(&app, &agent, "e").await, ["Bob Stone", "Ana Souza", "Jürgen Müller"]);
+    assert_eq!(
+        found(&app, &agent, "e").await,
+        ["Bob Stone", "Ana Souza", "Jürgen Müller"]
+    );
     assert_eq!(found(&app, &agent, "b").await, ["Bob Stone", "Ana Souza"]);
     assert_eq!(found(&app, &agent, "NE").await, ["Bob Stone"]);
     assert_eq!(found(&app, &agent, "tone").await, ["Bob Stone"]);
@@ -356,7 +445,11 @@ async fn search_survives_a_restart_and_follows_phone_and_email_changes() {
     let agent = app.user("agent", &["livechat-agent"]);
     assert_eq!(found(&app, &agent, "müller").await, ["Jürgen Müller"]);
     assert_eq!(found(&app, &agent, "5555-5555").await, ["Ana Souza"]);
-    register(&app, json!({"token": "s-2", "phone": "+1 (212) 555-0199", "email": "ana@new.example"})).await;
+    register(
+        &app,
+        json!({"token": "s-2", "phone": "+1 (212) 555-0199", "email": "ana@new.example"}),
+    )
+    .await;
     assert!(found(&app, &agent, "5555-5555").await.is_empty());
     assert!(found(&app, &agent, "souza@").await.is_empty());
     assert_eq!(found(&app, &agent, "212 555").await, ["Ana Souza"]);

@@ -37,7 +37,13 @@ fn assert_refused(resp: &crate::common::Resp) {
 
 async fn list_all(app: &TestApp, admin: &crate::common::Creds) -> Vec<Value> {
     let resp = app
-        .get_with(&q(USERS_LIST, &[("count", "100"), ("sort", r#"{"username":1}"#)]), admin)
+        .get_with(
+            &q(
+                USERS_LIST,
+                &[("count", "100"), ("sort", r#"{"username":1}"#)],
+            ),
+            admin,
+        )
         .await;
     let body = assert_success(&resp);
     body["users"].as_array().expect("users").clone()
@@ -60,8 +66,20 @@ async fn create_returns_the_user_and_the_user_can_log_in() {
     assert_eq!(user["name"], json!("Carol"));
     assert_eq!(user["roles"], json!(["livechat-agent"]));
     assert_eq!(user["active"], json!(true));
-    assert_eq!(user["emails"][0]["address"], json!("carol@example.com"), "{user}");
-    for key in ["_id", "username", "name", "emails", "roles", "active", "createdAt"] {
+    assert_eq!(
+        user["emails"][0]["address"],
+        json!("carol@example.com"),
+        "{user}"
+    );
+    for key in [
+        "_id",
+        "username",
+        "name",
+        "emails",
+        "roles",
+        "active",
+        "createdAt",
+    ] {
         assert!(user.get(key).is_some(), "user.{key} missing: {user}");
     }
 
@@ -101,12 +119,20 @@ async fn create_with_a_taken_username() {
     let admin = app.user("boss", &["admin"]);
     app.user("erin", &["livechat-agent"]);
     let resp = app
-        .post_with(USERS_CREATE, &json!({"username": "erin", "password": "pw"}), &admin)
+        .post_with(
+            USERS_CREATE,
+            &json!({"username": "erin", "password": "pw"}),
+            &admin,
+        )
         .await;
     assert_bad_request(&resp, &taken("erin"));
     // Usernames are unique whatever their case.
     let resp = app
-        .post_with(USERS_CREATE, &json!({"username": "ERIN", "password": "pw"}), &admin)
+        .post_with(
+            USERS_CREATE,
+            &json!({"username": "ERIN", "password": "pw"}),
+            &admin,
+        )
         .await;
     assert_bad_request(&resp, &taken("ERIN"));
     // The existing user is untouched: its password still works.
@@ -118,15 +144,24 @@ async fn create_validates_the_body() {
     let app = TestApp::new();
     let admin = app.user("boss", &["admin"]);
     let cases = [
-        (json!({"password": "pw"}), "must have required property 'username'"),
-        (json!({"username": "frank"}), "must have required property 'password'"),
+        (
+            json!({"password": "pw"}),
+            "must have required property 'username'",
+        ),
+        (
+            json!({"username": "frank"}),
+            "must have required property 'password'",
+        ),
         (json!({}), "must have required property 'username'"),
         (
             json!({"username": "frank", "password": "pw", "bogus": 1}),
             "must NOT have additional properties",
         ),
         (json!({"username": 5, "password": "pw"}), "must be string"),
-        (json!({"username": "frank", "password": 5}), "must be string"),
+        (
+            json!({"username": "frank", "password": 5}),
+            "must be string",
+        ),
     ];
     for (body, msg) in cases {
         let resp = app.post_with(USERS_CREATE, &body, &admin).await;
@@ -147,7 +182,11 @@ async fn create_with_an_unknown_role_is_refused() {
         )
         .await;
     assert_refused(&resp);
-    assert!(resp.text().contains("root"), "names the bad role: {}", resp.text());
+    assert!(
+        resp.text().contains("root"),
+        "names the bad role: {}",
+        resp.text()
+    );
     assert!(resp.json().get("errorType").is_some(), "{}", resp.text());
     assert!(app.state.store.user_by_username("gina").unwrap().is_none());
 }
@@ -163,7 +202,10 @@ async fn list_shows_every_user_without_secrets() {
         .await;
     let users = assert_page(&resp, "users", 0, 3);
     assert_no_secrets(&resp, &[&admin.token, &a.token, &z.token]);
-    let names: Vec<&str> = users.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["anna", "boss", "zoe"]);
     let resp = app
         .get_with(&q(USERS_LIST, &[("sort", r#"{"username":-1}"#)]), &admin)
@@ -193,7 +235,13 @@ async fn update_roles_takes_effect_on_the_live_token() {
     assert_forbidden(&app.get_with(&search, &agent).await);
     assert_live(&app, &agent).await; // a role change revokes nothing
 
-    let user = update_user(&app, &admin, &plain.user_id, json!({"roles": ["livechat-agent"]})).await;
+    let user = update_user(
+        &app,
+        &admin,
+        &plain.user_id,
+        json!({"roles": ["livechat-agent"]}),
+    )
+    .await;
     assert_eq!(user["roles"], json!(["livechat-agent"]));
     assert_eq!(app.get_with(&search, &plain).await.status, 200);
     let me = assert_success(&app.get_with(ME, &plain).await);
@@ -231,10 +279,20 @@ async fn update_password_revokes_tokens_and_changes_the_login() {
     let admin = app.user("boss", &["admin"]);
     let agent = app.user("agent", &["livechat-agent"]);
     let second = login_ok(&app, "agent", PASSWORD).await;
-    update_user(&app, &admin, &agent.user_id, json!({"password": "new password"})).await;
+    update_user(
+        &app,
+        &admin,
+        &agent.user_id,
+        json!({"password": "new password"}),
+    )
+    .await;
     assert_unauthorized(&app.get_with(ME, &agent).await);
     assert_unauthorized(&app.get_with(ME, &second).await);
-    assert_failure(&login_with(&app, "user", "agent", PASSWORD).await, 401, &login_failed());
+    assert_failure(
+        &login_with(&app, "user", "agent", PASSWORD).await,
+        401,
+        &login_failed(),
+    );
     let fresh = login_ok(&app, "agent", "new password").await;
     assert_live(&app, &fresh).await;
     // The admin's own session is untouched.
@@ -249,9 +307,16 @@ async fn deactivation_revokes_tokens_and_blocks_login_until_reactivated() {
     let user = update_user(&app, &admin, &agent.user_id, json!({"active": false})).await;
     assert_eq!(user["active"], json!(false));
     assert_unauthorized(&app.get_with(ME, &agent).await);
-    assert_failure(&login_with(&app, "user", "agent", PASSWORD).await, 401, &login_failed());
+    assert_failure(
+        &login_with(&app, "user", "agent", PASSWORD).await,
+        401,
+        &login_failed(),
+    );
     let listed = list_all(&app, &admin).await;
-    let entry = listed.iter().find(|u| u["_id"] == json!(agent.user_id)).expect("listed");
+    let entry = listed
+        .iter()
+        .find(|u| u["_id"] == json!(agent.user_id))
+        .expect("listed");
     assert_eq!(entry["active"], json!(false));
 
     let user = update_user(&app, &admin, &agent.user_id, json!({"active": true})).await;
@@ -270,8 +335,14 @@ async fn update_validates_the_body() {
     let cases = [
         (json!({"data": {}}), "must have required property 'userId'"),
         (json!({"userId": id}), "must have required property 'data'"),
-        (json!({"userId": id, "data": {}, "x": 1}), "must NOT have additional properties"),
-        (json!({"userId": id, "data": {"username": "x"}}), "must NOT have additional properties"),
+        (
+            json!({"userId": id, "data": {}, "x": 1}),
+            "must NOT have additional properties",
+        ),
+        (
+            json!({"userId": id, "data": {"username": "x"}}),
+            "must NOT have additional properties",
+        ),
         (json!({"userId": id, "data": "x"}), "must be object"),
         (json!({"userId": id, "data": {"name": 5}}), "must be string"),
     ];
@@ -312,7 +383,11 @@ async fn delete_removes_the_user_and_its_tokens() {
     assert_bare_success(&resp);
     assert_unauthorized(&app.get_with(ME, &agent).await);
     assert_unauthorized(&app.get_with(ME, &second).await);
-    assert_failure(&login_with(&app, "user", "agent", PASSWORD).await, 401, &login_failed());
+    assert_failure(
+        &login_with(&app, "user", "agent", PASSWORD).await,
+        401,
+        &login_failed(),
+    );
     let listed = list_all(&app, &admin).await;
     assert!(
         listed.iter().all(|u| u["_id"] != json!(agent.user_id)),
@@ -324,7 +399,12 @@ async fn delete_removes_the_user_and_its_tokens() {
         .await;
     assert_refused(&resp);
     // The username is free again, and the new user is another user.
-    let user = create_user(&app, &admin, json!({"username": "agent", "password": "pw2"})).await;
+    let user = create_user(
+        &app,
+        &admin,
+        json!({"username": "agent", "password": "pw2"}),
+    )
+    .await;
     assert_ne!(user["_id"], json!(agent.user_id));
     login_ok(&app, "agent", "pw2").await;
 }
@@ -334,8 +414,13 @@ async fn delete_validates_the_body() {
     let app = TestApp::new();
     let admin = app.user("boss", &["admin"]);
     let resp = app.post_with(USERS_DELETE, &json!({}), &admin).await;
-    assert_bad_request(&resp, &invalid_params("must have required property 'userId'"));
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": 5}), &admin).await;
+    assert_bad_request(
+        &resp,
+        &invalid_params("must have required property 'userId'"),
+    );
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": 5}), &admin)
+        .await;
     assert_bad_request(&resp, &invalid_params("must be string"));
 }
 
@@ -344,7 +429,9 @@ async fn the_last_active_admin_cannot_be_removed_demoted_or_deactivated() {
     let app = TestApp::new();
     let admin = app.user("boss", &["admin"]);
     let id = admin.user_id.clone();
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": id}), &admin).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": id}), &admin)
+        .await;
     assert_bad_request(&resp, &last_admin());
     for data in [
         json!({"roles": ["livechat-agent"]}),
@@ -363,7 +450,13 @@ async fn the_last_active_admin_cannot_be_removed_demoted_or_deactivated() {
     assert_eq!(me["name"], json!("boss"));
     assert_eq!(me["active"], json!(true));
     // Changes that keep it an active admin are fine.
-    let user = update_user(&app, &admin, &id, json!({"roles": ["admin", "livechat-agent"]})).await;
+    let user = update_user(
+        &app,
+        &admin,
+        &id,
+        json!({"roles": ["admin", "livechat-agent"]}),
+    )
+    .await;
     assert_eq!(user["roles"], json!(["admin", "livechat-agent"]));
 }
 
@@ -376,14 +469,20 @@ async fn with_two_admins_one_may_go_then_the_other_is_the_last() {
     let user = update_user(&app, &a, &b.user_id, json!({"roles": ["livechat-agent"]})).await;
     assert_eq!(user["roles"], json!(["livechat-agent"]));
     // Now alpha is the last.
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a)
+        .await;
     assert_bad_request(&resp, &last_admin());
     // Promote beta again, then alpha may delete itself.
     update_user(&app, &a, &b.user_id, json!({"roles": ["admin"]})).await;
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a)
+        .await;
     assert_bare_success(&resp);
     assert_unauthorized(&app.get_with(ME, &a).await);
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": b.user_id}), &b).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": b.user_id}), &b)
+        .await;
     assert_bad_request(&resp, &last_admin());
 }
 
@@ -395,13 +494,21 @@ async fn an_inactive_admin_does_not_count() {
     update_user(&app, &a, &b.user_id, json!({"active": false})).await;
     for data in [json!({"roles": ["user"]}), json!({"active": false})] {
         let resp = app
-            .post_with(USERS_UPDATE, &json!({"userId": a.user_id, "data": data}), &a)
+            .post_with(
+                USERS_UPDATE,
+                &json!({"userId": a.user_id, "data": data}),
+                &a,
+            )
             .await;
         assert_bad_request(&resp, &last_admin());
     }
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": a.user_id}), &a)
+        .await;
     assert_bad_request(&resp, &last_admin());
     // The inactive admin itself may go.
-    let resp = app.post_with(USERS_DELETE, &json!({"userId": b.user_id}), &a).await;
+    let resp = app
+        .post_with(USERS_DELETE, &json!({"userId": b.user_id}), &a)
+        .await;
     assert_bare_success(&resp);
 }

@@ -307,28 +307,81 @@ async fn declared_length_over_the_limit_is_413_before_reading() {
     assert_no_visitor(&app, "cl1").await;
 }
 
+fn preflight(origin: &str) -> TestRequest {
+    TestRequest::default()
+        .method(Method::OPTIONS)
+        .uri(VISITOR)
+        .insert_header(("Origin", origin))
+        .insert_header(("Access-Control-Request-Method", "POST"))
+        .insert_header(("Access-Control-Request-Headers", "content-type"))
+}
+
 #[actix_web::test]
-async fn cors_preflight_refusal_is_json() {
+async fn cors_preflight_of_an_allowed_origin_is_answered() {
     let app = TestApp::new();
+    let resp = app.call(preflight("https://shop.example")).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_json_headers(&resp);
+    assert_eq!(resp.json(), json!({"success": true}));
+    assert_eq!(
+        resp.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let methods = resp
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    assert!(
+        methods.contains("POST") && methods.contains("DELETE"),
+        "{methods}"
+    );
+    let headers = resp
+        .header("access-control-allow-headers")
+        .unwrap_or_default();
+    assert!(
+        headers.contains("X-Auth-Token") && headers.contains("Content-Type"),
+        "{headers}"
+    );
+    // A real request from the browser carries the origin header back.
     let resp = app
         .call(
-            TestRequest::default()
-                .method(Method::OPTIONS)
-                .uri(VISITOR)
-                .insert_header(("Origin", "https://elsewhere.example"))
-                .insert_header(("Access-Control-Request-Method", "POST")),
+            TestRequest::get()
+                .uri("/api/info")
+                .insert_header(("Origin", "https://shop.example")),
         )
         .await;
-    if resp.status >= 400 {
-        assert_json_headers(&resp);
-        assert_eq!(
-            resp.json()["success"],
-            json!(false),
-            "body: {}",
-            resp.text()
-        );
-    } else {
-        // An accepted preflight is also fine; it is still a JSON-API response.
-        assert_eq!(resp.header("cache-control").as_deref(), Some("no-store"));
-    }
+    assert_eq!(
+        resp.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+}
+
+#[actix_web::test]
+async fn cors_preflight_refusal_is_json() {
+    let app = TestApp::with_config(|c| c.server.cors_origins = vec!["https://shop.example".into()]);
+    let resp = app.call(preflight("https://elsewhere.example")).await;
+    assert_failure(
+        &resp,
+        403,
+        &json!({
+            "success": false,
+            "error": "Cross-origin requests from this origin are not allowed [error-cors-origin]",
+            "errorType": "error-cors-origin"
+        }),
+    );
+    assert_eq!(resp.header("access-control-allow-origin"), None);
+    let resp = app.call(preflight("https://shop.example")).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        resp.header("access-control-allow-origin").as_deref(),
+        Some("https://shop.example")
+    );
+    let resp = app
+        .call(
+            TestRequest::get()
+                .uri("/api/info")
+                .insert_header(("Origin", "https://elsewhere.example")),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("access-control-allow-origin"), None);
 }

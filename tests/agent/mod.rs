@@ -19,9 +19,7 @@ mod users_admin;
 
 /// The visitor-side helpers of `tests/api/util.rs` (registration, rooms, page visits, envelope
 /// assertions), reused as they are.
-#[path = "../api/util.rs"]
-#[allow(dead_code, unused_imports)]
-pub mod util;
+pub use crate::api::util;
 
 use crate::common::{Creds, Resp, TestApp, PASSWORD};
 use actix_web::test::TestRequest;
@@ -119,7 +117,7 @@ impl Failures {
         let parsed: Option<Value> = serde_json::from_slice(&resp.body).ok();
         if resp.status != status
             || parsed.as_ref() != Some(body)
-            || resp.text() != body.to_string()
+            || resp.text() != *body.to_string()
             || ct.as_deref() != Some("application/json")
         {
             self.0.push(format!(

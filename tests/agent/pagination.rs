@@ -101,9 +101,12 @@ fn names(items: &[Value], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// Query pairs, the offset expected back, and the names expected on the page.
+type EdgeCase = (Vec<(&'static str, &'static str)>, u64, Vec<String>);
+
 /// `(pairs, expected offset, expected names)` against a list of five whose full order is
 /// `all`; the default count is 2, the maximum 3.
-fn edge_cases(all: &[&str]) -> Vec<(Vec<(&'static str, &'static str)>, u64, Vec<String>)> {
+fn edge_cases(all: &[&str]) -> Vec<EdgeCase> {
     let s = |r: std::ops::Range<usize>| all[r].iter().map(|x| x.to_string()).collect::<Vec<_>>();
     vec![
         (vec![], 0, s(0..2)),               // default count

@@ -6,6 +6,6 @@ mod envelope;
 mod page_visited;
 mod ratelimit;
 mod rooms;
-mod util;
+pub mod util;
 mod visitor_get;
 mod visitor_register;

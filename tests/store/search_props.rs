@@ -107,7 +107,8 @@ fn gen_name(rng: &mut Rng) -> String {
     let mut s = rng.pick(FIRST).to_string();
     if rng.percent(60) {
         s.push(' ');
-        s.push_str(*rng.pick(LAST));
+        let last: &&str = rng.pick(LAST);
+        s.push_str(last);
     }
     match rng.below(10) {
         0 => s.to_uppercase(),

@@ -423,6 +423,20 @@ impl Store {
         ]
     }
 
+    /// Every row of every tree (name, key, value), in order: two snapshots are equal exactly
+    /// when the store's contents are. For tests that prove a rejected request changed nothing.
+    pub fn snapshot(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+        let mut rows = Vec::new();
+        for tree in self.inner.all.iter() {
+            let name = String::from_utf8_lossy(&tree.name()).into_owned();
+            for row in tree.iter() {
+                let (k, v) = row?;
+                rows.push((name.clone(), k.to_vec(), v.to_vec()));
+            }
+        }
+        Ok(rows)
+    }
+
     /// Collects the ids stored as values under `prefix` in `tree`.
     fn ids_with_prefix(
         &self,

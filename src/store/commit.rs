@@ -81,6 +81,12 @@ impl GroupCommit {
         }
     }
 
+    /// Whether the newest flush failed (the disk is full or failing): writes are not durable.
+    pub fn failing(&self) -> bool {
+        let f = *self.shared.flushed.borrow();
+        f.failed_through > f.ok_through
+    }
+
     /// Waits until everything committed before this call is on disk.
     pub async fn wait_durable(&self) -> Result<()> {
         if self.mode == Durability::Periodic {

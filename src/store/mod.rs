@@ -378,9 +378,9 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the store answers reads (for `/health`).
+    /// Whether the store answers reads and its newest durable flush succeeded (for `/health`).
     pub fn healthy(&self) -> bool {
-        self.trees().meta.get(b"schema_version").is_ok()
+        self.trees().meta.get(b"schema_version").is_ok() && !self.inner.commit.failing()
     }
 
     /// Bytes the store occupies on disk.

@@ -313,7 +313,7 @@ impl Config {
             merge_file(&mut merged, &defaults, table, path)?;
         }
 
-        apply_env(&mut merged, &defaults, env)?;
+        let from_env = apply_env(&mut merged, &defaults, env)?;
 
         if let Some(bind) = &overrides.bind {
             set(&mut merged, "server", "bind", Value::String(bind.clone()));
@@ -325,9 +325,16 @@ impl Config {
 
         let config: Config =
             serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
-                ConfigError::Value {
-                    key: e.path().to_string(),
-                    message: e.inner().to_string(),
+                let key = e.path().to_string();
+                // The parser's message repeats the key on further lines: keep the first.
+                let message = e.inner().to_string();
+                let message = message.lines().next().unwrap_or_default().to_string();
+                match from_env.iter().find(|(k, _)| *k == key) {
+                    Some((_, var)) => ConfigError::Env {
+                        var: var.clone(),
+                        message,
+                    },
+                    None => ConfigError::Value { key, message },
                 }
             })?;
         config.validate()?;
@@ -434,12 +441,14 @@ fn merge_file(
     Ok(())
 }
 
-/// `VISITORD_<SECTION>_<KEY>` for every known key, parsed as the default's type.
+/// `VISITORD_<SECTION>_<KEY>` for every known key, parsed as the default's type. Returns the
+/// keys set this way (`section.key`, variable) so later errors can name the variable.
 fn apply_env(
     merged: &mut Table,
     defaults: &Table,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(), ConfigError> {
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut set_keys = Vec::new();
     for (section, section_value) in defaults {
         let Value::Table(keys) = section_value else {
             continue;
@@ -452,9 +461,10 @@ fn apply_env(
                 message,
             })?;
             set(merged, section, key, value);
+            set_keys.push((format!("{section}.{key}"), var));
         }
     }
-    Ok(())
+    Ok(set_keys)
 }
 
 fn parse_env_value(raw: &str, default: &Value) -> Result<Value, String> {
@@ -601,6 +611,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("VISITORD_SERVER_WORKERS"), "{err}");
+        let err = load(
+            None,
+            &[("VISITORD_STORAGE_DURABILITY", "maybe")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad value for environment variable VISITORD_STORAGE_DURABILITY: unknown variant `maybe`, expected `sync` or `periodic`"
+        );
+        let err = load(
+            Some("[server]\nworkers = \"x\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string().lines().count(), 1, "{err}");
         let err = load(
             Some("[[livechat.custom_fields]]\nid = \"a\"\ncolour = 1\n"),
             &[],

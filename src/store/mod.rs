@@ -425,7 +425,7 @@ impl Store {
 
     /// Every row of every tree (name, key, value), in order: two snapshots are equal exactly
     /// when the store's contents are. For tests that prove a rejected request changed nothing.
-    pub fn snapshot(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+    pub fn snapshot(&self) -> Result<Vec<SnapshotRow>> {
         let mut rows = Vec::new();
         for tree in self.inner.all.iter() {
             let name = String::from_utf8_lossy(&tree.name()).into_owned();
@@ -452,6 +452,9 @@ impl Store {
         Ok(ids)
     }
 }
+
+/// One row of [`Store::snapshot`]: tree name, key, value.
+pub type SnapshotRow = (String, Vec<u8>, Vec<u8>);
 
 /// How many records the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

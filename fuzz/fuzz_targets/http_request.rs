@@ -1,0 +1,158 @@
+//! Fuzzes the whole app in-process: the input picks a route and supplies the path tail, the
+//! query string, the body and a header value. Whatever the input: no panic, no 5xx, a JSON body
+//! with `success`, and a rejected request leaves the store's record and index counts unchanged.
+#![no_main]
+
+use actix_web::http::Method;
+use actix_web::test::{self, TestRequest};
+use libfuzzer_sys::fuzz_target;
+use std::cell::RefCell;
+use visitord::config::Config;
+use visitord::http::{build_app, AppState};
+
+/// (method, path prefix, whether agent credentials are sent)
+const ROUTES: &[(&str, &str, bool)] = &[
+    ("POST", "/api/v1/livechat/visitor", false),
+    ("GET", "/api/v1/livechat/visitor/", false),
+    ("DELETE", "/api/v1/livechat/visitor/", false),
+    ("POST", "/api/v1/livechat/page.visited", false),
+    ("GET", "/api/v1/livechat/room", false),
+    ("POST", "/api/v1/livechat/room.close", false),
+    ("POST", "/api/v1/livechat/message", false),
+    ("GET", "/api/v1/livechat/visitors.info", true),
+    ("GET", "/api/v1/livechat/visitors.pagesVisited/", true),
+    ("GET", "/api/v1/livechat/visitors.pagesVisited", true),
+    ("GET", "/api/v1/livechat/visitors.chatHistory/room/", true),
+    ("GET", "/api/v1/livechat/visitors.search", true),
+    ("GET", "/api/v1/livechat/custom-fields", true),
+    ("POST", "/api/v1/login", false),
+    ("GET", "/api/v1/me", true),
+    ("POST", "/api/v1/users.create", true),
+    ("GET", "/api/v1/users.list", true),
+    ("POST", "/api/v1/users.update", true),
+    ("POST", "/api/v1/users.delete", true),
+    ("GET", "/api/info", false),
+    ("GET", "/health", false),
+    ("PUT", "/api/v1/", false),
+];
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    user_id: String,
+    token: String,
+    system: actix_rt::SystemRunner,
+}
+
+thread_local! {
+    static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
+}
+
+fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::default();
+    config.rate_limit.enabled = false;
+    config.storage.data_dir = dir.path().join("data");
+    config.storage.durability = visitord::config::Durability::Periodic;
+    let state = AppState::open(config).expect("open");
+    let user = state
+        .store
+        .create_user(
+            visitord::store::users::NewUser {
+                username: "fuzzer".into(),
+                name: None,
+                email: None,
+                password_hash: "x".into(),
+                roles: vec!["admin".into()],
+            },
+            0,
+        )
+        .expect("user");
+    let token = "fuzz-token".to_string();
+    state
+        .store
+        .create_session(
+            &visitord::auth::token_hash(&token),
+            &visitord::model::Session {
+                user_id: user.id.clone(),
+                created_at: 0,
+                expires_at: i64::MAX,
+            },
+        )
+        .expect("session");
+    Harness {
+        _dir: dir,
+        state,
+        user_id: user.id,
+        token,
+        system: actix_rt::System::new(),
+    }
+}
+
+/// Splits the input at 0xFF bytes: path tail, query, body, header value.
+fn parts(data: &[u8]) -> (u8, Vec<&[u8]>) {
+    let (first, rest) = data.split_first().unwrap_or((&0, &[]));
+    (*first, rest.splitn(4, |b| *b == 0xFF).collect())
+}
+
+fn percent_encode_path(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b'%' => {
+                (*b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (selector, fields) = parts(data);
+    let (method, prefix, agent) = ROUTES[selector as usize % ROUTES.len()];
+    let tail = fields.first().copied().unwrap_or_default();
+    let query = fields.get(1).copied().unwrap_or_default();
+    let body = fields.get(2).copied().unwrap_or_default().to_vec();
+    let header = fields.get(3).copied().unwrap_or_default();
+    let uri = format!(
+        "{prefix}{}{}{}",
+        percent_encode_path(tail),
+        if query.is_empty() { "" } else { "?" },
+        percent_encode_path(query).replace('/', "%2F")
+    );
+    HARNESS.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let h = cell.get_or_insert_with(harness);
+        let before = (h.state.store.counts(), h.state.store.index_counts());
+        let mut req = TestRequest::default()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(&uri)
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body);
+        if let Ok(value) = std::str::from_utf8(header) {
+            if actix_web::http::header::HeaderValue::from_str(value).is_ok() {
+                req = req.insert_header(("Origin", value));
+            }
+        }
+        if agent {
+            req = req
+                .insert_header(("X-User-Id", h.user_id.as_str()))
+                .insert_header(("X-Auth-Token", h.token.as_str()));
+        }
+        let state = h.state.clone();
+        let (status, body) = h.system.block_on(async move {
+            let app = test::init_service(build_app(state)).await;
+            let res = test::call_service(&app, req.to_request()).await;
+            let status = res.status().as_u16();
+            (status, test::read_body(res).await)
+        });
+        assert!(status < 500, "{method} {uri} → {status}: {body:?}");
+        let json: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{method} {uri}: body is not JSON ({e}): {body:?}"));
+        assert!(json.get("success").is_some() || json.get("status").is_some(), "{json}");
+        if status >= 400 {
+            let after = (h.state.store.counts(), h.state.store.index_counts());
+            assert_eq!(before, after, "{method} {uri} was refused ({status}) but changed the store");
+        }
+    });
+});

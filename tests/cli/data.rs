@@ -1,0 +1,247 @@
+//! `visitord import --rocketchat FILE` and `visitord demo-data`, then `check` and the server.
+
+use super::proc::Server;
+use super::Sandbox;
+use serde_json::json;
+
+/// Valid exported visitors in the shape `mongoexport` writes (relaxed extended JSON), then bad
+/// lines, then one more good one. Line 137 holds the highest `guest-N` (250).
+fn export() -> String {
+    let mut lines = Vec::new();
+    for i in 1..=200u32 {
+        let id = if i % 50 == 0 {
+            json!({ "$oid": format!("65a1b2c3d4e5f6a7b8c9{i:04}") })
+        } else {
+            json!(format!("ImpId{i:012}"))
+        };
+        let username = match i {
+            137 => "guest-250".to_string(),
+            i if i % 10 == 0 => format!("agent.named.{i}"),
+            i => format!("guest-{i}"),
+        };
+        let updated = if i % 2 == 0 {
+            json!({ "$date": { "$numberLong": "1700000000000" } })
+        } else {
+            json!({ "$date": "2023-11-14T22:13:20.000Z" })
+        };
+        lines.push(
+            json!({
+                "_id": id,
+                "token": format!("imp-tok-{i}"),
+                "username": username,
+                "ts": { "$date": "2023-05-01T10:00:00.000Z" },
+                "_updatedAt": updated,
+                "status": "offline",
+                "name": format!("Zoë Müller-Łukasz {i}"),
+                "visitorEmails": [{ "address": format!(" User{i}@Example.COM ") }],
+                "phone": [{ "phoneNumber": format!("+55 51 5555-{i:04}") }],
+                "livechatData": { "city": "Lyon", "n": i },
+                "lastChat": null,
+            })
+            .to_string(),
+        );
+    }
+    lines.extend(
+        [
+            "not json",                                                                   // 201
+            r#"{"_id":"NoTokenHere","username":"guest-9999"}"#,                           // 202
+            r#"{"_id":"DupToken","token":"imp-tok-1","username":"guest-9998"}"#,          // 203
+            r#"{"_id":"Erased","token":"gone","username":"guest-9997","disabled":true}"#, // 204
+            "",                                                                   // 205: skipped
+            "[1, 2]",                                                             // 206
+            r#"{"_id":"LateOne","token":"imp-tok-late","username":"late-user"}"#, // 207
+        ]
+        .map(str::to_string),
+    );
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn import_reports_rejected_lines_and_the_server_serves_the_visitors() {
+    let sb = Sandbox::new();
+    let file = sb.cwd().join("visitors.jsonl");
+    std::fs::write(&file, export()).unwrap();
+    let out = sb.run(&["import", "--rocketchat", file.to_str().unwrap()], None);
+    let stdout = out.ok();
+    let (head, tail) = stdout
+        .split_once(" s; ")
+        .unwrap_or_else(|| panic!("unexpected summary {out:?}"));
+    let secs = head
+        .strip_prefix("207 lines: 201 visitors imported, 5 rejected, in ")
+        .unwrap_or_else(|| panic!("unexpected counts {out:?}"));
+    assert!(secs.parse::<f64>().is_ok(), "{out:?}");
+    assert_eq!(tail, "next guest number: guest-251\n", "{out:?}");
+
+    let report = sb.cwd().join("visitors.rejected.txt");
+    let text = std::fs::read_to_string(&report).expect("the .rejected.txt report");
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    assert!(rows[0].starts_with("line 201: not JSON: "), "{text}");
+    assert_eq!(
+        &rows[1..],
+        [
+            "line 202: no token",
+            "line 203: token already belongs to another visitor",
+            "line 204: a disabled (GDPR-erased) visitor",
+            "line 206: not a JSON object",
+        ]
+    );
+    // stderr repeats them, indented, and names the report.
+    let expected_err: String = rows
+        .iter()
+        .map(|r| format!("  {r}\n"))
+        .chain([format!(
+            "every rejected line with its reason: {}\n",
+            report.display()
+        )])
+        .collect();
+    assert_eq!(out.stderr, expected_err, "{out:?}");
+
+    let check = sb.assert_consistent();
+    assert!(
+        check.contains(&format!("  {:<24} 201 records\n", "visitorid_visitor")),
+        "{check}"
+    );
+
+    let server = Server::start(
+        sb.cwd(),
+        &sb.data(),
+        &[("VISITORD_ADMIN_PASSWORD", "import-admin-pass")],
+    );
+    assert!(
+        server
+            .stdout()
+            .contains("  store:      201 visitors, 0 rooms, 0 page visits, 1 users\n"),
+        "{}",
+        server.stdout()
+    );
+    let v = server.get("/api/v1/livechat/visitor/imp-tok-137").ok();
+    assert_eq!(
+        v["visitor"],
+        json!({
+            "_id": "ImpId000000000137",
+            "token": "imp-tok-137",
+            "username": "guest-250",
+            "ts": "2023-05-01T10:00:00.000Z",
+            "_updatedAt": "2023-11-14T22:13:20.000Z",
+            "status": "offline",
+            "name": "Zoë Müller-Łukasz 137",
+            "visitorEmails": [{ "address": "user137@example.com" }],
+            "phone": [{ "phoneNumber": "+55 51 5555-0137" }],
+            "livechatData": { "city": "Lyon", "n": "137" },
+        })
+    );
+    let v = server.get("/api/v1/livechat/visitor/imp-tok-50").ok();
+    assert_eq!(v["visitor"]["_id"], "65a1b2c3d4e5f6a7b8c90050");
+    assert_eq!(v["visitor"]["_updatedAt"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(v["visitor"]["username"], "agent.named.50");
+    // The duplicate line did not take the token; the line after the bad ones was imported.
+    let v = server.get("/api/v1/livechat/visitor/imp-tok-1").ok();
+    assert_eq!(v["visitor"]["_id"], "ImpId000000000001");
+    let v = server.get("/api/v1/livechat/visitor/imp-tok-late").ok();
+    assert_eq!(v["visitor"]["username"], "late-user");
+    assert_eq!(server.get("/api/v1/livechat/visitor/gone").status, 400);
+    // A new visitor is numbered above every imported guest (and no rejected line counted).
+    let v = server
+        .post(
+            "/api/v1/livechat/visitor",
+            &json!({"visitor": {"token": "fresh-after-import"}}),
+        )
+        .ok();
+    assert_eq!(v["visitor"]["username"], "guest-251");
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "{stopped:?}");
+    sb.assert_consistent();
+}
+
+/// `added N visitors, R rooms, M messages, P page visits in …` → `(N, R, M, P)`.
+fn demo_counts(stdout: &str) -> (u64, u64, u64, u64) {
+    let numbers: Vec<u64> = stdout
+        .split_once(" in ")
+        .and_then(|(head, _)| head.strip_prefix("added "))
+        .unwrap_or_else(|| panic!("unexpected demo-data output {stdout:?}"))
+        .split(", ")
+        .map(|part| {
+            part.split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{part:?} in {stdout:?}"))
+        })
+        .collect();
+    assert_eq!(numbers.len(), 4, "{stdout:?}");
+    (numbers[0], numbers[1], numbers[2], numbers[3])
+}
+
+#[test]
+fn demo_data_fills_a_consistent_store() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["demo-data", "--visitors", "500", "--seed", "3"], None);
+    let stdout = out.ok();
+    assert_eq!(stdout.lines().count(), 1, "{out:?}");
+    assert!(
+        stdout.ends_with(" MB\n") && stdout.contains(" visitors/s); store on disk: "),
+        "{out:?}"
+    );
+    let (visitors, rooms, messages, pages) = demo_counts(stdout);
+    assert_eq!((visitors, pages), (500, 1000), "{out:?}");
+    assert!(
+        rooms > 0 && rooms < 500 && messages >= rooms && messages <= 3 * rooms,
+        "{out:?}"
+    );
+
+    let check = sb.assert_consistent();
+    for (tree, n) in [
+        ("visitorid_visitor", visitors),
+        ("roomid_room", rooms),
+        ("msgid_message", messages),
+        ("navid_pagevisit", pages),
+    ] {
+        assert!(
+            check.contains(&format!("  {tree:<24} {n} records\n")),
+            "{tree}: {check}"
+        );
+    }
+
+    let server = Server::start(
+        sb.cwd(),
+        &sb.data(),
+        &[("VISITORD_ADMIN_PASSWORD", "demo-admin-pass")],
+    );
+    assert!(
+        server.stdout().contains(&format!(
+            "  store:      500 visitors, {rooms} rooms, 1000 page visits, 1 users\n"
+        )),
+        "{}",
+        server.stdout()
+    );
+    let v = server
+        .post(
+            "/api/v1/livechat/visitor",
+            &json!({"visitor": {"token": "after-the-demo"}}),
+        )
+        .ok();
+    assert_eq!(v["visitor"]["username"], "guest-501");
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "{stopped:?}");
+
+    // More demo data continues the numbering; the store stays consistent.
+    let out = sb.run(
+        &[
+            "demo-data",
+            "--visitors",
+            "20",
+            "--seed",
+            "4",
+            "--pages-per-visitor",
+            "0",
+        ],
+        None,
+    );
+    let (visitors, _, _, pages) = demo_counts(out.ok());
+    assert_eq!((visitors, pages), (20, 0));
+    let check = sb.assert_consistent();
+    assert!(
+        check.contains(&format!("  {:<24} 521 records\n", "visitorid_visitor")),
+        "{check}"
+    );
+}

@@ -4,7 +4,7 @@
 //! temporary working directory that has no `config.toml`.
 
 mod data;
-mod proc;
+pub mod proc;
 mod serve;
 mod users;
 

@@ -18,9 +18,11 @@ pub const BOUND: Duration = Duration::from_secs(10);
 /// How often bounded waits poll.
 pub const POLL: Duration = Duration::from_millis(20);
 
-/// The binary cargo built for these tests.
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_visitord")
+/// The binary cargo built for these tests, or the one named by `VISITORD_TEST_BIN` (the crash
+/// script runs the release build this way).
+pub fn bin() -> String {
+    std::env::var("VISITORD_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_visitord").to_string())
 }
 
 /// `visitord --data-dir DATA ARGS…` run in `cwd`, with no `VISITORD_*` variable nor `RUST_LOG`

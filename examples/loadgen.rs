@@ -1,0 +1,403 @@
+//! A small closed-loop HTTP load generator for visitord (used by `scripts/soak.sh`): keep-alive
+//! connections, a mix of visitor and agent requests, an optional total rate, and a report every
+//! interval (requests, errors, latency percentiles, the server's RSS).
+//!
+//! cargo run --release --example loadgen -- --addr 127.0.0.1:3000 --seconds 60 [--rate 500]
+//!   [--connections 8] [--password ADMIN_PASSWORD] [--pid SERVER_PID] [--every 10]
+//!   [--mix get=50,register=15,visit=25,search=10]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+struct Args {
+    addr: String,
+    seconds: u64,
+    rate: u64,
+    connections: usize,
+    password: Option<String>,
+    pid: Option<u32>,
+    every: u64,
+    mix: Vec<(Op, u32)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Get,
+    Register,
+    Visit,
+    Search,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: "127.0.0.1:3000".into(),
+        seconds: 60,
+        rate: 0,
+        connections: 8,
+        password: None,
+        pid: None,
+        every: 10,
+        mix: vec![
+            (Op::Get, 50),
+            (Op::Register, 15),
+            (Op::Visit, 25),
+            (Op::Search, 10),
+        ],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--addr" => args.addr = value()?,
+            "--seconds" => args.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--rate" => args.rate = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--connections" => args.connections = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--password" => args.password = Some(value()?),
+            "--pid" => args.pid = Some(value()?.parse().map_err(|e| format!("{e}"))?),
+            "--every" => args.every = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--mix" => {
+                args.mix = value()?
+                    .split(',')
+                    .map(|part| {
+                        let (name, weight) = part.split_once('=').ok_or("mix: name=weight")?;
+                        let op = match name {
+                            "get" => Op::Get,
+                            "register" => Op::Register,
+                            "visit" => Op::Visit,
+                            "search" => Op::Search,
+                            other => return Err(format!("unknown op {other}")),
+                        };
+                        Ok((op, weight.parse().map_err(|e| format!("{e}"))?))
+                    })
+                    .collect::<Result<_, String>>()?
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// One keep-alive connection.
+struct Conn {
+    addr: String,
+    reader: Option<BufReader<TcpStream>>,
+}
+
+impl Conn {
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
+        if self.reader.is_none() {
+            let stream = TcpStream::connect(&self.addr)?;
+            stream.set_nodelay(true)?;
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            self.reader = Some(BufReader::new(stream));
+        }
+        let result = self.exchange(method, path, headers, body);
+        if result.is_err() {
+            self.reader = None;
+        }
+        result
+    }
+
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
+        let reader = self
+            .reader
+            .as_mut()
+            .ok_or(std::io::ErrorKind::NotConnected)?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        reader.get_mut().write_all(head.as_bytes())?;
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut buf = vec![0; length];
+        reader.read_exact(&mut buf)?;
+        Ok((status, String::from_utf8_lossy(&buf).into_owned()))
+    }
+}
+
+/// Latencies (µs) and counts of one reporting interval.
+#[derive(Default)]
+struct Window {
+    latencies: Vec<u64>,
+    errors: u64,
+}
+
+struct Shared {
+    window: Mutex<Window>,
+    total: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+const NAMES: &[&str] = &[
+    "Ana Silva",
+    "José García",
+    "Zoë Müller",
+    "Иван Петров",
+    "王小明",
+    "Priya Sharma",
+    "Mary Smith",
+    "Ömer Yılmaz",
+];
+
+fn login(addr: &str, password: &str) -> Result<String, String> {
+    let mut conn = Conn {
+        addr: addr.into(),
+        reader: None,
+    };
+    let body = format!("{{\"user\":\"admin\",\"password\":{password:?}}}");
+    let (status, text) = conn
+        .request("POST", "/api/v1/login", "", &body)
+        .map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("login failed: {status} {text}"));
+    }
+    let field = |name: &str| -> Option<String> {
+        let at = text.find(&format!("\"{name}\":\""))? + name.len() + 4;
+        Some(text[at..].split('"').next()?.to_string())
+    };
+    Ok(format!(
+        "X-User-Id: {}\r\nX-Auth-Token: {}\r\n",
+        field("userId").ok_or("no userId")?,
+        field("authToken").ok_or("no authToken")?
+    ))
+}
+
+fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, deadline: Instant) {
+    let mut conn = Conn {
+        addr: args.addr.clone(),
+        reader: None,
+    };
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id as u64 + 1) * 0x1234_5678;
+    let mut tokens: Vec<String> = Vec::new();
+    let total_weight: u32 = args.mix.iter().map(|(_, w)| w).sum();
+    let interval = (args.rate > 0)
+        .then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    let mut next = Instant::now();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        if let Some(interval) = interval {
+            next += interval;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let mut pick = (xorshift(&mut rng) % total_weight.max(1) as u64) as u32;
+        let mut op = args.mix[0].0;
+        for (o, w) in &args.mix {
+            if pick < *w {
+                op = *o;
+                break;
+            }
+            pick -= w;
+        }
+        if tokens.is_empty() || (op == Op::Search && auth.is_none()) {
+            op = Op::Register;
+        }
+        let token = tokens
+            .get((xorshift(&mut rng) % tokens.len().max(1) as u64) as usize)
+            .cloned();
+        let started = Instant::now();
+        let result = match op {
+            Op::Register => {
+                n += 1;
+                let t = format!("lg-{id}-{n}-{:x}", xorshift(&mut rng) & 0xffff_ffff);
+                let name = NAMES[(xorshift(&mut rng) % NAMES.len() as u64) as usize];
+                let body = format!(
+                    "{{\"visitor\":{{\"token\":\"{t}\",\"name\":\"{name} {n}\",\"email\":\"{t}@example.com\",\"phone\":\"+1 555 {:07}\"}}}}",
+                    xorshift(&mut rng) % 10_000_000
+                );
+                let r = conn.request("POST", "/api/v1/livechat/visitor", "", &body);
+                if matches!(r, Ok((200, _))) {
+                    tokens.push(t);
+                }
+                r
+            }
+            Op::Get => conn.request(
+                "GET",
+                &format!("/api/v1/livechat/visitor/{}", token.unwrap_or_default()),
+                "",
+                "",
+            ),
+            Op::Visit => {
+                let body = format!(
+                    "{{\"token\":\"{}\",\"rid\":null,\"pageInfo\":{{\"change\":\"url\",\"title\":\"Pricing\",\"location\":{{\"href\":\"https://shop.example/p/{}\"}}}}}}",
+                    token.unwrap_or_default(),
+                    xorshift(&mut rng) % 1000
+                );
+                conn.request("POST", "/api/v1/livechat/page.visited", "", &body)
+            }
+            Op::Search => {
+                let name = NAMES[(xorshift(&mut rng) % NAMES.len() as u64) as usize];
+                let term: String = name
+                    .split(' ')
+                    .next()
+                    .unwrap_or("a")
+                    .chars()
+                    .take(4)
+                    .collect();
+                let encoded: String = term
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                conn.request(
+                    "GET",
+                    &format!("/api/v1/livechat/visitors.search?term={encoded}&count=10"),
+                    auth.as_deref().unwrap_or(""),
+                    "",
+                )
+            }
+        };
+        let micros = started.elapsed().as_micros() as u64;
+        let failed = !matches!(result, Ok((200, _)));
+        shared.total.fetch_add(1, Ordering::Relaxed);
+        let mut window = shared.window.lock().unwrap_or_else(|p| p.into_inner());
+        window.latencies.push(micros);
+        if failed {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            window.errors += 1;
+            if window.errors <= 3 {
+                eprintln!("error: {op:?} → {result:?}");
+            }
+        }
+    }
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    let auth = match &args.password {
+        Some(p) => match login(&args.addr, p) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::exit(1);
+            }
+        },
+        None => None,
+    };
+    let shared = Arc::new(Shared {
+        window: Mutex::new(Window::default()),
+        total: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+    });
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let handles: Vec<_> = (0..args.connections)
+        .map(|id| {
+            let (args, auth, shared) = (args.clone(), auth.clone(), shared.clone());
+            std::thread::spawn(move || worker(id, args, auth, shared, deadline))
+        })
+        .collect();
+    println!(
+        "{:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9}",
+        "t_s", "requests", "req/s", "errors", "p50_ms", "p99_ms", "rss_mb"
+    );
+    let mut tick = start;
+    while Instant::now() < deadline {
+        tick += Duration::from_secs(args.every);
+        std::thread::sleep(
+            tick.saturating_duration_since(Instant::now())
+                .min(deadline.saturating_duration_since(Instant::now())),
+        );
+        let window = std::mem::take(&mut *shared.window.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut lat = window.latencies;
+        lat.sort_unstable();
+        let rss = args
+            .pid
+            .and_then(rss_kb)
+            .map(|kb| format!("{:.1}", kb as f64 / 1024.0))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:>6} {:>9} {:>8.0} {:>7} {:>9.2} {:>9.2} {:>9}",
+            start.elapsed().as_secs(),
+            lat.len(),
+            lat.len() as f64 / args.every as f64,
+            window.errors,
+            percentile(&lat, 0.5) as f64 / 1000.0,
+            percentile(&lat, 0.99) as f64 / 1000.0,
+            rss
+        );
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    let total = shared.total.load(Ordering::Relaxed);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "total {total} requests in {secs:.1} s = {:.0} req/s, {} errors",
+        total as f64 / secs,
+        shared.errors.load(Ordering::Relaxed)
+    );
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Soak: a release visitord (sync durability) on a preloaded store, first driven flat out for
+# CAPACITY_S seconds to measure its capacity on this machine, then for SOAK_S seconds (default
+# 600) at about half of that, with requests, errors, latency and the server's RSS sampled every
+# 10 s (examples/loadgen.rs). Everything stays on 127.0.0.1 and stops by itself.
+# Usage: scripts/soak.sh [SOAK_S] [PRELOAD_VISITORS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+soak_s="${1:-600}"
+preload="${2:-50000}"
+capacity_s="${CAPACITY_S:-30}"
+work="$(mktemp -d)"
+trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release --locked --bin visitord --example loadgen >/dev/null
+bin=target/release/visitord
+loadgen=target/release/examples/loadgen
+echo "== preload: $preload demo visitors"
+"$bin" --data-dir "$work/data" demo-data --visitors "$preload" --seed 7 | tail -1
+
+export VISITORD_RATE_LIMIT_ENABLED=false VISITORD_ADMIN_PASSWORD="soak-$RANDOM$RANDOM" RUST_LOG=warn
+"$bin" --bind 127.0.0.1:0 --data-dir "$work/data" >"$work/out.log" 2>"$work/err.log" &
+pid=$!
+for _ in $(seq 100); do
+  addr=$(grep -o '127.0.0.1:[0-9]*' "$work/out.log" || true)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "$addr" ] || { cat "$work/err.log"; exit 1; }
+
+echo "== capacity: ${capacity_s}s flat out, 8 connections"
+"$loadgen" --addr "$addr" --seconds "$capacity_s" --every 10 --connections 8 \
+  --password "$VISITORD_ADMIN_PASSWORD" --pid "$pid" | tee "$work/capacity.txt"
+capacity=$(awk '/^total/ {print int($6)}' "$work/capacity.txt")
+rate=$((capacity / 2))
+echo "== soak: ${soak_s}s at $rate req/s (half of $capacity)"
+"$loadgen" --addr "$addr" --seconds "$soak_s" --every 10 --connections 8 --rate "$rate" \
+  --password "$VISITORD_ADMIN_PASSWORD" --pid "$pid" | tee "$work/soak.txt"
+echo "== server errors logged: $(grep -c ERROR "$work/err.log" || true)"
+# RSS over the second half of the soak, against its mean (flat = within 10 %).
+awk 'NF==7 && $1 ~ /^[0-9]+$/ {t[n]=$1; r[n]=$7; e+=$4; n++}
+     END {h=int(n/2); for(i=h;i<n;i++){s+=r[i]; if(r[i]>mx)mx=r[i]; if(mn==""||r[i]<mn)mn=r[i]}
+          m=s/(n-h); printf "rss second half: min %.1f max %.1f mean %.1f MB (spread %.1f%% of mean); errors %d\n", mn, mx, m, (mx-mn)/m*100, e}' "$work/soak.txt"
+kill -TERM "$pid"; wait "$pid" || true

@@ -13,6 +13,7 @@
 use super::{Result, StoreError};
 use crate::config::Durability;
 use sled::Db;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::watch;
@@ -37,6 +38,8 @@ struct Shared {
     requests: Mutex<Requests>,
     wake: Condvar,
     flushed: watch::Sender<Flushed>,
+    /// Fault injection for tests: flushes fail as on a full disk while set.
+    fail_flushes: AtomicBool,
 }
 
 impl Shared {
@@ -62,6 +65,7 @@ impl GroupCommit {
             requests: Mutex::new(Requests::default()),
             wake: Condvar::new(),
             flushed,
+            fail_flushes: AtomicBool::new(false),
         });
         let flusher = match mode {
             Durability::Sync => {
@@ -79,6 +83,11 @@ impl GroupCommit {
             shared,
             flusher,
         }
+    }
+
+    /// Fault injection for tests: while `on`, durable flushes fail as on a full disk.
+    pub fn fail_flushes(&self, on: bool) {
+        self.shared.fail_flushes.store(on, Ordering::Relaxed);
     }
 
     /// Whether the newest flush failed (the disk is full or failing): writes are not durable.
@@ -140,7 +149,14 @@ fn flush_loop(db: &Db, shared: &Shared) {
             }
             req.newest
         };
-        let result = db.flush();
+        let result = if shared.fail_flushes.load(Ordering::Relaxed) {
+            Err(sled::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "injected: no space left on device",
+            )))
+        } else {
+            db.flush()
+        };
         handled = target;
         shared.flushed.send_modify(|f| match &result {
             Ok(_) => f.ok_through = target,

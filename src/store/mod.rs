@@ -25,6 +25,7 @@ use sled::transaction::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Db, Tree};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
@@ -294,6 +295,8 @@ struct Inner {
     commit: commit::GroupCommit,
     /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
     search_fields: Vec<String>,
+    /// The newest transaction failed in storage (e.g. the disk is full); cleared by a success.
+    write_failing: AtomicBool,
 }
 
 /// A handle on the open store; cheap to clone, closed when the last clone is dropped.
@@ -335,6 +338,7 @@ impl Store {
                 write_lock: Mutex::new(()),
                 commit,
                 search_fields,
+                write_failing: AtomicBool::new(false),
             }),
         };
         store.ensure_search_index()?;
@@ -355,11 +359,20 @@ impl Store {
 
     /// Runs `f` in one transaction over every tree.
     fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
-        Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| f(&Tx::new(trees)))
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+        let result = Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| {
+            f(&Tx::new(trees))
+        });
+        let storage_failed = matches!(
+            result,
+            Err(TransactionError::Storage(_)) | Err(TransactionError::Abort(StoreError::Sled(_)))
+        );
+        self.inner
+            .write_failing
+            .store(storage_failed, Ordering::Relaxed);
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
     }
 
     /// A fresh write-order number (monotonic across restarts).
@@ -372,15 +385,25 @@ impl Store {
         self.inner.commit.wait_durable().await
     }
 
+    /// Fault injection for tests: while `on`, durable flushes fail as on a full disk, so writes
+    /// in `sync` mode are answered 500 and `/health` turns 503.
+    #[doc(hidden)]
+    pub fn inject_flush_failures(&self, on: bool) {
+        self.inner.commit.fail_flushes(on);
+    }
+
     /// Flushes everything to disk now (clean shutdown).
     pub fn flush(&self) -> Result<()> {
         self.inner.db.flush()?;
         Ok(())
     }
 
-    /// Whether the store answers reads and its newest durable flush succeeded (for `/health`).
+    /// Whether the store answers reads and its newest write and durable flush succeeded
+    /// (for `/health`).
     pub fn healthy(&self) -> bool {
-        self.trees().meta.get(b"schema_version").is_ok() && !self.inner.commit.failing()
+        self.trees().meta.get(b"schema_version").is_ok()
+            && !self.inner.commit.failing()
+            && !self.inner.write_failing.load(Ordering::Relaxed)
     }
 
     /// Bytes the store occupies on disk.

@@ -210,7 +210,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
         addr: args.addr.clone(),
         reader: None,
     };
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id as u64 + 1) * 0x1234_5678;
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ ((id as u64 + 1) * 0x1234_5678);
     let mut tokens: Vec<String> = Vec::new();
     let total_weight: u32 = args.mix.iter().map(|(_, w)| w).sum();
     let interval = (args.rate > 0)

@@ -2,5 +2,10 @@
 
 mod agent;
 mod api;
+mod cli;
 mod common;
+mod crash;
+mod hostile;
+mod races;
+mod resources;
 mod store;

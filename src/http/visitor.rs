@@ -22,6 +22,9 @@ const MAX_DEPARTMENT_CHARS: usize = 256;
 const MAX_CUSTOM_FIELDS: usize = 100;
 const MAX_FIELD_KEY_CHARS: usize = 64;
 const MAX_FIELD_VALUE_CHARS: usize = 4096;
+const MAX_USER_AGENT_CHARS: usize = 512;
+const MAX_IP_CHARS: usize = 64;
+const MAX_HOST_CHARS: usize = 256;
 
 /// `POST /api/v1/livechat/visitor` — register a visitor or update the one it matches.
 pub async fn register(
@@ -36,6 +39,10 @@ pub async fn register(
     let raw = parse_register(&body)?;
     let mut reg = validate(raw, &state.config)?;
     if state.config.livechat.store_http_headers {
+        // Header values are the client's to choose: keep a bounded prefix of each.
+        let bounded = |value: Option<String>, max: usize| {
+            value.map(|v| v.chars().take(max).collect::<String>())
+        };
         let header = |name: header::HeaderName| {
             req.headers()
                 .get(name)
@@ -43,9 +50,9 @@ pub async fn register(
                 .map(str::to_string)
         };
         reg.http = Some(HttpInfo {
-            user_agent: header(header::USER_AGENT),
-            ip: visitor_ip(&req),
-            host: header(header::HOST),
+            user_agent: bounded(header(header::USER_AGENT), MAX_USER_AGENT_CHARS),
+            ip: bounded(visitor_ip(&req), MAX_IP_CHARS),
+            host: bounded(header(header::HOST), MAX_HOST_CHARS),
         });
     }
     let now = now_ms();

@@ -1043,3 +1043,24 @@ async fn concurrent_registrations_of_one_token_make_one_visitor() {
         "only one guest number was spent per token"
     );
 }
+
+#[actix_web::test]
+async fn stored_http_headers_are_bounded() {
+    let app = TestApp::with_config(|c| c.livechat.store_http_headers = true);
+    let long_agent = "A".repeat(5000);
+    let long_ip = "9".repeat(300);
+    let resp = app
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/livechat/visitor")
+                .insert_header(("Content-Type", "application/json"))
+                .insert_header(("User-Agent", long_agent.as_str()))
+                .insert_header(("X-Real-IP", long_ip.as_str()))
+                .set_payload(r#"{"visitor":{"token":"hdr-bound"}}"#),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let visitor = resp.json()["visitor"].clone();
+    assert_eq!(visitor["userAgent"], json!("A".repeat(512)));
+    assert_eq!(visitor["ip"], json!("9".repeat(64)));
+}

@@ -306,19 +306,10 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
 
     #[test]
     fn demo_data_is_consistent_and_continues_the_guest_counter() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &StorageConfig {
-                data_dir: dir.path().join("d"),
-                ..Default::default()
-            },
-            vec!["city".into()],
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::temp_store(&["city"]);
         let s = generate(&store, 300, 2, 42, |_| {}).unwrap();
         assert_eq!(s.visitors, 300);
         assert_eq!(s.page_visits, 600);

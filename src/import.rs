@@ -239,7 +239,6 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
 
     #[test]
     fn parses_mongoexport_lines() {
@@ -265,15 +264,7 @@ mod tests {
 
     #[test]
     fn imports_and_reports_rejected_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &StorageConfig {
-                data_dir: dir.path().join("d"),
-                ..Default::default()
-            },
-            vec![],
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::temp_store(&[]);
         let input = [
             r#"{"_id":"A","token":"t1","username":"guest-7","name":"Ana"}"#,
             "not json",

@@ -127,20 +127,11 @@ impl Drop for Pruner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use crate::store::history::PageVisitInput;
 
     #[test]
     fn the_pruner_deletes_expired_history_in_the_background() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &StorageConfig {
-                data_dir: dir.path().join("d"),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::temp_store(&[]);
         let input = PageVisitInput {
             token: "anon".into(),
             rid: None,

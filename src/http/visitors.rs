@@ -11,7 +11,6 @@ use crate::model::{PageVisit, Room, Visitor};
 use crate::store::search::{SearchQuery, SortField};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
-use std::cmp::Ordering;
 
 const MAX_TERM_CHARS: usize = 256;
 
@@ -162,24 +161,12 @@ pub async fn chat_history(
 fn sort_rooms(rooms: &mut [Room], sort: &[(String, bool)]) {
     let default = [("ts".to_string(), false)];
     let sort = if sort.is_empty() { &default[..] } else { sort };
-    let tie_ascending = sort[0].1;
-    rooms.sort_by(|a, b| {
-        for (field, ascending) in sort {
-            let ord = match field.as_str() {
-                "lm" => a.lm.cmp(&b.lm),
-                "closedAt" => a.closed_at.cmp(&b.closed_at),
-                _ => a.ts.cmp(&b.ts),
-            };
-            if ord != Ordering::Equal {
-                return if *ascending { ord } else { ord.reverse() };
-            }
-        }
-        if tie_ascending {
-            a.seq.cmp(&b.seq)
-        } else {
-            b.seq.cmp(&a.seq)
-        }
-    });
+    let compare = |field: &String, a: &Room, b: &Room| match field.as_str() {
+        "lm" => a.lm.cmp(&b.lm),
+        "closedAt" => a.closed_at.cmp(&b.closed_at),
+        _ => a.ts.cmp(&b.ts),
+    };
+    crate::model::sort_by_fields(rooms, sort, compare, |r| r.seq);
 }
 
 /// A search result: only the fields Rocket.Chat projects, never the token.

@@ -8,6 +8,32 @@ pub mod wire;
 
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// Sorts `items` by `sort` (`(field, ascending)` pairs, compared by `compare`). Equal items keep
+/// write order (`seq`): the later write first when the first field descends, last when it
+/// ascends (§1.5), so results never depend on chance.
+pub fn sort_by_fields<T, F>(
+    items: &mut [T],
+    sort: &[(F, bool)],
+    compare: impl Fn(&F, &T, &T) -> Ordering,
+    seq: impl Fn(&T) -> u64,
+) {
+    let tie_ascending = sort.first().is_some_and(|(_, ascending)| *ascending);
+    items.sort_by(|a, b| {
+        for (field, ascending) in sort {
+            let ord = compare(field, a, b);
+            if ord != Ordering::Equal {
+                return if *ascending { ord } else { ord.reverse() };
+            }
+        }
+        if tie_ascending {
+            seq(a).cmp(&seq(b))
+        } else {
+            seq(b).cmp(&seq(a))
+        }
+    });
+}
 
 /// A livechat visitor (`rocketchat_livechat_visitor`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

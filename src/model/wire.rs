@@ -146,8 +146,8 @@ pub fn page_visit(p: &PageVisit, token: Token) -> Value {
     Value::Object(m)
 }
 
-/// A user as the user administration endpoints show it (never a password or token hash).
-pub fn user(u: &crate::model::User) -> Value {
+/// `_id`, `username`, `name`, `emails` of a user: what every view of a user starts with.
+fn user_base(u: &crate::model::User) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("_id".into(), json!(u.id));
     m.insert("username".into(), json!(u.username));
@@ -159,6 +159,12 @@ pub fn user(u: &crate::model::User) -> Value {
         );
     }
     m.insert("roles".into(), json!(u.roles));
+    m
+}
+
+/// A user as the user administration endpoints show it (never a password or token hash).
+pub fn user(u: &crate::model::User) -> Value {
+    let mut m = user_base(u);
     m.insert("active".into(), json!(u.active));
     m.insert("createdAt".into(), json!(iso(u.created_at)));
     m.insert("_updatedAt".into(), json!(iso(u.updated_at)));
@@ -167,17 +173,7 @@ pub fn user(u: &crate::model::User) -> Value {
 
 /// The caller as `login` (`data.me`) and `me` show it.
 pub fn me(u: &crate::model::User) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("_id".into(), json!(u.id));
-    m.insert("username".into(), json!(u.username));
-    put_opt(&mut m, "name", &u.name);
-    if let Some(email) = &u.email {
-        m.insert(
-            "emails".into(),
-            json!([{ "address": email, "verified": false }]),
-        );
-    }
-    m.insert("roles".into(), json!(u.roles));
+    let mut m = user_base(u);
     m.insert("status".into(), json!("online"));
     m.insert("active".into(), json!(u.active));
     m

@@ -331,19 +331,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::StorageConfig;
     use crate::store::history::PageVisitInput;
     use crate::store::visitors::Registration;
 
     #[test]
     fn check_finds_and_repair_fixes_index_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("d"),
-            ..Default::default()
-        };
-        let s = Store::open(&config, vec![]).unwrap();
+        let (_dir, s) = crate::store::temp_store(&[]);
         let reg = Registration {
             token: "tok".into(),
             email: Some("a@b.c".into()),

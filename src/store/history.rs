@@ -241,19 +241,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use crate::store::visitors::Registration;
     use crate::time::DAY_MS;
 
     const TTL: Millis = 30 * DAY_MS;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("d"),
-            ..Default::default()
-        };
-        (dir, Store::open(&config, Vec::new()).unwrap())
+        crate::store::temp_store(&[])
     }
 
     fn visit(token: &str, rid: Option<&str>) -> PageVisitInput {

@@ -476,6 +476,19 @@ impl Store {
     }
 }
 
+/// A store in a new temporary directory (unit tests); the directory lives as long as the guard.
+#[cfg(test)]
+pub(crate) fn temp_store(search_fields: &[&str]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = StorageConfig {
+        data_dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    let fields = search_fields.iter().map(|f| f.to_string()).collect();
+    let store = Store::open(&config, fields).expect("open a temporary store");
+    (dir, store)
+}
+
 /// One row of [`Store::snapshot`]: tree name, key, value.
 pub type SnapshotRow = (String, Vec<u8>, Vec<u8>);
 

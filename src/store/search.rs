@@ -223,20 +223,7 @@ fn seq_of_key(key: &[u8]) -> Option<u64> {
 pub fn sort_visitors(visitors: &mut [Visitor], sort: &[(SortField, bool)]) {
     let default = [(SortField::Ts, false)];
     let sort = if sort.is_empty() { &default[..] } else { sort };
-    let tie_ascending = sort[0].1;
-    visitors.sort_by(|a, b| {
-        for (field, ascending) in sort {
-            let ord = field.compare(a, b);
-            if ord != Ordering::Equal {
-                return if *ascending { ord } else { ord.reverse() };
-            }
-        }
-        if tie_ascending {
-            a.seq.cmp(&b.seq)
-        } else {
-            b.seq.cmp(&a.seq)
-        }
-    });
+    crate::model::sort_by_fields(visitors, sort, |f, a, b| f.compare(a, b), |v| v.seq);
 }
 
 /// Whether `sort` is answered by walking the creation-time index.

@@ -388,16 +388,9 @@ fn next_guest_number(tx: &Tx) -> TxResult<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("d"),
-            ..Default::default()
-        };
-        let store = Store::open(&config, Vec::new()).unwrap();
-        (dir, store)
+        crate::store::temp_store(&[])
     }
 
     fn reg(token: &str) -> Registration {

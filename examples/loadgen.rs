@@ -246,8 +246,9 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                 let t = format!("lg-{id}-{n}-{:x}", xorshift(&mut rng) & 0xffff_ffff);
                 let name = NAMES[(xorshift(&mut rng) % NAMES.len() as u64) as usize];
                 let body = format!(
-                    "{{\"visitor\":{{\"token\":\"{t}\",\"name\":\"{name} {n}\",\"email\":\"{t}@example.com\",\"phone\":\"+1 555 {:07}\"}}}}",
-                    xorshift(&mut rng) % 10_000_000
+                    // A phone unique to this connection and number: a shared phone would make
+                    // visitord update the older visitor and keep its token (Rocket.Chat's rule).
+                    "{{\"visitor\":{{\"token\":\"{t}\",\"name\":\"{name} {n}\",\"email\":\"{t}@example.com\",\"phone\":\"+1 555 {id:03}{n:07}\"}}}}"
                 );
                 let r = conn.request("POST", "/api/v1/livechat/visitor", "", &body);
                 if matches!(r, Ok((200, _))) {

@@ -59,13 +59,20 @@ impl Store {
             }
             verdicts.push(reason);
         }
-        let fields = &self.inner.search_fields;
+        let accepted: Vec<_> = items
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, verdict)| verdict.is_none())
+            .map(|(item, _)| (None, Some(&item.visitor)))
+            .collect();
+        let postings = self.plan_visitor_postings(&accepted)?;
         self.transact(|tx| {
+            super::postings::apply(tx, &postings)?;
             for (item, verdict) in items.iter().zip(&verdicts) {
                 if verdict.is_some() {
                     continue;
                 }
-                super::visitors::write_visitor(tx, fields, None, &item.visitor)?;
+                super::visitors::write_visitor(tx, None, &item.visitor)?;
                 for room in &item.rooms {
                     super::rooms::write_room(tx, room)?;
                 }

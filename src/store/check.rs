@@ -4,6 +4,7 @@
 //! `visitord check` runs it on a stopped store; `--repair` rewrites the derived trees.
 
 use super::keys;
+use super::postings;
 use super::{decode, Result, Store};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ const VISITOR_TREES: [&str; 6] = [
     "phone_visitorid",
     "visitortime_visitorid",
     "visitorseq_visitorid",
-    "gram_visitorseq",
+    "gram_postings",
 ];
 
 /// What a check found.
@@ -35,6 +36,9 @@ pub struct Report {
 /// Expected rows of every derived tree, and the record counts.
 struct Expected {
     rows: BTreeMap<&'static str, Rows>,
+    /// The search index: posting-list prefix → visitor seqs. Its chunk boundaries depend on the
+    /// order of past writes, so it is compared by content, not row by row.
+    postings: BTreeMap<Vec<u8>, BTreeSet<u64>>,
     records: BTreeMap<&'static str, usize>,
     problems: Vec<String>,
     visitor_count: u64,
@@ -55,7 +59,7 @@ impl Store {
             "phone_visitorid" => &t.phone_visitorid,
             "visitortime_visitorid" => &t.visitortime_visitorid,
             "visitorseq_visitorid" => &t.visitorseq_visitorid,
-            "gram_visitorseq" => &t.gram_visitorseq,
+            "gram_postings" => &t.gram_postings,
             "visitorid_openroomid" => &t.visitorid_openroomid,
             "visitorid_roomtime" => &t.visitorid_roomtime,
             "roomid_msgtime_msgid" => &t.roomid_msgtime_msgid,
@@ -75,7 +79,7 @@ impl Store {
         "phone_visitorid",
         "visitortime_visitorid",
         "visitorseq_visitorid",
-        "gram_visitorseq",
+        "gram_postings",
         "visitorid_openroomid",
         "visitorid_roomtime",
         "roomid_msgtime_msgid",
@@ -93,6 +97,7 @@ impl Store {
         let fields = &self.inner.search_fields;
         let mut e = Expected {
             rows: BTreeMap::new(),
+            postings: BTreeMap::new(),
             records: BTreeMap::new(),
             problems: Vec::new(),
             visitor_count: 0,
@@ -124,8 +129,8 @@ impl Store {
                 id.clone(),
             );
             e.put("visitorseq_visitorid", v.seq.to_be_bytes().to_vec(), id);
-            for gram in super::search::gram_keys(&v, fields) {
-                e.put("gram_visitorseq", gram, Vec::new());
+            for prefix in super::search::grams_of(&v, fields) {
+                e.postings.entry(prefix).or_default().insert(v.seq);
             }
         }
         e.records
@@ -244,6 +249,64 @@ impl Store {
         Ok(e)
     }
 
+    /// Compares the search index with the postings the records call for: every chunk decodes,
+    /// is keyed by its first seq, holds at most `CHUNK_MAX` seqs, and every list holds exactly
+    /// the seqs of the visitors that have its trigram.
+    fn compare_postings(
+        &self,
+        want: &BTreeMap<Vec<u8>, BTreeSet<u64>>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let name = "gram_postings";
+        let mut have: BTreeMap<Vec<u8>, BTreeSet<u64>> = BTreeMap::new();
+        let mut chunks = 0;
+        for row in self.trees().gram_postings.iter() {
+            let (key, value) = row?;
+            chunks += 1;
+            let (Some(prefix), Some(seqs)) = (postings::prefix_of(&key), postings::decode(&value))
+            else {
+                report
+                    .problems
+                    .push(format!("{name}: unreadable chunk {key:?}"));
+                continue;
+            };
+            if seqs.first().map(|s| postings::chunk_key(prefix, *s)) != Some(key.to_vec())
+                || seqs.len() > postings::CHUNK_MAX
+            {
+                report
+                    .problems
+                    .push(format!("{name}: malformed chunk {key:?}"));
+            }
+            let list = have.entry(prefix.to_vec()).or_default();
+            for s in seqs {
+                if !list.insert(s) {
+                    report
+                        .problems
+                        .push(format!("{name}: seq {s} twice under {prefix:?}"));
+                }
+            }
+        }
+        report.rows.insert(name, chunks);
+        let empty = BTreeSet::new();
+        for prefix in want.keys().chain(have.keys()).collect::<BTreeSet<_>>() {
+            let (w, h) = (
+                want.get(prefix).unwrap_or(&empty),
+                have.get(prefix).unwrap_or(&empty),
+            );
+            for s in w.difference(h) {
+                report
+                    .problems
+                    .push(format!("{name}: missing seq {s} under {prefix:?}"));
+            }
+            for s in h.difference(w) {
+                report
+                    .problems
+                    .push(format!("{name}: stale seq {s} under {prefix:?}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Compares one derived tree with its expected rows.
     fn compare(&self, name: &'static str, want: &Rows, report: &mut Report) -> Result<()> {
         let Some(tree) = self.derived_tree(name) else {
@@ -279,6 +342,10 @@ impl Store {
         };
         let empty = Rows::new();
         for name in names {
+            if *name == "gram_postings" {
+                self.compare_postings(&expected.postings, &mut report)?;
+                continue;
+            }
             let want = expected.rows.get(name).unwrap_or(&empty);
             self.compare(name, want, &mut report)?;
         }
@@ -317,6 +384,17 @@ impl Store {
             let mut batch = sled::Batch::default();
             for (k, v) in expected.rows.get(name).unwrap_or(&empty) {
                 batch.insert(k.as_slice(), v.as_slice());
+            }
+            if name == "gram_postings" {
+                for (prefix, seqs) in &expected.postings {
+                    let seqs: Vec<u64> = seqs.iter().copied().collect();
+                    for piece in seqs.chunks(postings::CHUNK_MAX) {
+                        batch.insert(
+                            postings::chunk_key(prefix, piece[0]),
+                            postings::encode(piece),
+                        );
+                    }
+                }
             }
             tree.apply_batch(batch)?;
         }

@@ -13,6 +13,7 @@ pub mod check;
 pub mod commit;
 pub mod history;
 pub mod keys;
+pub mod postings;
 pub mod rooms;
 pub mod search;
 pub mod users;
@@ -122,9 +123,9 @@ struct Trees {
     navtime_navid: Tree,
     /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
     navexpiry_navid: Tree,
-    /// namespace byte, n-gram `0xFF` visitor seq (u64 BE) → empty: the search index
-    /// (see [`search`] for what is indexed).
-    gram_visitorseq: Tree,
+    /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
+    /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
+    gram_postings: Tree,
     /// visitor seq (u64 BE) → visitor id: resolves search postings.
     visitorseq_visitorid: Tree,
     /// user id → bincode [`crate::model::User`].
@@ -159,7 +160,7 @@ impl Trees {
             token_navtime_navid: db.open_tree("token_navtime_navid")?,
             navtime_navid: db.open_tree("navtime_navid")?,
             navexpiry_navid: db.open_tree("navexpiry_navid")?,
-            gram_visitorseq: db.open_tree("gram_visitorseq")?,
+            gram_postings: db.open_tree("gram_postings")?,
             visitorseq_visitorid: db.open_tree("visitorseq_visitorid")?,
             userid_user: db.open_tree("userid_user")?,
             username_userid: db.open_tree("username_userid")?,
@@ -187,7 +188,7 @@ impl Trees {
             self.token_navtime_navid.clone(),
             self.navtime_navid.clone(),
             self.navexpiry_navid.clone(),
-            self.gram_visitorseq.clone(),
+            self.gram_postings.clone(),
             self.visitorseq_visitorid.clone(),
             self.userid_user.clone(),
             self.username_userid.clone(),
@@ -215,7 +216,7 @@ struct Tx<'a> {
     token_navtime_navid: &'a TransactionalTree,
     navtime_navid: &'a TransactionalTree,
     navexpiry_navid: &'a TransactionalTree,
-    gram_visitorseq: &'a TransactionalTree,
+    gram_postings: &'a TransactionalTree,
     visitorseq_visitorid: &'a TransactionalTree,
     userid_user: &'a TransactionalTree,
     username_userid: &'a TransactionalTree,
@@ -245,7 +246,7 @@ impl<'a> Tx<'a> {
             token_navtime_navid: &t[13],
             navtime_navid: &t[14],
             navexpiry_navid: &t[15],
-            gram_visitorseq: &t[16],
+            gram_postings: &t[16],
             visitorseq_visitorid: &t[17],
             userid_user: &t[18],
             username_userid: &t[19],
@@ -326,6 +327,14 @@ impl Store {
             .flush_every_ms(flush_every_ms)
             .open()
             .map_err(|e| open_error(dir, e))?;
+        // The first search index layout (a key per posting) is replaced by `gram_postings`.
+        if db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"gram_visitorseq")
+        {
+            db.drop_tree("gram_visitorseq")?;
+        }
         let trees = Trees::open(&db)?;
         check_schema(&trees.meta)?;
         let all = trees.all();
@@ -438,7 +447,7 @@ impl Store {
             ("token_navtime_navid", t.token_navtime_navid.len()),
             ("navtime_navid", t.navtime_navid.len()),
             ("navexpiry_navid", t.navexpiry_navid.len()),
-            ("gram_visitorseq", t.gram_visitorseq.len()),
+            ("gram_postings", t.gram_postings.len()),
             ("visitorseq_visitorid", t.visitorseq_visitorid.len()),
             ("username_userid", t.username_userid.len()),
             ("tokenhash_session", t.tokenhash_session.len()),

@@ -170,12 +170,7 @@ impl Store {
         updated.updated_at = now;
         self.transact(|tx| {
             write_room(tx, &room)?;
-            super::visitors::write_visitor(
-                tx,
-                &self.inner.search_fields,
-                Some(&visitor),
-                &updated,
-            )?;
+            super::visitors::write_visitor(tx, Some(&visitor), &updated)?;
             for visit in &adopt {
                 super::history::adopt(tx, visit, &room.id)?;
             }

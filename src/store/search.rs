@@ -1,8 +1,9 @@
 //! `visitors.search` from an index, never a scan of every visitor for a selective term.
 //!
 //! ## What is indexed
-//! Tree `gram_visitorseq` holds key-only rows `ns gram 0xFF seq`, where `seq` is the visitor's
-//! write-order number (u64 BE, resolved to its id by `visitorseq_visitorid`):
+//! Tree `gram_postings` holds, per trigram, the ascending list of the write-order numbers (`seq`,
+//! resolved to ids by `visitorseq_visitorid`) of the visitors whose text has it, in chunks keyed
+//! `ns gram 0xFF first_seq` (see [`super::postings`]):
 //! - namespace `t`: every character trigram of each searchable text, case-folded with Unicode
 //!   rules ([`fold`]: "MÜLLER" → "müller", "ΟΔΥΣ" → "οδυσ"): `name`, `username`, the email address, and the custom fields
 //!   configured `searchable`. Each text is padded as `\x02 text \x03 \x03`, so every character
@@ -10,15 +11,16 @@
 //!   text that contains it.
 //! - namespace `p`: every trigram of the phone's digits.
 //!
-//! The rows are derived from the visitor record alone and written in the same transaction as
-//! the record, old rows removed, so the index can never disagree with the records.
+//! The lists are derived from the visitor records alone; a write plans its chunk changes under
+//! the writer lock and applies them in the same transaction as the record, so the index can
+//! never disagree with the records.
 //!
 //! ## How a term is answered
 //! - empty term: the creation-time index `visitortime_visitorid` gives the page directly (default
 //!   order), and `meta.visitor_count` the total;
 //! - term of three characters or more: up to eight of its trigrams, their posting lists (sorted by
-//!   seq) intersected by leapfrogging: each list seeks to the largest current seq until all agree,
-//!   so the work follows the rarest list;
+//!   seq) intersected by leapfrogging: each list seeks (one chunk read) to the largest current seq
+//!   until all agree, so the work follows the rarest list;
 //! - one or two characters: the union of the posting lists of every trigram that starts with it;
 //! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
 //!   intersection of its digit trigrams, plus the exact-phone index for `phone == term`.
@@ -28,6 +30,7 @@
 //! (default `ts` newest first, ties by write order) and paged.
 
 use super::keys::{self, SEP};
+use super::postings::Edits;
 use super::{decode, Result, Store, StoreError};
 use crate::model::Visitor;
 use std::cmp::Ordering;
@@ -38,7 +41,9 @@ const PHONE: u8 = b'p';
 const PAD_START: char = '\u{2}';
 const PAD_END: char = '\u{3}';
 /// Version of what the search index holds; part of the signature that triggers a rebuild.
-const INDEX_LAYOUT: &str = "grams-v2";
+const INDEX_LAYOUT: &str = "grams-v3-chunks";
+/// Visitors per step of an index rebuild.
+const REBUILD_BATCH: usize = 10_000;
 /// Trigrams of a long term beyond this many add little selectivity.
 const MAX_TERM_GRAMS: usize = 8;
 
@@ -171,31 +176,58 @@ fn posting_prefix(ns: u8, gram: &str) -> Vec<u8> {
     k
 }
 
-/// The search index rows of a visitor (see the module header).
-pub(super) fn gram_keys(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
-    let seq = v.seq.to_be_bytes();
+/// The posting lists (`ns gram 0xFF` prefixes) a visitor belongs to (see the module header).
+pub(super) fn grams_of(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
     let mut out = BTreeSet::new();
-    let mut add = |ns: u8, gram: String| {
-        let mut k = posting_prefix(ns, &gram);
-        k.extend_from_slice(&seq);
-        out.insert(k);
-    };
     for text in searchable_texts(v, fields) {
         let padded: Vec<char> = std::iter::once(PAD_START)
             .chain(fold(text).chars())
             .chain([PAD_END, PAD_END])
             .collect();
         for gram in trigrams(&padded) {
-            add(TEXT, gram);
+            out.insert(posting_prefix(TEXT, &gram));
         }
     }
     if let Some(phone) = &v.phone {
         let d: Vec<char> = digits(phone).chars().collect();
         for gram in trigrams(&d) {
-            add(PHONE, gram);
+            out.insert(posting_prefix(PHONE, &gram));
         }
     }
     out
+}
+
+/// The posting-list edits that turn each `old` visitor into its `new` version (`None`: absent).
+pub(super) fn posting_edits(
+    changes: &[(Option<&Visitor>, Option<&Visitor>)],
+    fields: &[String],
+) -> Edits {
+    let mut edits = Edits::new();
+    for (old, new) in changes {
+        let before = old.map(|v| (grams_of(v, fields), v.seq));
+        let after = new.map(|v| (grams_of(v, fields), v.seq));
+        if let Some((grams, seq)) = &before {
+            for g in grams {
+                let unchanged = after
+                    .as_ref()
+                    .is_some_and(|(a, s)| s == seq && a.contains(g));
+                if !unchanged {
+                    edits.entry(g.clone()).or_default().remove.insert(*seq);
+                }
+            }
+        }
+        if let Some((grams, seq)) = &after {
+            for g in grams {
+                let unchanged = before
+                    .as_ref()
+                    .is_some_and(|(b, s)| s == seq && b.contains(g));
+                if !unchanged {
+                    edits.entry(g.clone()).or_default().add.insert(*seq);
+                }
+            }
+        }
+    }
+    edits
 }
 
 /// At most `MAX_TERM_GRAMS` distinct trigrams of `chars`, spread over the whole term.
@@ -211,11 +243,6 @@ fn term_grams(chars: &[char]) -> Vec<String> {
     (0..MAX_TERM_GRAMS)
         .map(|i| all[(i as f64 * step) as usize].clone())
         .collect()
-}
-
-fn seq_of_key(key: &[u8]) -> Option<u64> {
-    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
-    Some(u64::from_be_bytes(tail))
 }
 
 /// Sorts by `sort` (default `ts` descending); equal values keep write order: the later write
@@ -316,10 +343,7 @@ impl Store {
         } else {
             let mut prefix = vec![TEXT];
             prefix.extend_from_slice(lower.iter().collect::<String>().as_bytes());
-            for row in t.gram_visitorseq.scan_prefix(prefix) {
-                let (key, _) = row?;
-                seqs.extend(seq_of_key(&key));
-            }
+            seqs.extend(self.posting_list(&prefix)?);
         }
         if let Some(d) = phone_term_digits(term) {
             let chars: Vec<char> = d.chars().collect();
@@ -348,23 +372,6 @@ impl Store {
         Ok(ids)
     }
 
-    /// The first seq `>= from` in the posting list under `prefix`.
-    fn seek(&self, prefix: &[u8], from: u64) -> Result<Option<u64>> {
-        let mut start = prefix.to_vec();
-        start.extend_from_slice(&from.to_be_bytes());
-        match self.trees().gram_visitorseq.range(start..).next() {
-            Some(row) => {
-                let (key, _) = row?;
-                Ok(if key.starts_with(prefix) {
-                    seq_of_key(&key)
-                } else {
-                    None
-                })
-            }
-            None => Ok(None),
-        }
-    }
-
     /// The seqs present in every posting list (leapfrog intersection).
     fn intersect(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
         let mut out = Vec::new();
@@ -375,7 +382,7 @@ impl Store {
         'search: loop {
             let mut agreed = true;
             for prefix in prefixes {
-                match self.seek(prefix, current)? {
+                match self.seek_posting(prefix, current)? {
                     None => break 'search,
                     Some(seq) if seq == current => {}
                     Some(seq) => {
@@ -424,15 +431,29 @@ impl Store {
         }
         if built.is_some() || !t.visitorid_visitor.is_empty() {
             log::info!("rebuilding the search index for searchable fields [{signature}]");
-            t.gram_visitorseq.clear()?;
-            for row in t.visitorid_visitor.iter() {
-                let (key, value) = row?;
-                let v: Visitor = decode("visitorid_visitor", &key, &value)?;
-                let mut batch = sled::Batch::default();
-                for k in gram_keys(&v, &self.inner.search_fields) {
-                    batch.insert(k, &[][..]);
+            t.gram_postings.clear()?;
+            let mut visitors: Vec<Visitor> = Vec::new();
+            let mut rows = t.visitorid_visitor.iter();
+            loop {
+                visitors.clear();
+                for row in rows.by_ref().take(REBUILD_BATCH) {
+                    let (key, value) = row?;
+                    visitors.push(decode("visitorid_visitor", &key, &value)?);
                 }
-                t.gram_visitorseq.apply_batch(batch)?;
+                if visitors.is_empty() {
+                    break;
+                }
+                let changes: Vec<_> = visitors.iter().map(|v| (None, Some(v))).collect();
+                let writes =
+                    self.plan_postings(&posting_edits(&changes, &self.inner.search_fields))?;
+                let mut batch = sled::Batch::default();
+                for (k, v) in writes {
+                    match v {
+                        Some(v) => batch.insert(k, v),
+                        None => batch.remove(k),
+                    }
+                }
+                t.gram_postings.apply_batch(batch)?;
             }
         }
         t.meta.insert(b"search_fields", signature.as_bytes())?;
@@ -485,11 +506,11 @@ mod tests {
     #[test]
     fn every_character_starts_a_gram() {
         let v = visitor("ab", None);
-        let keys = gram_keys(&v, &[]);
+        let keys = grams_of(&v, &[]);
         let grams: Vec<String> = keys
             .iter()
             .filter(|k| k[0] == TEXT)
-            .map(|k| String::from_utf8_lossy(&k[1..k.len() - 9]).into_owned())
+            .map(|k| String::from_utf8_lossy(&k[1..k.len() - 1]).into_owned())
             .collect();
         assert!(grams.contains(&"\u{2}ab".to_string()));
         assert!(grams.contains(&"ab\u{3}".to_string()));

@@ -5,7 +5,6 @@ use super::{abort, decode, id_value, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
-use std::collections::BTreeSet;
 
 /// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
 #[derive(Debug, Clone, Default)]
@@ -39,22 +38,20 @@ pub struct HttpInfo {
     pub host: Option<String>,
 }
 
-/// The index rows that a visitor record owns, derived from the record (and the searchable
-/// custom fields) alone.
+/// The index rows that a visitor record owns, derived from the record alone (its search
+/// postings are planned separately, see [`super::postings`]).
 pub(super) struct VisitorRows {
     token: Vec<u8>,
     email: Option<Vec<u8>>,
     phone: Option<(Vec<u8>, Vec<u8>)>,
     created: [u8; 16],
     seq: [u8; 8],
-    grams: BTreeSet<Vec<u8>>,
 }
 
 impl VisitorRows {
-    pub(super) fn of(v: &Visitor, search_fields: &[String]) -> VisitorRows {
+    pub(super) fn of(v: &Visitor) -> VisitorRows {
         VisitorRows {
             seq: v.seq.to_be_bytes(),
-            grams: super::search::gram_keys(v, search_fields),
             token: v.token.as_bytes().to_vec(),
             email: v.email.as_deref().map(|e| keys::value_id(e, &v.id)),
             phone: v.phone.as_deref().map(|p| {
@@ -114,43 +111,22 @@ fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
     Ok(next)
 }
 
-/// Writes `new` and its index rows, replacing `old`'s rows (search rows by difference).
-pub(super) fn write_visitor(
-    tx: &Tx,
-    search_fields: &[String],
-    old: Option<&Visitor>,
-    new: &Visitor,
-) -> TxResult<()> {
-    let new_rows = VisitorRows::of(new, search_fields);
+/// Writes `new` and its index rows, replacing `old`'s rows. Search postings are not touched:
+/// the caller applies the writes of [`Store::plan_visitor_postings`] in the same transaction.
+pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
     match old {
-        Some(old) => {
-            let old_rows = VisitorRows::of(old, search_fields);
-            old_rows.remove(tx)?;
-            for gram in old_rows.grams.difference(&new_rows.grams) {
-                tx.gram_visitorseq.remove(gram.as_slice())?;
-            }
-            for gram in new_rows.grams.difference(&old_rows.grams) {
-                tx.gram_visitorseq.insert(gram.as_slice(), &[][..])?;
-            }
-        }
+        Some(old) => VisitorRows::of(old).remove(tx)?,
         None => {
-            for gram in &new_rows.grams {
-                tx.gram_visitorseq.insert(gram.as_slice(), &[][..])?;
-            }
             bump_counter(tx, b"visitor_count", 1)?;
         }
     }
-    new_rows.insert(tx, &new.id)?;
+    VisitorRows::of(new).insert(tx, &new.id)?;
     tx.put(tx.visitorid_visitor, new.id.as_bytes(), new)
 }
 
-/// Removes a visitor and its index rows.
-pub(super) fn erase_visitor(tx: &Tx, search_fields: &[String], v: &Visitor) -> TxResult<()> {
-    let rows = VisitorRows::of(v, search_fields);
-    rows.remove(tx)?;
-    for gram in &rows.grams {
-        tx.gram_visitorseq.remove(gram.as_slice())?;
-    }
+/// Removes a visitor and its index rows (postings: as for [`write_visitor`]).
+pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
+    VisitorRows::of(v).remove(tx)?;
     bump_counter(tx, b"visitor_count", -1)?;
     tx.visitorid_visitor.remove(v.id.as_bytes())?;
     Ok(())
@@ -165,6 +141,15 @@ enum Target {
 }
 
 impl Store {
+    /// Plans the search-posting writes for visitors going from `old` to `new` (under the lock).
+    pub(super) fn plan_visitor_postings(
+        &self,
+        changes: &[(Option<&Visitor>, Option<&Visitor>)],
+    ) -> Result<super::postings::Writes> {
+        let edits = super::search::posting_edits(changes, &self.inner.search_fields);
+        self.plan_postings(&edits)
+    }
+
     /// The visitor with this token.
     pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
         let t = self.trees();
@@ -290,18 +275,30 @@ impl Store {
             _ => None,
         };
 
+        // Under the writer lock the counter cannot move between this read and the write.
+        let guest = match (&old, &reg.username) {
+            (None, None) => Some(self.guest_counter()? + 1),
+            _ => None,
+        };
+        if old.is_none() {
+            new.username = match (&reg.username, guest) {
+                (Some(u), _) => u.clone(),
+                (None, Some(n)) => format!("guest-{n}"),
+                (None, None) => String::new(),
+            };
+        }
+        let postings = self.plan_visitor_postings(&[(old.as_ref(), Some(&new))])?;
+
         self.transact(|tx| {
-            let mut new = new.clone();
-            if old.is_none() {
-                if tx.token_visitorid.get(new.token.as_bytes())?.is_some() {
-                    return abort(super::StoreError::Invariant("token registered twice"));
-                }
-                new.username = match &reg.username {
-                    Some(u) => u.clone(),
-                    None => format!("guest-{}", next_guest_number(tx)?),
-                };
+            if old.is_none() && tx.token_visitorid.get(new.token.as_bytes())?.is_some() {
+                return abort(super::StoreError::Invariant("token registered twice"));
             }
-            write_visitor(tx, &self.inner.search_fields, old.as_ref(), &new)?;
+            if let Some(n) = guest {
+                tx.meta
+                    .insert(&b"guest_counter"[..], &keys::u64_value(n)[..])?;
+            }
+            write_visitor(tx, old.as_ref(), &new)?;
+            super::postings::apply(tx, &postings)?;
             for visit in &expiring {
                 super::history::lift_expiry(tx, visit)?;
             }
@@ -314,8 +311,9 @@ impl Store {
                 room.updated_at = now;
                 tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
             }
-            Ok(new)
-        })
+            Ok(())
+        })?;
+        Ok(new)
     }
 
     /// `DELETE livechat/visitor/:token`: erases the visitor, its index rows, its rooms with their
@@ -338,7 +336,9 @@ impl Store {
                 }
             }
         }
+        let postings = self.plan_visitor_postings(&[(Some(&visitor), None)])?;
         self.transact(|tx| {
+            super::postings::apply(tx, &postings)?;
             for visit in &visits {
                 super::history::erase_visit(tx, visit)?;
             }
@@ -348,7 +348,7 @@ impl Store {
             for room in &rooms {
                 super::rooms::erase_room(tx, room)?;
             }
-            erase_visitor(tx, &self.inner.search_fields, &visitor)?;
+            erase_visitor(tx, &visitor)?;
             Ok(())
         })?;
         Ok(visitor.id)
@@ -378,11 +378,6 @@ fn apply_registration(v: &mut Visitor, reg: &Registration, now: Millis) {
             v.set_custom_field(&field.key, &field.value);
         }
     }
-}
-
-/// Increments and returns the guest counter (first `guest-1`; never repeats, restarts included).
-fn next_guest_number(tx: &Tx) -> TxResult<u64> {
-    bump_counter(tx, b"guest_counter", 1)
 }
 
 #[cfg(test)]

@@ -1146,7 +1146,7 @@ fn deleting_every_visitor_leaves_no_index_rows() {
         problems.join("\n")
     );
     let counts: BTreeMap<&str, usize> = store.index_counts().into_iter().collect();
-    assert!(counts["gram_visitorseq"] > 0);
+    assert!(counts["gram_postings"] > 0);
 
     for (id, token) in &pop.live {
         let erased = store
@@ -1162,7 +1162,7 @@ fn deleting_every_visitor_leaves_no_index_rows() {
     );
     let counts: BTreeMap<&str, usize> = store.index_counts().into_iter().collect();
     for tree in [
-        "gram_visitorseq",
+        "gram_postings",
         "visitorseq_visitorid",
         "token_visitorid",
         "email_visitorid",

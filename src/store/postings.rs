@@ -1,0 +1,300 @@
+//! Posting lists of the search index, packed: tree `gram_postings` maps
+//! `ns gram 0xFF first_seq` (u64 BE) → a chunk of up to [`CHUNK_MAX`] visitor seqs in ascending
+//! order, delta-encoded as LEB128 varints. A chunk's key is its first seq, so the chunk that may
+//! hold a seq `s` is the last one whose key is `<= s`.
+//!
+//! One sled key per visitor and trigram (the first layout) cost ~150 bytes of sled overhead per
+//! posting and ~46 keys per visitor; chunks cut the key count by two orders of magnitude. New
+//! visitors have the highest seqs, so they append to the last chunk of each gram; a full chunk
+//! that grows at its end keeps its entries and starts a new chunk, so append-only lists stay full.
+//!
+//! Writers plan their chunk changes under the store's writer lock (transactions cannot scan) and
+//! apply them inside the same transaction as the visitor record.
+
+use super::keys::SEP;
+use super::{Result, Store, StoreError, Tx, TxResult};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most seqs in one chunk.
+pub const CHUNK_MAX: usize = 128;
+
+/// Planned writes: key → new value, or `None` to delete.
+pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Seqs to add to and remove from one posting list.
+#[derive(Default, Debug)]
+pub struct Edit {
+    pub add: BTreeSet<u64>,
+    pub remove: BTreeSet<u64>,
+}
+
+/// Seqs to add and to remove within one chunk (`None` key: the list is empty).
+type AddRemove = (Vec<u64>, Vec<u64>);
+
+/// Edits per posting-list prefix (`ns gram 0xFF`).
+pub type Edits = BTreeMap<Vec<u8>, Edit>;
+
+/// Applies planned writes inside a transaction.
+pub(super) fn apply(tx: &Tx, writes: &Writes) -> TxResult<()> {
+    for (key, value) in writes {
+        match value {
+            Some(v) => tx.gram_postings.insert(key.as_slice(), v.as_slice())?,
+            None => tx.gram_postings.remove(key.as_slice())?,
+        };
+    }
+    Ok(())
+}
+
+/// Encodes ascending seqs as varint deltas.
+pub fn encode(seqs: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(seqs.len() * 2);
+    let mut prev = 0u64;
+    for &s in seqs {
+        let mut d = s - prev;
+        prev = s;
+        loop {
+            let byte = (d & 0x7F) as u8;
+            d >>= 7;
+            if d == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out
+}
+
+/// Decodes [`encode`]; `None` for bytes that are not a valid chunk.
+pub fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut prev, mut value, mut shift) = (0u64, 0u64, 0u32);
+    for &b in bytes {
+        if shift > 63 {
+            return None;
+        }
+        value |= u64::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            prev = prev.checked_add(value)?;
+            out.push(prev);
+            value = 0;
+            shift = 0;
+        } else {
+            shift += 7;
+        }
+    }
+    (shift == 0).then_some(out)
+}
+
+/// `prefix seq`: the key of the chunk whose first seq is `seq`.
+pub fn chunk_key(prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The posting-list prefix of a chunk key (everything before the trailing seq).
+pub fn prefix_of(key: &[u8]) -> Option<&[u8]> {
+    let end = key.len().checked_sub(8)?;
+    (end > 0 && key[end - 1] == SEP).then_some(&key[..end])
+}
+
+impl Store {
+    fn chunk_at(&self, key: &[u8]) -> Result<Vec<u64>> {
+        match self.trees().gram_postings.get(key)? {
+            Some(bytes) => decode(&bytes).ok_or_else(|| StoreError::Corrupt {
+                tree: "gram_postings",
+                key: key.to_vec(),
+            }),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The key of the chunk of `prefix` that holds (or would hold) `seq`: the last chunk
+    /// starting at or before it, else the first chunk after it; `None` when the list is empty.
+    fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+        let tree = &self.trees().gram_postings;
+        let at = chunk_key(prefix, seq);
+        if let Some(row) = tree.range(prefix.to_vec()..=at.clone()).next_back() {
+            return Ok(Some(row?.0.to_vec()));
+        }
+        match tree.range(at..).next() {
+            Some(row) => {
+                let (key, _) = row?;
+                Ok(key.starts_with(prefix).then(|| key.to_vec()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The chunk writes that carry out `edits`. Call under the writer lock; apply the result
+    /// in the transaction that writes the records the edits come from.
+    pub(super) fn plan_postings(&self, edits: &Edits) -> Result<Writes> {
+        let mut writes = Writes::new();
+        for (prefix, edit) in edits {
+            // Group the touched seqs by the chunk they belong to (None: the list is empty).
+            let mut groups: BTreeMap<Option<Vec<u8>>, AddRemove> = BTreeMap::new();
+            for &s in &edit.add {
+                groups.entry(self.locate(prefix, s)?).or_default().0.push(s);
+            }
+            for &s in &edit.remove {
+                groups.entry(self.locate(prefix, s)?).or_default().1.push(s);
+            }
+            for (key, (add, remove)) in groups {
+                let old = match &key {
+                    Some(k) => self.chunk_at(k)?,
+                    None => Vec::new(),
+                };
+                let mut seqs: BTreeSet<u64> = old.iter().copied().collect();
+                seqs.extend(add);
+                for s in remove {
+                    seqs.remove(&s);
+                }
+                let seqs: Vec<u64> = seqs.into_iter().collect();
+                if seqs == old {
+                    continue;
+                }
+                if let Some(k) = &key {
+                    writes.entry(k.clone()).or_insert(None);
+                }
+                if seqs.is_empty() {
+                    continue;
+                }
+                for piece in split(&seqs, &old) {
+                    writes.insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
+                }
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Every seq in the posting list under `prefix`, ascending.
+    pub(super) fn posting_list(&self, prefix: &[u8]) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for row in self.trees().gram_postings.scan_prefix(prefix) {
+            let (key, value) = row?;
+            out.extend(decode(&value).ok_or_else(|| StoreError::Corrupt {
+                tree: "gram_postings",
+                key: key.to_vec(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The first seq `>= from` in the posting list under `prefix`.
+    pub(super) fn seek_posting(&self, prefix: &[u8], from: u64) -> Result<Option<u64>> {
+        let Some(key) = self.locate(prefix, from)? else {
+            return Ok(None);
+        };
+        if let Some(s) = self.chunk_at(&key)?.into_iter().find(|s| *s >= from) {
+            return Ok(Some(s));
+        }
+        // Not in this chunk: the next chunk starts after it.
+        let mut after = key.clone();
+        after.push(0);
+        match self.trees().gram_postings.range(after..).next() {
+            Some(row) => {
+                let (next, _) = row?;
+                Ok(if next.starts_with(prefix) {
+                    self.chunk_at(&next)?.first().copied()
+                } else {
+                    None
+                })
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Cuts a chunk into pieces of at most [`CHUNK_MAX`]. A chunk that overflowed by growing at its
+/// end (appends of new visitors) keeps its old entries whole and starts a new piece, so lists
+/// written in order stay full; otherwise it is halved.
+fn split<'a>(seqs: &'a [u64], old: &[u64]) -> Vec<&'a [u64]> {
+    if seqs.len() <= CHUNK_MAX {
+        return vec![seqs];
+    }
+    let appended = old.len() <= CHUNK_MAX && seqs.starts_with(old) && !old.is_empty();
+    let cut = if appended { old.len() } else { seqs.len() / 2 };
+    let (a, b) = seqs.split_at(cut);
+    let mut pieces = split(a, &[]);
+    pieces.extend(split(b, &[]));
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_roundtrip() {
+        for seqs in [vec![], vec![0], vec![1, 2, 3, 1000, 1 << 40, u64::MAX]] {
+            assert_eq!(decode(&encode(&seqs)).unwrap(), seqs);
+        }
+        assert_eq!(encode(&[1, 2, 130]), vec![1, 1, 128, 1]);
+        assert!(decode(&[0x80]).is_none());
+        assert_eq!(
+            prefix_of(&chunk_key(b"tabc\xFF", 7)),
+            Some(&b"tabc\xFF"[..])
+        );
+    }
+
+    #[test]
+    fn splits_keep_append_only_lists_full() {
+        let old: Vec<u64> = (0..CHUNK_MAX as u64).collect();
+        let mut grown = old.clone();
+        grown.push(10_000);
+        let pieces = split(&grown, &old);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0].len(), CHUNK_MAX);
+        assert_eq!(pieces[1], &[10_000]);
+        let middle: Vec<u64> = (0..=CHUNK_MAX as u64).collect();
+        let pieces = split(&middle, &[]);
+        assert_eq!(pieces.iter().map(|p| p.len()).sum::<usize>(), CHUNK_MAX + 1);
+        assert!(pieces.iter().all(|p| p.len() <= CHUNK_MAX));
+    }
+
+    #[test]
+    fn lists_split_shrink_and_stay_consistent() {
+        use crate::store::search::SearchQuery;
+        use crate::store::visitors::Registration;
+        let (_dir, store) = crate::store::temp_store(&[]);
+        let reg = |i: usize, name: &str| Registration {
+            token: format!("t{i}"),
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        for i in 0..(3 * CHUNK_MAX) {
+            store.register_visitor(&reg(i, "Common Name"), 1).unwrap();
+        }
+        // Updates that drop the trigram, deletes from the middle and from chunk starts.
+        for i in (0..(3 * CHUNK_MAX)).step_by(3) {
+            store.register_visitor(&reg(i, "Zed"), 2).unwrap();
+        }
+        for i in (1..(3 * CHUNK_MAX)).step_by(5) {
+            store.delete_visitor(&format!("t{i}"), true).unwrap();
+        }
+        let report = store.check().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        let expected = (0..(3 * CHUNK_MAX))
+            .filter(|i| i % 3 != 0 && i % 5 != 1)
+            .count();
+        let found = store
+            .search_visitors(&SearchQuery {
+                term: "common".into(),
+                sort: vec![],
+                offset: 0,
+                count: None,
+            })
+            .unwrap();
+        assert_eq!(found.total, expected);
+        // The "com" list spans several chunks, each keyed by its first seq (checked above).
+        let prefix =
+            super::super::search::grams_of(&store.visitor_by_token("t2").unwrap().unwrap(), &[])
+                .into_iter()
+                .find(|p| p.starts_with(b"tcom"))
+                .unwrap();
+        let chunks = store.trees().gram_postings.scan_prefix(&prefix).count();
+        assert!(chunks >= 2, "{chunks} chunks");
+        assert_eq!(store.posting_list(&prefix).unwrap().len(), expected);
+    }
+}

@@ -31,7 +31,7 @@ done
 echo "== capacity: ${capacity_s}s flat out, 8 connections"
 "$loadgen" --addr "$addr" --seconds "$capacity_s" --every 10 --connections 8 \
   --password "$VISITORD_ADMIN_PASSWORD" --pid "$pid" | tee "$work/capacity.txt"
-capacity=$(awk '/^total/ {print int($6)}' "$work/capacity.txt")
+capacity=$(awk '/^total/ {print int($8)}' "$work/capacity.txt")
 rate=$((capacity / 2))
 echo "== soak: ${soak_s}s at $rate req/s (half of $capacity)"
 "$loadgen" --addr "$addr" --seconds "$soak_s" --every 10 --connections 8 --rate "$rate" \

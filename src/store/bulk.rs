@@ -77,11 +77,7 @@ impl Store {
                     super::rooms::write_room(tx, room)?;
                 }
                 for msg in &item.messages {
-                    tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
-                    tx.roomid_msgtime_msgid.insert(
-                        keys::owner_time(&msg.rid, msg.ts, msg.seq),
-                        msg.id.as_bytes(),
-                    )?;
+                    super::rooms::write_message(tx, msg)?;
                 }
                 for visit in &item.visits {
                     super::history::write_visit(tx, None, visit)?;

@@ -114,21 +114,9 @@ impl Store {
             }
             e.visitor_count += 1;
             visitor_ids.insert(v.id.clone());
-            let id = v.id.as_bytes().to_vec();
-            e.put("token_visitorid", v.token.as_bytes().to_vec(), id.clone());
-            if let Some(email) = &v.email {
-                e.put("email_visitorid", keys::value_id(email, &v.id), Vec::new());
+            for (tree, key, value) in super::visitors::VisitorRows::of(&v).expected(&v.id) {
+                e.put(tree, key, value);
             }
-            if let Some(phone) = &v.phone {
-                let digits: Vec<u8> = phone.bytes().filter(u8::is_ascii_digit).collect();
-                e.put("phone_visitorid", keys::value_id(phone, &v.id), digits);
-            }
-            e.put(
-                "visitortime_visitorid",
-                keys::time_seq(v.ts, v.seq).to_vec(),
-                id.clone(),
-            );
-            e.put("visitorseq_visitorid", v.seq.to_be_bytes().to_vec(), id);
             for prefix in super::search::grams_of(&v, fields) {
                 e.postings.entry(prefix).or_default().insert(v.seq);
             }
@@ -147,7 +135,7 @@ impl Store {
             }
             e.put(
                 "visitorid_roomtime",
-                keys::owner_time_id(&r.v.id, r.ts, r.seq, &r.id),
+                super::rooms::visitor_room_key(&r),
                 Vec::new(),
             );
             if r.open {
@@ -184,7 +172,7 @@ impl Store {
             }
             e.put(
                 "roomid_msgtime_msgid",
-                keys::owner_time(&m.rid, m.ts, m.seq),
+                super::rooms::message_key(&m),
                 m.id.as_bytes().to_vec(),
             );
         }
@@ -195,26 +183,8 @@ impl Store {
             let (key, value) = row?;
             let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
             n += 1;
-            let id = p.id.as_bytes().to_vec();
-            e.put(
-                "token_navtime_navid",
-                keys::owner_time(&p.token, p.ts, p.seq),
-                id.clone(),
-            );
-            e.put(
-                "navtime_navid",
-                keys::time_seq(p.ts, p.seq).to_vec(),
-                id.clone(),
-            );
-            if let Some(rid) = &p.rid {
-                e.put(
-                    "roomid_navtime_navid",
-                    keys::owner_time(rid, p.ts, p.seq),
-                    id.clone(),
-                );
-            }
-            if let Some(exp) = p.expire_at {
-                e.put("navexpiry_navid", keys::time_seq(exp, p.seq).to_vec(), id);
+            for (which, key) in super::history::rows(&p) {
+                e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
             }
         }
         e.records.insert("navid_pagevisit", n);
@@ -226,7 +196,7 @@ impl Store {
             users.insert(u.id.clone());
             e.put(
                 "username_userid",
-                u.username.to_lowercase().into_bytes(),
+                super::users::username_key(&u.username),
                 u.id.as_bytes().to_vec(),
             );
         }
@@ -241,9 +211,11 @@ impl Store {
                 e.problems
                     .push(format!("a session belongs to no user ({})", s.user_id));
             }
-            let mut k = keys::prefix(&s.user_id);
-            k.extend_from_slice(&hash);
-            e.put("userid_tokenhash", k, Vec::new());
+            e.put(
+                "userid_tokenhash",
+                super::users::session_row(&s.user_id, &hash),
+                Vec::new(),
+            );
         }
         e.records.insert("tokenhash_session", n);
         Ok(e)

@@ -22,8 +22,8 @@ pub struct PageVisitInput {
     pub href: String,
 }
 
-/// The index rows an entry owns.
-fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
+/// The index rows an entry owns (each row's value is the entry id).
+pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
     let mut rows = vec![
         (Which::Token, keys::owner_time(&p.token, p.ts, p.seq)),
         (Which::Time, keys::time_seq(p.ts, p.seq).to_vec()),
@@ -37,12 +37,24 @@ fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
     rows
 }
 
+/// The history indexes.
 #[derive(Clone, Copy)]
-enum Which {
+pub(super) enum Which {
     Room,
     Token,
     Time,
     Expiry,
+}
+
+impl Which {
+    pub(super) fn tree_name(self) -> &'static str {
+        match self {
+            Which::Room => "roomid_navtime_navid",
+            Which::Token => "token_navtime_navid",
+            Which::Time => "navtime_navid",
+            Which::Expiry => "navexpiry_navid",
+        }
+    }
 }
 
 fn tree<'a>(tx: &'a Tx, which: Which) -> &'a sled::transaction::TransactionalTree {

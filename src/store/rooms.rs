@@ -6,8 +6,21 @@ use crate::model::ids::new_id;
 use crate::model::{LastChat, Message, PageVisit, Room, RoomVisitor};
 use crate::time::Millis;
 
+/// A message's key in its room's message index (`roomid_msgtime_msgid`).
+pub(super) fn message_key(msg: &Message) -> Vec<u8> {
+    keys::owner_time(&msg.rid, msg.ts, msg.seq)
+}
+
+/// Writes a message and its index row.
+pub(super) fn write_message(tx: &Tx, msg: &Message) -> TxResult<()> {
+    tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
+    tx.roomid_msgtime_msgid
+        .insert(message_key(msg), msg.id.as_bytes())?;
+    Ok(())
+}
+
 /// A room's key in the per-visitor room index.
-fn visitor_room_key(room: &Room) -> Vec<u8> {
+pub(super) fn visitor_room_key(room: &Room) -> Vec<u8> {
     keys::owner_time_id(&room.v.id, room.ts, room.seq, &room.id)
 }
 
@@ -48,8 +61,7 @@ pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
 /// Removes a message and its index row.
 pub(super) fn erase_message(tx: &Tx, msg: &Message) -> TxResult<()> {
     tx.msgid_message.remove(msg.id.as_bytes())?;
-    tx.roomid_msgtime_msgid
-        .remove(keys::owner_time(&msg.rid, msg.ts, msg.seq))?;
+    tx.roomid_msgtime_msgid.remove(message_key(msg))?;
     Ok(())
 }
 
@@ -239,11 +251,7 @@ impl Store {
         room.lm = Some(now);
         room.updated_at = now;
         self.transact(|tx| {
-            tx.put(tx.msgid_message, msg.id.as_bytes(), &msg)?;
-            tx.roomid_msgtime_msgid.insert(
-                keys::owner_time(&msg.rid, msg.ts, msg.seq),
-                msg.id.as_bytes(),
-            )?;
+            write_message(tx, &msg)?;
             write_room(tx, &room)
         })?;
         Ok(msg)

@@ -33,7 +33,15 @@ pub struct UserChanges {
     pub email: Option<String>,
 }
 
-fn username_key(username: &str) -> Vec<u8> {
+/// `userid_tokenhash` row of a session: user id `0xFF` token hash.
+pub(super) fn session_row(user_id: &str, token_hash: &[u8]) -> Vec<u8> {
+    let mut row = keys::prefix(user_id);
+    row.extend_from_slice(token_hash);
+    row
+}
+
+/// `username_userid` key: usernames are unique regardless of case.
+pub(super) fn username_key(username: &str) -> Vec<u8> {
     username.to_lowercase().into_bytes()
 }
 
@@ -45,9 +53,7 @@ fn is_active_admin(u: &User) -> bool {
 fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
     for hash in hashes {
         tx.tokenhash_session.remove(hash.as_slice())?;
-        let mut row = keys::prefix(user_id);
-        row.extend_from_slice(hash);
-        tx.userid_tokenhash.remove(row)?;
+        tx.userid_tokenhash.remove(session_row(user_id, hash))?;
     }
     Ok(())
 }
@@ -194,9 +200,8 @@ impl Store {
         let _writer = self.lock();
         self.transact(|tx| {
             tx.put(tx.tokenhash_session, token_hash, session)?;
-            let mut row = keys::prefix(&session.user_id);
-            row.extend_from_slice(token_hash);
-            tx.userid_tokenhash.insert(row, &[][..])?;
+            tx.userid_tokenhash
+                .insert(session_row(&session.user_id, token_hash), &[][..])?;
             Ok(())
         })
     }

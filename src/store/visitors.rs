@@ -62,6 +62,23 @@ impl VisitorRows {
         }
     }
 
+    /// The rows as `(tree, key, value)`, for the consistency check.
+    pub(super) fn expected(&self, id: &str) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+        let id = id.as_bytes().to_vec();
+        let mut rows = vec![
+            ("token_visitorid", self.token.clone(), id.clone()),
+            ("visitortime_visitorid", self.created.to_vec(), id.clone()),
+            ("visitorseq_visitorid", self.seq.to_vec(), id),
+        ];
+        if let Some(k) = &self.email {
+            rows.push(("email_visitorid", k.clone(), Vec::new()));
+        }
+        if let Some((k, digits)) = &self.phone {
+            rows.push(("phone_visitorid", k.clone(), digits.clone()));
+        }
+        rows
+    }
+
     fn remove(&self, tx: &Tx) -> TxResult<()> {
         tx.token_visitorid.remove(self.token.as_slice())?;
         if let Some(k) = &self.email {

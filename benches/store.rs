@@ -1,17 +1,20 @@
-//! Store benchmarks: registration (new and update), lookup by token, page-visit append.
+//! Store benchmarks at 10k and 100k visitors: registration (new and update), lookup by token,
+//! page-visit append, and search (a selective term, a short term, the empty term).
 //!
 //! `cargo bench --bench store`. The store runs in `periodic` durability so the figures are the
-//! cost of the store itself, not of the disk's flush latency (group commit is measured by the
-//! load script, over HTTP).
+//! cost of the store itself, not of the disk's flush latency (group commit is measured over HTTP
+//! by the load generator). Stores are filled with `demo-data`'s generator.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
+use std::time::Duration;
 use visitord::config::{Durability, StorageConfig};
 use visitord::store::history::PageVisitInput;
+use visitord::store::search::SearchQuery;
 use visitord::store::visitors::Registration;
 use visitord::store::Store;
 
-fn open() -> (tempfile::TempDir, Store) {
+fn open(visitors: u64) -> (tempfile::TempDir, Store, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = StorageConfig {
         data_dir: dir.path().join("data"),
@@ -19,29 +22,56 @@ fn open() -> (tempfile::TempDir, Store) {
         ..Default::default()
     };
     let store = Store::open(&config, Vec::new()).expect("open store");
-    (dir, store)
+    visitord::demo::generate(&store, visitors, 0, 42, |_| {}).expect("demo data");
+    // Tokens and emails of some existing visitors, for lookups and selective searches.
+    let page = store
+        .search_visitors(&SearchQuery {
+            term: String::new(),
+            sort: vec![],
+            offset: 0,
+            count: Some(1000),
+        })
+        .expect("list");
+    let tokens = page.visitors.iter().map(|v| v.token.clone()).collect();
+    (dir, store, tokens)
 }
 
 fn registration(i: u64) -> Registration {
     Registration {
-        token: format!("token-{i}"),
-        name: Some(format!("Visitor {i}")),
-        email: Some(format!("visitor{i}@example.com")),
+        token: format!("bench-token-{i}"),
+        name: Some(format!("Bench Visitor {i}")),
+        email: Some(format!("bench{i}@example.com")),
         phone: Some(format!("+1 555 {:07}", i)),
         ..Default::default()
     }
 }
 
-fn bench_store(c: &mut Criterion) {
-    const PRELOAD: u64 = 10_000;
-    let (_dir, store) = open();
-    for i in 0..PRELOAD {
-        store
-            .register_visitor(&registration(i), 1)
-            .expect("preload");
+fn query(term: &str) -> SearchQuery {
+    SearchQuery {
+        term: term.to_string(),
+        sort: vec![],
+        offset: 0,
+        count: Some(50),
     }
-    let mut group = c.benchmark_group("store_10k");
-    let mut next = PRELOAD;
+}
+
+fn bench_size(c: &mut Criterion, visitors: u64) {
+    let (_dir, store, tokens) = open(visitors);
+    let existing = store
+        .visitor_by_token(&tokens[tokens.len() / 2])
+        .expect("read")
+        .expect("a visitor");
+    // The random part of an existing visitor's email: a term with one match.
+    let selective: String = existing
+        .email
+        .as_deref()
+        .unwrap_or("zzzz")
+        .chars()
+        .take(8)
+        .collect();
+    let mut group = c.benchmark_group(format!("store_{}k", visitors / 1000));
+    group.measurement_time(Duration::from_secs(4));
+    let mut next = 0;
     group.bench_function("register_new", |b| {
         b.iter_batched(
             || {
@@ -55,23 +85,26 @@ fn bench_store(c: &mut Criterion) {
     let mut i = 0;
     group.bench_function("register_update", |b| {
         b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            let mut reg = registration(i);
-            reg.name = Some(format!("Renamed {i}"));
+            i = (i + 7) % tokens.len();
+            let reg = Registration {
+                token: tokens[i].clone(),
+                name: Some(format!("Renamed {i}")),
+                ..Default::default()
+            };
             store.register_visitor(&reg, 3).expect("update")
         })
     });
     group.bench_function("get_by_token", |b| {
         b.iter(|| {
-            i = (i + 7919) % PRELOAD;
-            black_box(store.visitor_by_token(&format!("token-{i}")).expect("get"))
+            i = (i + 7) % tokens.len();
+            black_box(store.visitor_by_token(&tokens[i]).expect("get"))
         })
     });
     group.bench_function("page_visit_append", |b| {
         b.iter(|| {
-            i = (i + 7919) % PRELOAD;
+            i = (i + 7) % tokens.len();
             let input = PageVisitInput {
-                token: format!("token-{i}"),
+                token: tokens[i].clone(),
                 rid: None,
                 title: "Pricing".into(),
                 change: "url".into(),
@@ -80,7 +113,22 @@ fn bench_store(c: &mut Criterion) {
             store.record_page_visit(&input, 4, None).expect("visit")
         })
     });
+    for (name, term) in [
+        ("search_selective", selective.as_str()),
+        ("search_short", "an"),
+        ("search_empty", ""),
+    ] {
+        let q = query(term);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(store.search_visitors(&q).expect("search")))
+        });
+    }
     group.finish();
+}
+
+fn bench_store(c: &mut Criterion) {
+    bench_size(c, 10_000);
+    bench_size(c, 100_000);
 }
 
 criterion_group!(benches, bench_store);

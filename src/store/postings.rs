@@ -110,21 +110,26 @@ impl Store {
         }
     }
 
-    /// The key of the chunk of `prefix` that holds (or would hold) `seq`: the last chunk
+    /// The chunk of `prefix` that holds (or would hold) `seq`, with its seqs: the last chunk
     /// starting at or before it, else the first chunk after it; `None` when the list is empty.
-    fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+    fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>, Vec<u64>)>> {
         let tree = &self.trees().gram_postings;
         let at = chunk_key(prefix, seq);
-        if let Some(row) = tree.range(prefix.to_vec()..=at.clone()).next_back() {
-            return Ok(Some(row?.0.to_vec()));
-        }
-        match tree.range(at..).next() {
-            Some(row) => {
-                let (key, _) = row?;
-                Ok(key.starts_with(prefix).then(|| key.to_vec()))
-            }
-            None => Ok(None),
-        }
+        let row = match tree.range(prefix.to_vec()..=at.clone()).next_back() {
+            Some(row) => Some(row?),
+            None => match tree.range(at..).next() {
+                Some(row) => Some(row?).filter(|(key, _)| key.starts_with(prefix)),
+                None => None,
+            },
+        };
+        let Some((key, value)) = row else {
+            return Ok(None);
+        };
+        let seqs = decode(&value).ok_or_else(|| StoreError::Corrupt {
+            tree: "gram_postings",
+            key: key.to_vec(),
+        })?;
+        Ok(Some((key.to_vec(), seqs)))
     }
 
     /// The chunk writes that carry out `edits`. Call under the writer lock; apply the result
@@ -132,25 +137,42 @@ impl Store {
     pub(super) fn plan_postings(&self, edits: &Edits) -> Result<Writes> {
         let mut writes = Writes::new();
         for (prefix, edit) in edits {
-            // Group the touched seqs by the chunk they belong to (None: the list is empty).
+            // Group the touched seqs by the chunk they belong to (None: the list is empty),
+            // keeping each chunk's seqs as read.
             let mut groups: BTreeMap<Option<Vec<u8>>, AddRemove> = BTreeMap::new();
-            for &s in &edit.add {
-                groups.entry(self.locate(prefix, s)?).or_default().0.push(s);
-            }
-            for &s in &edit.remove {
-                groups.entry(self.locate(prefix, s)?).or_default().1.push(s);
+            let mut loaded: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+            let touched = edit.add.iter().map(|s| (*s, true));
+            for (s, adding) in touched.chain(edit.remove.iter().map(|s| (*s, false))) {
+                let key = match self.locate(prefix, s)? {
+                    Some((key, seqs)) => {
+                        loaded.entry(key.clone()).or_insert(seqs);
+                        Some(key)
+                    }
+                    None => None,
+                };
+                let group = groups.entry(key).or_default();
+                if adding {
+                    group.0.push(s);
+                } else {
+                    group.1.push(s);
+                }
             }
             for (key, (add, remove)) in groups {
-                let old = match &key {
-                    Some(k) => self.chunk_at(k)?,
-                    None => Vec::new(),
-                };
-                let mut seqs: BTreeSet<u64> = old.iter().copied().collect();
-                seqs.extend(add);
-                for s in remove {
-                    seqs.remove(&s);
+                let old = key
+                    .as_ref()
+                    .and_then(|k| loaded.remove(k))
+                    .unwrap_or_default();
+                let mut seqs = old.clone();
+                for s in add {
+                    if let Err(at) = seqs.binary_search(&s) {
+                        seqs.insert(at, s);
+                    }
                 }
-                let seqs: Vec<u64> = seqs.into_iter().collect();
+                for s in remove {
+                    if let Ok(at) = seqs.binary_search(&s) {
+                        seqs.remove(at);
+                    }
+                }
                 if seqs == old {
                     continue;
                 }
@@ -183,10 +205,10 @@ impl Store {
 
     /// The first seq `>= from` in the posting list under `prefix`.
     pub(super) fn seek_posting(&self, prefix: &[u8], from: u64) -> Result<Option<u64>> {
-        let Some(key) = self.locate(prefix, from)? else {
+        let Some((key, seqs)) = self.locate(prefix, from)? else {
             return Ok(None);
         };
-        if let Some(s) = self.chunk_at(&key)?.into_iter().find(|s| *s >= from) {
+        if let Some(s) = seqs.into_iter().find(|s| *s >= from) {
             return Ok(Some(s));
         }
         // Not in this chunk: the next chunk starts after it.

@@ -85,10 +85,23 @@ impl TestApp {
     }
 
     /// Close the store and open it again from the same directory (durability check).
+    ///
+    /// sled's own I/O threads may hold the directory lock for a moment after the last handle is
+    /// dropped, so a `Locked` answer is retried for a bounded time.
     pub fn restart(self) -> Self {
         let TestApp { dir, config, state } = self;
         drop(state);
-        let state = AppState::open(config.clone()).expect("reopen app state");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let state = loop {
+            match AppState::open(config.clone()) {
+                Err(visitord::store::StoreError::Locked { .. })
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.expect("reopen app state"),
+            }
+        };
         TestApp { dir, config, state }
     }
 

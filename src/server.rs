@@ -4,7 +4,7 @@
 use crate::config::{HistoryConfig, Loaded};
 use crate::http::{build_app, AppState};
 use crate::store::Store;
-use crate::time::{now_ms, DAY_MS};
+use crate::time::{days, now_ms};
 use actix_web::HttpServer;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -81,11 +81,7 @@ impl Pruner {
         let interval = Duration::from_secs(history.prune_interval_secs.max(1));
         let retention = match history.retention_days {
             0 => None,
-            days => Some(
-                i64::try_from(days)
-                    .unwrap_or(i64::MAX / DAY_MS)
-                    .saturating_mul(DAY_MS),
-            ),
+            n => Some(days(n)),
         };
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -128,6 +124,7 @@ impl Drop for Pruner {
 mod tests {
     use super::*;
     use crate::store::history::PageVisitInput;
+    use crate::time::DAY_MS;
 
     #[test]
     fn the_pruner_deletes_expired_history_in_the_background() {

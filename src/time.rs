@@ -8,6 +8,11 @@ pub type Millis = i64;
 /// One day in milliseconds.
 pub const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 
+/// `n` days in milliseconds, saturating (config values are untrusted `u64`s).
+pub fn days(n: u64) -> Millis {
+    i64::try_from(n).unwrap_or(i64::MAX).saturating_mul(DAY_MS)
+}
+
 /// The current time in milliseconds since the epoch.
 pub fn now_ms() -> Millis {
     Utc::now().timestamp_millis()

@@ -8,7 +8,7 @@ use super::ratelimit::Route;
 use super::{read, write, AppState};
 use crate::auth::{new_login_token, token_hash, verify_dummy, verify_password};
 use crate::model::{wire, Session, User};
-use crate::time::{now_ms, DAY_MS};
+use crate::time::{days, now_ms};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -69,9 +69,7 @@ pub async fn login(
 
     let token = new_login_token();
     let now = now_ms();
-    let ttl = i64::try_from(state.config.auth.token_ttl_days)
-        .unwrap_or(i64::MAX / DAY_MS)
-        .saturating_mul(DAY_MS);
+    let ttl = days(state.config.auth.token_ttl_days);
     let session = Session {
         user_id: user.id.clone(),
         created_at: now,

@@ -1,16 +1,15 @@
 //! Navigation history from the visitor's browser.
 
 use super::body::JsonBody;
-use super::check::{ajv_object, ajv_string, ajv_type};
+use super::check::{ajv_object, ajv_string, ajv_type, MAX_TOKEN_BYTES};
 use super::error::{fields, success, ApiError};
 use super::ratelimit::Route;
 use super::{write, AppState};
 use crate::store::history::PageVisitInput;
-use crate::time::{now_ms, DAY_MS};
+use crate::time::{days, now_ms};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
-const MAX_TOKEN_BYTES: usize = 256;
 const MAX_RID_CHARS: usize = 256;
 const MAX_TITLE_CHARS: usize = 1024;
 const MAX_CHANGE_CHARS: usize = 64;
@@ -29,11 +28,7 @@ pub async fn page_visited(
     }
     let ttl = match state.config.history.roomless_ttl_days {
         0 => None,
-        days => Some(
-            i64::try_from(days)
-                .unwrap_or(i64::MAX / DAY_MS)
-                .saturating_mul(DAY_MS),
-        ),
+        n => Some(days(n)),
     };
     let now = now_ms();
     let stored = input.clone();

@@ -100,8 +100,7 @@ fn check_profile(
         if e.chars().count() > MAX_EMAIL_CHARS {
             return Err(ApiError::too_long("email", MAX_EMAIL_CHARS));
         }
-        let valid = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
-        if !valid {
+        if !super::check::valid_email(e) {
             return Err(ApiError::reason(
                 "error-invalid-email",
                 format!("Invalid email {e}"),

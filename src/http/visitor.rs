@@ -1,7 +1,9 @@
 //! The visitor resource: register/update, read by token, GDPR erase.
 
 use super::body::JsonBody;
-use super::check::{expected, maybe_string, missing, string, unknown};
+use super::check::{
+    expected, maybe_string, missing, string, unknown, valid_email, MAX_TOKEN_BYTES,
+};
 use super::error::{fields, success, ApiError};
 use super::ratelimit::Route;
 use super::{read, visitor_ip, write, AppState};
@@ -14,7 +16,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 /// Length limits of a registration (ours; Rocket.Chat has none).
-const MAX_TOKEN_BYTES: usize = 256;
 const MAX_NAME_CHARS: usize = 256;
 const MAX_EMAIL_CHARS: usize = 254;
 const MAX_PHONE_CHARS: usize = 64;
@@ -249,14 +250,6 @@ fn validate(raw: RawRegistration, config: &Config) -> Result<Registration, ApiEr
     })
 }
 
-/// `^[^@]+@[^@]+$`.
-fn valid_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
-        None => false,
-    }
-}
-
 /// Applies `livechat.custom_fields_mode` and the `required` definitions (checked only when
 /// the request carries custom fields, as Rocket.Chat does).
 fn filter_custom_fields(
@@ -284,19 +277,4 @@ fn filter_custom_fields(
             .filter(|f| config.visitor_fields().any(|d| d.id == f.key))
             .collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_shape() {
-        assert!(valid_email("a@b"));
-        assert!(valid_email("first.last@example.com"));
-        assert!(!valid_email("a@b@c"));
-        assert!(!valid_email("@b"));
-        assert!(!valid_email("a@"));
-        assert!(!valid_email("ab"));
-    }
 }

@@ -37,7 +37,11 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .iter()
         .map(|a| format!("http://{a}"))
         .collect();
-    let counts = state.store.counts();
+    // From counters: walking the trees would delay the start on a large store.
+    let visitors = state
+        .store
+        .visitor_count()
+        .map_err(|e| format!("cannot read the store: {e}"))?;
     println!("visitord {}", env!("CARGO_PKG_VERSION"));
     println!(
         "  config:     {}",
@@ -51,10 +55,8 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     println!("  data dir:   {}", config.storage.data_dir.display());
     println!("  listening:  {}", urls.join(", "));
     println!("  durability: {}", config.storage.durability.as_str());
-    println!(
-        "  store:      {} visitors, {} rooms, {} page visits, {} users",
-        counts.visitors, counts.rooms, counts.page_visits, counts.users
-    );
+    let users = state.store.user_count();
+    println!("  store:      {visitors} visitors, {users} users");
     if let Some(note) = admin_note {
         println!("  admin:      {note}");
     }

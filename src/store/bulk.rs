@@ -26,12 +26,9 @@ impl Store {
         let (mut ids, mut tokens, mut rids) = (HashSet::new(), HashSet::new(), HashSet::new());
         for item in &mut items {
             let v = &item.visitor;
-            let reason = if !ids.insert(v.id.clone())
-                || t.visitorid_visitor.contains_key(v.id.as_bytes())?
-            {
+            let reason = if !ids.insert(v.id.clone()) || self.visitor_by_id(&v.id)?.is_some() {
                 Some(format!("visitor _id {} already exists", v.id))
-            } else if !tokens.insert(v.token.clone())
-                || t.token_visitorid.contains_key(v.token.as_bytes())?
+            } else if !tokens.insert(v.token.clone()) || self.visitor_by_token(&v.token)?.is_some()
             {
                 Some("token already belongs to another visitor".to_string())
             } else {

@@ -5,7 +5,7 @@
 
 use super::keys;
 use super::postings;
-use super::{decode, Result, Store};
+use super::{decode, decode_compact, Result, Store};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,14 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type Rows = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// The derived trees that describe visitors (the search index among them).
-const VISITOR_TREES: [&str; 6] = [
-    "token_visitorid",
-    "email_visitorid",
-    "phone_visitorid",
-    "visitortime_visitorid",
-    "visitorseq_visitorid",
-    "gram_postings",
-];
+const VISITOR_TREES: [&str; 3] = ["visitorkey_seqs", "visitortime_seq", "gram_postings"];
 
 /// What a check found.
 #[derive(Debug, Default, Clone)]
@@ -54,11 +47,8 @@ impl Store {
     fn derived_tree(&self, name: &str) -> Option<&sled::Tree> {
         let t = self.trees();
         Some(match name {
-            "token_visitorid" => &t.token_visitorid,
-            "email_visitorid" => &t.email_visitorid,
-            "phone_visitorid" => &t.phone_visitorid,
-            "visitortime_visitorid" => &t.visitortime_visitorid,
-            "visitorseq_visitorid" => &t.visitorseq_visitorid,
+            "visitorkey_seqs" => &t.visitorkey_seqs,
+            "visitortime_seq" => &t.visitortime_seq,
             "gram_postings" => &t.gram_postings,
             "visitorid_openroomid" => &t.visitorid_openroomid,
             "visitorid_roomtime" => &t.visitorid_roomtime,
@@ -73,12 +63,9 @@ impl Store {
         })
     }
 
-    const DERIVED: [&'static str; 15] = [
-        "token_visitorid",
-        "email_visitorid",
-        "phone_visitorid",
-        "visitortime_visitorid",
-        "visitorseq_visitorid",
+    const DERIVED: [&'static str; 12] = [
+        "visitorkey_seqs",
+        "visitortime_seq",
         "gram_postings",
         "visitorid_openroomid",
         "visitorid_roomtime",
@@ -103,26 +90,38 @@ impl Store {
             visitor_count: 0,
         };
         let mut visitor_ids = BTreeSet::new();
-        for row in t.visitorid_visitor.iter() {
+        let mut tokens = BTreeSet::new();
+        let mut entries = Vec::new();
+        for row in t.visitorseq_visitor.iter() {
             let (key, value) = row?;
-            let v: Visitor = decode("visitorid_visitor", &key, &value)?;
-            if key.as_ref() != v.id.as_bytes() {
+            let v: Visitor = decode_compact("visitorseq_visitor", &key, &value)?;
+            if key.as_ref() != v.seq.to_be_bytes() {
                 e.problems.push(format!(
-                    "visitorid_visitor: key {key:?} holds visitor {}",
-                    v.id
+                    "visitorseq_visitor: key {key:?} holds visitor {} of seq {}",
+                    v.id, v.seq
                 ));
             }
             e.visitor_count += 1;
-            visitor_ids.insert(v.id.clone());
-            for (tree, key, value) in super::visitors::VisitorRows::of(&v).expected(&v.id) {
-                e.put(tree, key, value);
+            if !visitor_ids.insert(v.id.clone()) {
+                e.problems
+                    .push(format!("two visitors have the _id {}", v.id));
             }
+            if !tokens.insert(v.token.clone()) {
+                e.problems
+                    .push(format!("two visitors have one token (visitor {})", v.id));
+            }
+            let rows = super::visitors::VisitorRows::of(&v, &self.inner.hasher);
+            e.put("visitortime_seq", rows.time_key().to_vec(), Vec::new());
+            entries.extend(rows.bucket_entries());
             for prefix in super::search::grams_of(&v, fields) {
                 e.postings.entry(prefix).or_default().insert(v.seq);
             }
         }
+        for (key, value) in super::buckets::rows(entries) {
+            e.put("visitorkey_seqs", key, value);
+        }
         e.records
-            .insert("visitorid_visitor", e.visitor_count as usize);
+            .insert("visitorseq_visitor", e.visitor_count as usize);
 
         let mut rooms = BTreeSet::new();
         for row in t.roomid_room.iter() {
@@ -408,14 +407,14 @@ mod tests {
         assert!(s.check().unwrap().problems.is_empty());
 
         let t = s.trees();
-        t.email_visitorid.clear().unwrap();
-        t.token_visitorid.insert(b"ghost", &b"nobody"[..]).unwrap();
+        t.visitortime_seq.clear().unwrap();
+        t.visitorkey_seqs.insert(b"ghost", &b"nobody"[..]).unwrap();
         t.visitorid_openroomid.clear().unwrap();
         t.navtime_navid.clear().unwrap();
         let report = s.check().unwrap();
         let text = report.problems.join("\n");
-        assert!(text.contains("email_visitorid: missing row"), "{text}");
-        assert!(text.contains("token_visitorid: stale row"), "{text}");
+        assert!(text.contains("visitortime_seq: missing row"), "{text}");
+        assert!(text.contains("visitorkey_seqs: stale row"), "{text}");
         assert!(text.contains("visitorid_openroomid: missing row"), "{text}");
         assert!(text.contains("navtime_navid: missing row"), "{text}");
 

@@ -124,10 +124,7 @@ impl Store {
         roomless_ttl: Option<Millis>,
     ) -> Result<PageVisit> {
         let _writer = self.lock();
-        let registered = self
-            .trees()
-            .token_visitorid
-            .contains_key(input.token.as_bytes())?;
+        let registered = self.visitor_by_token(&input.token)?.is_some();
         let room: Option<Room> = match &input.rid {
             Some(rid) => self.room_by_id(rid)?,
             None => None,

@@ -8,11 +8,13 @@
 //!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
+pub mod buckets;
 pub mod bulk;
 pub mod check;
 pub mod commit;
 pub mod history;
 pub mod keys;
+mod migrate;
 pub mod postings;
 pub mod rooms;
 pub mod search;
@@ -30,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,18 +93,17 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 struct Trees {
     /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
-    /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds).
+    /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds),
+    /// `hash_key` (the secret of [`buckets::Hasher`], made with the store).
     meta: Tree,
-    /// visitor id → bincode [`crate::model::Visitor`].
-    visitorid_visitor: Tree,
-    /// visitor token → visitor id. Unique: at most one visitor per token.
-    token_visitorid: Tree,
-    /// lower-cased email `0xFF` visitor id → empty.
-    email_visitorid: Tree,
-    /// phone as stored `0xFF` visitor id → the phone's digits.
-    phone_visitorid: Tree,
-    /// created `time_seq` → visitor id: every visitor in creation order.
-    visitortime_visitorid: Tree,
+    /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
+    /// Keyed by seq so that a search posting resolves to its record in one read.
+    visitorseq_visitor: Tree,
+    /// `ns bucket` → sorted `(tag, seq)` entries: the `_id`, token, email and phone indexes,
+    /// packed into hash buckets (see [`buckets`]).
+    visitorkey_seqs: Tree,
+    /// created `time_seq` → empty: every visitor in creation order (the seq is the key's tail).
+    visitortime_seq: Tree,
     /// room id → bincode [`crate::model::Room`].
     roomid_room: Tree,
     /// visitor id → id of its one open room.
@@ -126,8 +127,6 @@ struct Trees {
     /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
     /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
     gram_postings: Tree,
-    /// visitor seq (u64 BE) → visitor id: resolves search postings.
-    visitorseq_visitorid: Tree,
     /// user id → bincode [`crate::model::User`].
     userid_user: Tree,
     /// lower-cased username → user id. Unique.
@@ -139,17 +138,15 @@ struct Trees {
     userid_tokenhash: Tree,
 }
 
-const TREE_COUNT: usize = 22;
+const TREE_COUNT: usize = 19;
 
 impl Trees {
     fn open(db: &Db) -> sled::Result<Trees> {
         Ok(Trees {
             meta: db.open_tree("meta")?,
-            visitorid_visitor: db.open_tree("visitorid_visitor")?,
-            token_visitorid: db.open_tree("token_visitorid")?,
-            email_visitorid: db.open_tree("email_visitorid")?,
-            phone_visitorid: db.open_tree("phone_visitorid")?,
-            visitortime_visitorid: db.open_tree("visitortime_visitorid")?,
+            visitorseq_visitor: db.open_tree("visitorseq_visitor")?,
+            visitorkey_seqs: db.open_tree("visitorkey_seqs")?,
+            visitortime_seq: db.open_tree("visitortime_seq")?,
             roomid_room: db.open_tree("roomid_room")?,
             visitorid_openroomid: db.open_tree("visitorid_openroomid")?,
             visitorid_roomtime: db.open_tree("visitorid_roomtime")?,
@@ -161,7 +158,6 @@ impl Trees {
             navtime_navid: db.open_tree("navtime_navid")?,
             navexpiry_navid: db.open_tree("navexpiry_navid")?,
             gram_postings: db.open_tree("gram_postings")?,
-            visitorseq_visitorid: db.open_tree("visitorseq_visitorid")?,
             userid_user: db.open_tree("userid_user")?,
             username_userid: db.open_tree("username_userid")?,
             tokenhash_session: db.open_tree("tokenhash_session")?,
@@ -173,11 +169,9 @@ impl Trees {
     fn all(&self) -> [Tree; TREE_COUNT] {
         [
             self.meta.clone(),
-            self.visitorid_visitor.clone(),
-            self.token_visitorid.clone(),
-            self.email_visitorid.clone(),
-            self.phone_visitorid.clone(),
-            self.visitortime_visitorid.clone(),
+            self.visitorseq_visitor.clone(),
+            self.visitorkey_seqs.clone(),
+            self.visitortime_seq.clone(),
             self.roomid_room.clone(),
             self.visitorid_openroomid.clone(),
             self.visitorid_roomtime.clone(),
@@ -189,7 +183,6 @@ impl Trees {
             self.navtime_navid.clone(),
             self.navexpiry_navid.clone(),
             self.gram_postings.clone(),
-            self.visitorseq_visitorid.clone(),
             self.userid_user.clone(),
             self.username_userid.clone(),
             self.tokenhash_session.clone(),
@@ -201,11 +194,9 @@ impl Trees {
 /// The trees inside one transaction, by name.
 struct Tx<'a> {
     meta: &'a TransactionalTree,
-    visitorid_visitor: &'a TransactionalTree,
-    token_visitorid: &'a TransactionalTree,
-    email_visitorid: &'a TransactionalTree,
-    phone_visitorid: &'a TransactionalTree,
-    visitortime_visitorid: &'a TransactionalTree,
+    visitorseq_visitor: &'a TransactionalTree,
+    visitorkey_seqs: &'a TransactionalTree,
+    visitortime_seq: &'a TransactionalTree,
     roomid_room: &'a TransactionalTree,
     visitorid_openroomid: &'a TransactionalTree,
     visitorid_roomtime: &'a TransactionalTree,
@@ -217,42 +208,49 @@ struct Tx<'a> {
     navtime_navid: &'a TransactionalTree,
     navexpiry_navid: &'a TransactionalTree,
     gram_postings: &'a TransactionalTree,
-    visitorseq_visitorid: &'a TransactionalTree,
     userid_user: &'a TransactionalTree,
     username_userid: &'a TransactionalTree,
     tokenhash_session: &'a TransactionalTree,
     userid_tokenhash: &'a TransactionalTree,
+    /// Places values in `visitorkey_seqs`.
+    hasher: &'a buckets::Hasher,
 }
 
 /// What a transaction closure returns.
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
 impl<'a> Tx<'a> {
-    fn new(t: &'a [TransactionalTree]) -> Tx<'a> {
+    fn new(t: &'a [TransactionalTree], hasher: &'a buckets::Hasher) -> Tx<'a> {
         Tx {
             meta: &t[0],
-            visitorid_visitor: &t[1],
-            token_visitorid: &t[2],
-            email_visitorid: &t[3],
-            phone_visitorid: &t[4],
-            visitortime_visitorid: &t[5],
-            roomid_room: &t[6],
-            visitorid_openroomid: &t[7],
-            visitorid_roomtime: &t[8],
-            msgid_message: &t[9],
-            roomid_msgtime_msgid: &t[10],
-            navid_pagevisit: &t[11],
-            roomid_navtime_navid: &t[12],
-            token_navtime_navid: &t[13],
-            navtime_navid: &t[14],
-            navexpiry_navid: &t[15],
-            gram_postings: &t[16],
-            visitorseq_visitorid: &t[17],
-            userid_user: &t[18],
-            username_userid: &t[19],
-            tokenhash_session: &t[20],
-            userid_tokenhash: &t[21],
+            visitorseq_visitor: &t[1],
+            visitorkey_seqs: &t[2],
+            visitortime_seq: &t[3],
+            roomid_room: &t[4],
+            visitorid_openroomid: &t[5],
+            visitorid_roomtime: &t[6],
+            msgid_message: &t[7],
+            roomid_msgtime_msgid: &t[8],
+            navid_pagevisit: &t[9],
+            roomid_navtime_navid: &t[10],
+            token_navtime_navid: &t[11],
+            navtime_navid: &t[12],
+            navexpiry_navid: &t[13],
+            gram_postings: &t[14],
+            userid_user: &t[15],
+            username_userid: &t[16],
+            tokenhash_session: &t[17],
+            userid_tokenhash: &t[18],
+            hasher,
         }
+    }
+
+    /// Encodes ([`encode_compact`]) and writes a visitor record inside the transaction.
+    fn put_visitor(&self, v: &crate::model::Visitor) -> TxResult<()> {
+        let bytes = encode_compact(v).map_err(ConflictableTransactionError::Abort)?;
+        self.visitorseq_visitor
+            .insert(&v.seq.to_be_bytes()[..], bytes)?;
+        Ok(())
     }
 
     /// Encodes and writes one record inside the transaction.
@@ -279,6 +277,31 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     bincode::serialize(value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
+/// The bincode options of visitor records: integers and lengths as varints (a visitor is ~30 %
+/// smaller than with bincode's fixed 8-byte lengths, and visitors are most of the store), and
+/// no record larger than 16 MiB is decoded (a corrupt length cannot make a huge allocation).
+fn compact() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_limit(16 << 20)
+}
+
+fn encode_compact<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    use bincode::Options;
+    compact()
+        .serialize(value)
+        .map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+fn decode_compact<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    use bincode::Options;
+    compact()
+        .deserialize(bytes)
+        .map_err(|_| StoreError::Corrupt {
+            tree,
+            key: key.to_vec(),
+        })
+}
+
 /// A utf-8 id stored as a value; anything else is corruption.
 fn id_value(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
@@ -294,6 +317,8 @@ struct Inner {
     /// Held by every writer from its first read to its commit.
     write_lock: Mutex<()>,
     commit: commit::GroupCommit,
+    /// Places values in the exact-match buckets (keyed with the store's secret).
+    hasher: buckets::Hasher,
     /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
     search_fields: Vec<String>,
     /// The newest transaction failed in storage (e.g. the disk is full); cleared by a success.
@@ -336,7 +361,11 @@ impl Store {
             db.drop_tree("gram_visitorseq")?;
         }
         let trees = Trees::open(&db)?;
-        check_schema(&trees.meta)?;
+        let found = check_schema(&trees.meta)?;
+        let hasher = buckets::Hasher::new(&hash_key(&trees.meta)?);
+        if found < SCHEMA_VERSION {
+            migrate::from_v1(&db, &trees, &hasher)?;
+        }
         let all = trees.all();
         let commit = commit::GroupCommit::start(db.clone(), config.durability);
         let store = Store {
@@ -346,6 +375,7 @@ impl Store {
                 all,
                 write_lock: Mutex::new(()),
                 commit,
+                hasher,
                 search_fields,
                 write_failing: AtomicBool::new(false),
             }),
@@ -369,7 +399,7 @@ impl Store {
     /// Runs `f` in one transaction over every tree.
     fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
         let result = Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| {
-            f(&Tx::new(trees))
+            f(&Tx::new(trees, &self.inner.hasher))
         });
         let storage_failed = matches!(
             result,
@@ -420,11 +450,11 @@ impl Store {
         Ok(self.inner.db.size_on_disk()?)
     }
 
-    /// Counts of the main records (launch summary, tests).
+    /// Counts of the main records (tests and tools: each walks its tree).
     pub fn counts(&self) -> Counts {
         let t = self.trees();
         Counts {
-            visitors: t.visitorid_visitor.len(),
+            visitors: t.visitorseq_visitor.len(),
             users: t.userid_user.len(),
             rooms: t.roomid_room.len(),
             messages: t.msgid_message.len(),
@@ -436,10 +466,8 @@ impl Store {
     pub fn index_counts(&self) -> Vec<(&'static str, usize)> {
         let t = self.trees();
         vec![
-            ("token_visitorid", t.token_visitorid.len()),
-            ("email_visitorid", t.email_visitorid.len()),
-            ("phone_visitorid", t.phone_visitorid.len()),
-            ("visitortime_visitorid", t.visitortime_visitorid.len()),
+            ("visitorkey_seqs", t.visitorkey_seqs.len()),
+            ("visitortime_seq", t.visitortime_seq.len()),
             ("visitorid_openroomid", t.visitorid_openroomid.len()),
             ("visitorid_roomtime", t.visitorid_roomtime.len()),
             ("roomid_msgtime_msgid", t.roomid_msgtime_msgid.len()),
@@ -448,7 +476,6 @@ impl Store {
             ("navtime_navid", t.navtime_navid.len()),
             ("navexpiry_navid", t.navexpiry_navid.len()),
             ("gram_postings", t.gram_postings.len()),
-            ("visitorseq_visitorid", t.visitorseq_visitorid.len()),
             ("username_userid", t.username_userid.len()),
             ("tokenhash_session", t.tokenhash_session.len()),
             ("userid_tokenhash", t.userid_tokenhash.len()),
@@ -524,8 +551,19 @@ fn open_error(dir: &Path, e: sled::Error) -> StoreError {
     StoreError::Sled(e)
 }
 
-/// Writes the schema version into a new store; refuses a newer one.
-fn check_schema(meta: &Tree) -> Result<()> {
+/// The store's bucket-hash secret, made when missing.
+fn hash_key(meta: &Tree) -> Result<Vec<u8>> {
+    if let Some(key) = meta.get(b"hash_key")? {
+        return Ok(key.to_vec());
+    }
+    let key = buckets::Hasher::new_key();
+    meta.insert(b"hash_key", key.as_slice())?;
+    Ok(key)
+}
+
+/// Writes the schema version into a new store and returns it; refuses a newer one. Returns the
+/// version found (an older one is migrated by the caller).
+fn check_schema(meta: &Tree) -> Result<u64> {
     match meta.get(b"schema_version")? {
         Some(bytes) => {
             let found = keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
@@ -535,11 +573,11 @@ fn check_schema(meta: &Tree) -> Result<()> {
             if found > SCHEMA_VERSION {
                 return Err(StoreError::SchemaTooNew { found });
             }
-            Ok(())
+            Ok(found)
         }
         None => {
             meta.insert(b"schema_version", &keys::u64_value(SCHEMA_VERSION))?;
-            Ok(())
+            Ok(SCHEMA_VERSION)
         }
     }
 }

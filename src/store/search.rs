@@ -2,7 +2,7 @@
 //!
 //! ## What is indexed
 //! Tree `gram_postings` holds, per trigram, the ascending list of the write-order numbers (`seq`,
-//! resolved to ids by `visitorseq_visitorid`) of the visitors whose text has it, in chunks keyed
+//! the keys of `visitorseq_visitor`) of the visitors whose text has it, in chunks keyed
 //! `ns gram 0xFF first_seq` (see [`super::postings`]):
 //! - namespace `t`: every character trigram of each searchable text, case-folded with Unicode
 //!   rules ([`fold`]: "MÜLLER" → "müller", "ΟΔΥΣ" → "οδυσ"): `name`, `username`, the email address, and the custom fields
@@ -16,7 +16,7 @@
 //! never disagree with the records.
 //!
 //! ## How a term is answered
-//! - empty term: the creation-time index `visitortime_visitorid` gives the page directly (default
+//! - empty term: the creation-time index `visitortime_seq` gives the page directly (default
 //!   order), and `meta.visitor_count` the total;
 //! - term of three characters or more: up to eight of its trigrams, their posting lists (sorted by
 //!   seq) intersected by leapfrogging: each list seeks (one chunk read) to the largest current seq
@@ -31,7 +31,7 @@
 
 use super::keys::{self, SEP};
 use super::postings::Edits;
-use super::{decode, Result, Store, StoreError};
+use super::{decode_compact, Result, Store, StoreError};
 use crate::model::Visitor;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -281,13 +281,17 @@ impl Store {
         }
         let mut matches = Vec::new();
         if q.term.is_empty() {
-            for row in self.trees().visitorid_visitor.iter() {
+            for row in self.trees().visitorseq_visitor.iter() {
                 let (key, value) = row?;
-                matches.push(decode::<Visitor>("visitorid_visitor", &key, &value)?);
+                matches.push(decode_compact::<Visitor>(
+                    "visitorseq_visitor",
+                    &key,
+                    &value,
+                )?);
             }
         } else {
-            for id in self.candidates(&q.term)? {
-                if let Some(v) = self.visitor_by_id(&id)? {
+            for seq in self.candidates(&q.term)? {
+                if let Some(v) = self.visitor_by_seq(seq)? {
                     if visitor_matches(&v, &q.term, fields) {
                         matches.push(v);
                     }
@@ -311,15 +315,21 @@ impl Store {
     ) -> Result<SearchPage> {
         let t = self.trees();
         let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending {
-            Box::new(t.visitortime_visitorid.iter())
+            Box::new(t.visitortime_seq.iter())
         } else {
-            Box::new(t.visitortime_visitorid.iter().rev())
+            Box::new(t.visitortime_seq.iter().rev())
         };
         let mut visitors = Vec::new();
         for row in rows.skip(offset).take(count.unwrap_or(usize::MAX)) {
-            let (key, value) = row?;
-            let id = super::id_value("visitortime_visitorid", &key, &value)?;
-            if let Some(v) = self.visitor_by_id(&id)? {
+            let (key, _) = row?;
+            let seq = key
+                .get(8..)
+                .and_then(keys::read_u64)
+                .ok_or_else(|| StoreError::Corrupt {
+                    tree: "visitortime_seq",
+                    key: key.to_vec(),
+                })?;
+            if let Some(v) = self.visitor_by_seq(seq)? {
                 visitors.push(v);
             }
         }
@@ -329,9 +339,8 @@ impl Store {
         })
     }
 
-    /// Ids of the visitors that may match `term` (a superset of the matches).
-    fn candidates(&self, term: &str) -> Result<BTreeSet<String>> {
-        let t = self.trees();
+    /// Seqs of the visitors that may match `term` (a superset of the matches).
+    fn candidates(&self, term: &str) -> Result<BTreeSet<u64>> {
         let mut seqs: BTreeSet<u64> = BTreeSet::new();
         let lower: Vec<char> = fold(term).chars().collect();
         if lower.len() >= 3 {
@@ -353,23 +362,10 @@ impl Store {
                 .collect();
             seqs.extend(self.intersect(&prefixes)?);
         }
-        let mut ids = BTreeSet::new();
-        for seq in seqs {
-            if let Some(id) = t.visitorseq_visitorid.get(seq.to_be_bytes())? {
-                ids.insert(super::id_value(
-                    "visitorseq_visitorid",
-                    &seq.to_be_bytes(),
-                    &id,
-                )?);
-            }
+        for v in self.visitors_by_phone(term)? {
+            seqs.insert(v.seq);
         }
-        for row in t.phone_visitorid.scan_prefix(keys::prefix(term)) {
-            let (key, _) = row?;
-            if let Some(id) = keys::id_after_value(&key) {
-                ids.insert(id.to_string());
-            }
-        }
-        Ok(ids)
+        Ok(seqs)
     }
 
     /// The seqs present in every posting list (leapfrog intersection).
@@ -420,7 +416,7 @@ impl Store {
         let _writer = self.lock();
         let t = self.trees();
         if t.meta.get(b"visitor_count")?.is_none() {
-            let n = t.visitorid_visitor.len() as u64;
+            let n = t.visitorseq_visitor.len() as u64;
             t.meta.insert(b"visitor_count", &keys::u64_value(n))?;
         }
         // The layout version first: a change of what is indexed rebuilds the index too.
@@ -429,16 +425,16 @@ impl Store {
         if built.as_deref() == Some(signature.as_bytes()) {
             return Ok(());
         }
-        if built.is_some() || !t.visitorid_visitor.is_empty() {
+        if built.is_some() || !t.visitorseq_visitor.is_empty() {
             log::info!("rebuilding the search index for searchable fields [{signature}]");
             t.gram_postings.clear()?;
             let mut visitors: Vec<Visitor> = Vec::new();
-            let mut rows = t.visitorid_visitor.iter();
+            let mut rows = t.visitorseq_visitor.iter();
             loop {
                 visitors.clear();
                 for row in rows.by_ref().take(REBUILD_BATCH) {
                     let (key, value) = row?;
-                    visitors.push(decode("visitorid_visitor", &key, &value)?);
+                    visitors.push(decode_compact("visitorseq_visitor", &key, &value)?);
                 }
                 if visitors.is_empty() {
                     break;

@@ -1,10 +1,12 @@
 //! Visitors: registration (create or update, Rocket.Chat's match order), lookups, GDPR erasure.
 
+use super::buckets::{Hasher, Index, Slot};
 use super::keys;
-use super::{abort, decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use super::{abort, decode_compact, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
+use std::collections::BTreeSet;
 
 /// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
 #[derive(Debug, Clone, Default)]
@@ -39,72 +41,73 @@ pub struct HttpInfo {
 }
 
 /// The index rows that a visitor record owns, derived from the record alone (its search
-/// postings are planned separately, see [`super::postings`]).
+/// postings are planned separately, see [`super::postings`]): its entries in the exact-match
+/// buckets and its creation-time row.
 pub(super) struct VisitorRows {
-    token: Vec<u8>,
-    email: Option<Vec<u8>>,
-    phone: Option<(Vec<u8>, Vec<u8>)>,
+    slots: BTreeSet<Slot>,
     created: [u8; 16],
-    seq: [u8; 8],
+    seq: u64,
 }
 
 impl VisitorRows {
-    pub(super) fn of(v: &Visitor) -> VisitorRows {
+    pub(super) fn of(v: &Visitor, hasher: &Hasher) -> VisitorRows {
+        let mut slots = BTreeSet::new();
+        slots.insert(hasher.slot(Index::Id, &v.id));
+        slots.insert(hasher.slot(Index::Token, &v.token));
+        if let Some(email) = &v.email {
+            slots.insert(hasher.slot(Index::Email, email));
+        }
+        if let Some(phone) = &v.phone {
+            slots.insert(hasher.slot(Index::Phone, phone));
+        }
         VisitorRows {
-            seq: v.seq.to_be_bytes(),
-            token: v.token.as_bytes().to_vec(),
-            email: v.email.as_deref().map(|e| keys::value_id(e, &v.id)),
-            phone: v.phone.as_deref().map(|p| {
-                let digits: Vec<u8> = p.bytes().filter(u8::is_ascii_digit).collect();
-                (keys::value_id(p, &v.id), digits)
-            }),
+            slots,
             created: keys::time_seq(v.ts, v.seq),
+            seq: v.seq,
         }
     }
 
-    /// The rows as `(tree, key, value)`, for the consistency check.
-    pub(super) fn expected(&self, id: &str) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
-        let id = id.as_bytes().to_vec();
-        let mut rows = vec![
-            ("token_visitorid", self.token.clone(), id.clone()),
-            ("visitortime_visitorid", self.created.to_vec(), id.clone()),
-            ("visitorseq_visitorid", self.seq.to_vec(), id),
-        ];
-        if let Some(k) = &self.email {
-            rows.push(("email_visitorid", k.clone(), Vec::new()));
-        }
-        if let Some((k, digits)) = &self.phone {
-            rows.push(("phone_visitorid", k.clone(), digits.clone()));
-        }
-        rows
+    /// The bucket entries, for the consistency check.
+    pub(super) fn bucket_entries(&self) -> impl Iterator<Item = (Slot, u64)> + '_ {
+        self.slots.iter().map(|s| (s.clone(), self.seq))
     }
 
-    fn remove(&self, tx: &Tx) -> TxResult<()> {
-        tx.token_visitorid.remove(self.token.as_slice())?;
-        if let Some(k) = &self.email {
-            tx.email_visitorid.remove(k.as_slice())?;
-        }
-        if let Some((k, _)) = &self.phone {
-            tx.phone_visitorid.remove(k.as_slice())?;
-        }
-        tx.visitortime_visitorid.remove(&self.created[..])?;
-        tx.visitorseq_visitorid.remove(&self.seq[..])?;
-        Ok(())
+    /// The `visitortime_seq` key.
+    pub(super) fn time_key(&self) -> [u8; 16] {
+        self.created
     }
 
-    fn insert(&self, tx: &Tx, id: &str) -> TxResult<()> {
-        tx.token_visitorid
-            .insert(self.token.as_slice(), id.as_bytes())?;
-        if let Some(k) = &self.email {
-            tx.email_visitorid.insert(k.as_slice(), &[][..])?;
+    /// Replaces `old`'s rows by `new`'s, touching only the buckets that change.
+    fn replace(tx: &Tx, old: Option<&VisitorRows>, new: Option<&VisitorRows>) -> TxResult<()> {
+        let none = BTreeSet::new();
+        let before = old.map_or(&none, |r| &r.slots);
+        let after = new.map_or(&none, |r| &r.slots);
+        let same_seq = matches!((old, new), (Some(o), Some(n)) if o.seq == n.seq);
+        if let Some(o) = old {
+            for slot in before {
+                if !(same_seq && after.contains(slot)) {
+                    super::buckets::edit(tx, slot, o.seq, false)?;
+                }
+            }
         }
-        if let Some((k, digits)) = &self.phone {
-            tx.phone_visitorid.insert(k.as_slice(), digits.as_slice())?;
+        if let Some(n) = new {
+            for slot in after {
+                if !(same_seq && before.contains(slot)) {
+                    super::buckets::edit(tx, slot, n.seq, true)?;
+                }
+            }
         }
-        tx.visitortime_visitorid
-            .insert(&self.created[..], id.as_bytes())?;
-        tx.visitorseq_visitorid
-            .insert(&self.seq[..], id.as_bytes())?;
+        match (old, new) {
+            (Some(o), Some(n)) if o.created == n.created => {}
+            _ => {
+                if let Some(o) = old {
+                    tx.visitortime_seq.remove(&o.created[..])?;
+                }
+                if let Some(n) = new {
+                    tx.visitortime_seq.insert(&n.created[..], &[][..])?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -131,21 +134,26 @@ fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
 /// Writes `new` and its index rows, replacing `old`'s rows. Search postings are not touched:
 /// the caller applies the writes of [`Store::plan_visitor_postings`] in the same transaction.
 pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
-    match old {
-        Some(old) => VisitorRows::of(old).remove(tx)?,
-        None => {
-            bump_counter(tx, b"visitor_count", 1)?;
-        }
+    if old.is_none() {
+        bump_counter(tx, b"visitor_count", 1)?;
     }
-    VisitorRows::of(new).insert(tx, &new.id)?;
-    tx.put(tx.visitorid_visitor, new.id.as_bytes(), new)
+    if let Some(o) = old.filter(|o| o.seq != new.seq) {
+        tx.visitorseq_visitor.remove(&o.seq.to_be_bytes()[..])?;
+    }
+    let old_rows = old.map(|o| VisitorRows::of(o, tx.hasher));
+    VisitorRows::replace(
+        tx,
+        old_rows.as_ref(),
+        Some(&VisitorRows::of(new, tx.hasher)),
+    )?;
+    tx.put_visitor(new)
 }
 
 /// Removes a visitor and its index rows (postings: as for [`write_visitor`]).
 pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
-    VisitorRows::of(v).remove(tx)?;
+    VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
     bump_counter(tx, b"visitor_count", -1)?;
-    tx.visitorid_visitor.remove(v.id.as_bytes())?;
+    tx.visitorseq_visitor.remove(&v.seq.to_be_bytes()[..])?;
     Ok(())
 }
 
@@ -167,60 +175,61 @@ impl Store {
         self.plan_postings(&edits)
     }
 
-    /// The visitor with this token.
-    pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
-        let t = self.trees();
-        match t.token_visitorid.get(token.as_bytes())? {
-            Some(id) => {
-                let id = id_value("token_visitorid", token.as_bytes(), &id)?;
-                self.visitor_by_id(&id)
-            }
+    /// The visitor with this write-order number (the record's key).
+    pub(super) fn visitor_by_seq(&self, seq: u64) -> Result<Option<Visitor>> {
+        let key = seq.to_be_bytes();
+        match self.trees().visitorseq_visitor.get(key)? {
+            Some(bytes) => decode_compact("visitorseq_visitor", &key, &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The visitors whose `index` entry has the slot of `value` and whose record confirms it,
+    /// oldest first.
+    fn visitors_by(
+        &self,
+        index: Index,
+        value: &str,
+        confirm: impl Fn(&Visitor) -> bool,
+    ) -> Result<Vec<Visitor>> {
+        let mut found = Vec::new();
+        for seq in self.seqs_for(index, value)? {
+            if let Some(v) = self.visitor_by_seq(seq)? {
+                if confirm(&v) {
+                    found.push(v);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The visitor with this token.
+    pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
+        let found = self.visitors_by(Index::Token, token, |v| v.token == token)?;
+        Ok(found.into_iter().next())
     }
 
     /// The visitor with this `_id`.
     pub fn visitor_by_id(&self, id: &str) -> Result<Option<Visitor>> {
-        match self.trees().visitorid_visitor.get(id.as_bytes())? {
-            Some(bytes) => decode("visitorid_visitor", id.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        let found = self.visitors_by(Index::Id, id, |v| v.id == id)?;
+        Ok(found.into_iter().next())
     }
 
-    /// The oldest visitor whose index row under `value` in `tree` is confirmed by its record.
-    fn oldest_matching(
-        &self,
-        tree: &sled::Tree,
-        value: &str,
-        confirm: impl Fn(&Visitor) -> bool,
-    ) -> Result<Option<Visitor>> {
-        let mut best: Option<Visitor> = None;
-        for row in tree.scan_prefix(keys::prefix(value)) {
-            let (key, _) = row?;
-            let Some(id) = keys::id_after_value(&key) else {
-                continue;
-            };
-            if let Some(v) = self.visitor_by_id(id)? {
-                if confirm(&v) && best.as_ref().is_none_or(|b| v.seq < b.seq) {
-                    best = Some(v);
-                }
-            }
-        }
-        Ok(best)
-    }
-
-    /// Visitors whose stored phone is exactly `phone`, oldest first.
+    /// The oldest visitor whose stored phone is exactly `phone`.
     pub fn visitor_by_phone(&self, phone: &str) -> Result<Option<Visitor>> {
-        self.oldest_matching(&self.trees().phone_visitorid, phone, |v| {
-            v.phone.as_deref() == Some(phone)
-        })
+        let found = self.visitors_by(Index::Phone, phone, |v| v.phone.as_deref() == Some(phone))?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Every visitor whose stored phone is exactly `phone` (search), oldest first.
+    pub(super) fn visitors_by_phone(&self, phone: &str) -> Result<Vec<Visitor>> {
+        self.visitors_by(Index::Phone, phone, |v| v.phone.as_deref() == Some(phone))
     }
 
     /// The oldest visitor with this (lower-cased) email address.
     pub fn visitor_by_email(&self, email: &str) -> Result<Option<Visitor>> {
-        self.oldest_matching(&self.trees().email_visitorid, email, |v| {
-            v.email.as_deref() == Some(email)
-        })
+        let found = self.visitors_by(Index::Email, email, |v| v.email.as_deref() == Some(email))?;
+        Ok(found.into_iter().next())
     }
 
     /// `POST livechat/visitor`: updates the visitor matched by token, else phone (keeping its
@@ -307,9 +316,6 @@ impl Store {
         let postings = self.plan_visitor_postings(&[(old.as_ref(), Some(&new))])?;
 
         self.transact(|tx| {
-            if old.is_none() && tx.token_visitorid.get(new.token.as_bytes())?.is_some() {
-                return abort(super::StoreError::Invariant("token registered twice"));
-            }
             if let Some(n) = guest {
                 tx.meta
                     .insert(&b"guest_counter"[..], &keys::u64_value(n)[..])?;
@@ -426,10 +432,7 @@ mod tests {
         assert!(s.visitor_by_email("a@b.c").unwrap().is_none());
         assert_eq!(s.visitor_by_email("x@y.z").unwrap().unwrap().id, v.id);
         assert_eq!(s.visitor_by_phone("+1 555").unwrap().unwrap().id, v.id);
-        let counts = s.index_counts();
-        assert!(counts
-            .iter()
-            .any(|(n, c)| *n == "email_visitorid" && *c == 1));
+        assert!(s.check().unwrap().problems.is_empty());
     }
 
     #[test]
@@ -437,13 +440,13 @@ mod tests {
         let (_d, s) = store();
         let v = s.register_visitor(&reg("t"), 1).unwrap();
         s.trees()
-            .visitorid_visitor
-            .insert(v.id.as_bytes(), &b"\x01"[..])
+            .visitorseq_visitor
+            .insert(v.seq.to_be_bytes(), &b"\xFF"[..])
             .unwrap();
         assert!(matches!(
             s.visitor_by_token("t"),
             Err(super::super::StoreError::Corrupt {
-                tree: "visitorid_visitor",
+                tree: "visitorseq_visitor",
                 ..
             })
         ));

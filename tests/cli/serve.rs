@@ -40,7 +40,7 @@ fn env_admin_password_and_the_launch_summary() {
             format!("  data dir:   {}", sb.data().display()),
             format!("  listening:  http://127.0.0.1:{port}"),
             "  durability: sync".to_string(),
-            "  store:      0 visitors, 0 rooms, 0 page visits, 1 users".to_string(),
+            "  store:      0 visitors, 1 users".to_string(),
             "  admin:      created user admin with the password from VISITORD_ADMIN_PASSWORD"
                 .to_string(),
         ]
@@ -103,7 +103,7 @@ fn first_start_writes_a_generated_admin_password_once() {
         .unwrap_or_else(|| panic!("unexpected admin line {admin_line:?}"))
         .to_string();
     assert_eq!(password.len(), 24, "{password:?}");
-    assert!(stdout.contains("  store:      0 visitors, 0 rooms, 0 page visits, 1 users\n"));
+    assert!(stdout.contains("  store:      0 visitors, 1 users\n"));
     let meta = std::fs::metadata(&file).expect("initial-admin-password is written");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600, "mode of {file:?}");
     assert_eq!(
@@ -119,7 +119,7 @@ fn first_start_writes_a_generated_admin_password_once() {
     assert!(
         server
             .stdout()
-            .contains("  store:      0 visitors, 0 rooms, 0 page visits, 1 users\n"),
+            .contains("  store:      0 visitors, 1 users\n"),
         "{}",
         server.stdout()
     );
@@ -387,7 +387,7 @@ fn sigterm_stops_cleanly_and_the_data_survives_a_restart() {
     assert!(
         server
             .stdout()
-            .contains("  store:      25 visitors, 5 rooms, 25 page visits, 1 users\n"),
+            .contains("  store:      25 visitors, 1 users\n"),
         "{}",
         server.stdout()
     );
@@ -420,7 +420,7 @@ fn sigterm_stops_cleanly_and_the_data_survives_a_restart() {
 
     let report = sb.assert_consistent();
     assert!(
-        report.contains(&format!("  {:<24} 26 records\n", "visitorid_visitor")),
+        report.contains(&format!("  {:<24} 26 records\n", "visitorseq_visitor")),
         "{report}"
     );
 }

@@ -154,7 +154,7 @@ fn user_commands_show_in_user_list_and_in_logins() {
     let server = Server::start(sb.cwd(), &sb.data(), &[]);
     let summary = server.stdout();
     assert!(
-        summary.contains("  store:      0 visitors, 0 rooms, 0 page visits, 3 users\n"),
+        summary.contains("  store:      0 visitors, 3 users\n"),
         "{summary}"
     );
     let me = server.request(

@@ -104,7 +104,7 @@ pub fn encode(entries: &BTreeSet<(u32, u64)>) -> Vec<u8> {
 
 /// Decodes [`encode`]; `None` for bytes that are not a whole number of entries.
 pub fn decode(bytes: &[u8]) -> Option<BTreeSet<(u32, u64)>> {
-    if bytes.len() % ENTRY_LEN != 0 {
+    if !bytes.len().is_multiple_of(ENTRY_LEN) {
         return None;
     }
     let mut out = BTreeSet::new();

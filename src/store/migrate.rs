@@ -127,7 +127,9 @@ mod tests {
             t.visitorseq_visitor.clear().unwrap();
             t.visitorkey_seqs.clear().unwrap();
             t.visitortime_seq.clear().unwrap();
-            t.meta.insert(b"schema_version", &keys::u64_value(1)).unwrap();
+            t.meta
+                .insert(b"schema_version", &keys::u64_value(1))
+                .unwrap();
             s.flush().unwrap();
         }
         // sled's I/O threads may hold the lock a moment after the last handle is dropped.

@@ -210,7 +210,7 @@ fn demo_data_fills_a_consistent_store() {
     assert!(
         server
             .stdout()
-            .contains(&format!("  store:      500 visitors, 1 users\n")),
+            .contains("  store:      500 visitors, 1 users\n"),
         "{}",
         server.stdout()
     );

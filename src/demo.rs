@@ -8,7 +8,7 @@ use crate::store::bulk::ImportItem;
 use crate::store::Store;
 use crate::time::{now_ms, Millis, DAY_MS};
 
-const BATCH: usize = 1000;
+const BATCH: usize = 10_000;
 
 const FIRST: &[&str] = &[
     "Ana",

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::io::BufRead;
 
 /// Visitors per transaction.
-const BATCH: usize = 1000;
+const BATCH: usize = 10_000;
 
 /// What an import did.
 #[derive(Debug, Default)]

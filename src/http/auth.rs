@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::ratelimit::Route;
-use super::{read, AppState};
+use super::{lookup, AppState};
 use crate::auth::{has_permission, token_hash, Permission};
 use crate::model::User;
 use crate::time::now_ms;
@@ -57,7 +57,7 @@ impl FromRequest for Agent {
             };
             let hash = token_hash(&token);
             let now = now_ms();
-            let user = read(&state, move |s| {
+            let user = lookup(&state, |s| {
                 let Some(session) = s.session(&hash)? else {
                     return Ok(None);
                 };
@@ -66,8 +66,7 @@ impl FromRequest for Agent {
                     return Ok(None);
                 }
                 Ok(s.user_by_id(&session.user_id)?.filter(|u| u.active))
-            })
-            .await?
+            })?
             .ok_or(ApiError::Unauthorized)?;
             state.limiter.check(Route::Authenticated, &user.id)?;
             Ok(Agent {

@@ -52,6 +52,17 @@ impl AppState {
     }
 }
 
+/// Runs a point read (a few keys: microseconds from sled's cache) on the calling worker. A hop
+/// to the blocking pool and back costs more than such a read, so handlers that look up one
+/// visitor or one session use this; scans (search, lists, history pages) use [`read`], writes
+/// [`write`]. Measured in `docs/benchmarks.md`.
+pub fn lookup<T>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> store::Result<T>,
+) -> Result<T, ApiError> {
+    f(&state.store).map_err(ApiError::from)
+}
+
 /// Runs a read on the blocking pool (sled calls block).
 pub async fn read<T: Send + 'static>(
     state: &AppState,

@@ -6,7 +6,7 @@ use super::check::{
 };
 use super::error::{fields, success, ApiError};
 use super::ratelimit::Route;
-use super::{read, visitor_ip, write, AppState};
+use super::{lookup, visitor_ip, write, AppState};
 use crate::config::{Config, CustomFieldsMode};
 use crate::model::wire::{self, Token};
 use crate::store::visitors::{CustomFieldWrite, HttpInfo, Registration};
@@ -74,8 +74,7 @@ pub async fn get(
         .limiter
         .check(Route::GetVisitor, &state.limiter.client_ip(&req))?;
     let token = path.into_inner();
-    let visitor = read(&state, move |s| s.visitor_by_token(&token))
-        .await?
+    let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
     Ok(success(fields([(
         "visitor",

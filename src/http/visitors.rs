@@ -4,7 +4,7 @@
 use super::auth::Agent;
 use super::error::{fields, success, ApiError};
 use super::page::{check_params, paginated, query_map, Paging};
-use super::{read, AppState};
+use super::{lookup, read, AppState};
 use crate::auth::Permission;
 use crate::model::wire::{self, Token};
 use crate::model::{PageVisit, Room, Visitor};
@@ -24,8 +24,7 @@ pub async fn info(
     let query = query_map(&req)?;
     check_params(&query, &["visitorId"], &[])?;
     let id = query.get("visitorId").cloned().unwrap_or_default();
-    let visitor = read(&state, move |s| s.visitor_by_id(&id))
-        .await?
+    let visitor = lookup(&state, |s| s.visitor_by_id(&id))?
         .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?;
     Ok(success(fields([(
         "visitor",

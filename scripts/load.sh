@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# Load: visitord's throughput and latency under wrk on this machine, against an HTTP ceiling,
+# with a 1,000,000-visitor store; plus its startup time, peak RSS and size on disk.
+#
+# Usage: scripts/load.sh
+#   RUNS=3          rounds; every figure below is the median over the rounds
+#   DURATION=10     seconds per wrk run
+#   CONNECTIONS=64  wrk connections (wrk -t2 -c$CONNECTIONS)
+#   STORE_1M=target/load/store-1m   the big store; imported when the directory does not exist
+#   VISITORS=1000000                how many visitors to generate for it
+#   JSONL=target/load/visitors.jsonl  the generated visitors (kept; generated when missing)
+#   BIN=path        a prebuilt visitord (skips `cargo build` of visitord)
+#   CEILING=path    a prebuilt examples/ceiling (skips its `cargo build`)
+#   CONFIG=/dev/null  visitord config file (default: none, i.e. built-in defaults + env)
+# A quick check of the script itself: VISITORS=20000 STORE_1M=/tmp/s JSONL=/tmp/v.jsonl RUNS=1 DURATION=3
+#
+# What is measured (wrk, its threads and the server under test share this machine; every run
+# is a separate wrk invocation; a run's line gives req/s, p50/p99 latency, responses that
+# were not 200, and socket errors/timeouts):
+#   a. ceiling      GET /ceiling on examples/ceiling.rs: a fixed visitor-sized JSON body, no
+#                   store; the most this machine + actix-web + wrk can do.
+#   b. get          GET /api/v1/livechat/visitor/<token>, a random one of 20,000 existing tokens.
+#   c. search       GET /api/v1/livechat/visitors.search?term=<term> as admin, a random one of
+#                   the selective terms (email, email local part, phone, name, username taken
+#                   from random visitors; kept only if the server answers 1 <= total <= 100).
+#   d. search-all   the same with term= (empty): the first page of everyone, default order.
+#   e. post-sync / post-periodic   POST /api/v1/livechat/visitor of new visitors (unique
+#                   tokens) into a fresh empty store, VISITORD_STORAGE_DURABILITY=sync resp.
+#                   periodic; each of these two servers runs alone (the other servers are idle).
+#   startup ms      from launching visitord on the big store (files in the OS cache: it is
+#                   started and stopped once before) to its first 200 on GET /health.
+#   peak RSS        VmHWM of the big-store server at the end of all rounds.
+#   disk            du -sb of the big store after the server has opened and closed it once.
+#   MB = 10^6 bytes. Targets: get/ceiling >= 0.75, sync/periodic >= 0.50, search/get >= 0.50,
+#   RSS <= 300 MB, disk <= 1000 MB, startup <= 1000 ms; search-all/get is informational.
+# The summary also goes to target/load/summary.txt. Only the CLI and the HTTP API are used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs="${RUNS:-3}"
+duration="${DURATION:-10}"
+conns="${CONNECTIONS:-64}"
+store="${STORE_1M:-target/load/store-1m}"
+visitors="${VISITORS:-1000000}"
+jsonl="${JSONL:-target/load/visitors.jsonl}"
+config="${CONFIG:-/dev/null}"
+tokens_n=20000
+terms_n=1000
+
+mkdir -p target/load
+work="$(mktemp -d target/load/run.XXXXXX)"
+pids=()
+
+# Stops a process we started: SIGTERM, up to 10 s, then SIGKILL.
+stop() {
+  local pid="$1" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do stop "$pid"; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() { echo "load.sh: $*" >&2; exit 1; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+mb() { awk -v b="$1" 'BEGIN {printf "%.0f", b / 1e6}'; }
+
+command -v wrk >/dev/null || {
+  echo "== installing wrk"
+  apt-get install -y wrk >/dev/null || die "cannot install wrk (apt-get install -y wrk)"
+}
+command -v curl >/dev/null || die "curl is needed"
+
+echo "== build"
+target_dir="${CARGO_TARGET_DIR:-target}"
+bin="${BIN:-$target_dir/release/visitord}"
+ceiling_bin="${CEILING:-$target_dir/release/examples/ceiling}"
+build=()
+[ -n "${BIN:-}" ] || build+=(--bin visitord)
+[ -n "${CEILING:-}" ] || build+=(--example ceiling)
+[ ${#build[@]} = 0 ] || cargo build --release --locked "${build[@]}"
+[ -x "$ceiling_bin" ] || die "no ceiling binary at $ceiling_bin"
+[ -x "$bin" ] || die "no visitord binary at $bin"
+
+# ---- data -----------------------------------------------------------------------------------
+import_s="n/a"
+if [ ! -d "$store" ]; then
+  if [ ! -f "$jsonl" ]; then
+    echo "== generate $visitors visitors into $jsonl"
+    mkdir -p "$(dirname "$jsonl")"
+    python3 ../shared/tools/gen_visitors.py "$visitors" 7 "$jsonl.tmp"
+    mv "$jsonl.tmp" "$jsonl"
+  fi
+  lines=$(wc -l <"$jsonl")
+  [ "$lines" -eq "$visitors" ] ||
+    echo "warning: $jsonl has $lines lines, not VISITORS=$visitors; importing it as it is" >&2
+  echo "== import $jsonl into $store"
+  t0=$(now_ms)
+  "$bin" --config "$config" import --rocketchat "$jsonl" --data-dir "$store" 2>&1 | tail -n 5
+  import_s=$(awk -v ms=$(($(now_ms) - t0)) 'BEGIN {printf "%.1f s", ms / 1000}')
+  echo "import took $import_s"
+fi
+[ -f "$jsonl" ] || die "$jsonl is missing; the token and term lists are taken from it"
+
+# A reproducible random sample of the visitors: tokens for run b, candidate terms for run c.
+echo "== sample $tokens_n tokens and $terms_n candidate search terms from $jsonl"
+python3 - "$jsonl" "$tokens_n" "$terms_n" "$work/tokens.txt" "$work/candidates.txt" <<'PY'
+import json, random, sys, urllib.parse
+path, n_tokens, n_terms, tokens_out, terms_out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rng = random.Random(7)
+sample = []  # reservoir of raw lines
+with open(path, encoding="utf-8") as f:
+    for i, line in enumerate(f):
+        if len(sample) < n_tokens:
+            sample.append(line)
+        else:
+            j = rng.randrange(i + 1)
+            if j < n_tokens:
+                sample[j] = line
+rng.shuffle(sample)
+docs = [json.loads(l) for l in sample]
+with open(tokens_out, "w") as out:
+    for d in docs:
+        out.write(d["token"] + "\n")
+
+def candidates(d):
+    """The selective terms an agent might type for this visitor, best first by kind."""
+    emails = [e.get("address", "") for e in d.get("visitorEmails") or [] if e.get("address")]
+    phones = [p.get("phoneNumber", "") for p in d.get("phone") or [] if p.get("phoneNumber")]
+    local = emails[0].split("@")[0] if emails else ""
+    return {
+        "email": emails[0] if emails else None,
+        "local": local if len(local) >= 6 and any(c.isdigit() for c in local) else None,
+        "phone": phones[0] if phones else None,
+        "name": d.get("name") if d.get("name") and " " in d["name"] else None,
+        "username": d.get("username"),
+    }
+
+kinds = ["email", "local", "phone", "name", "username"]
+seen = set()
+with open(terms_out, "w") as out:
+    for i, d in enumerate(docs[:n_terms]):
+        c = candidates(d)
+        for k in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
+            if c[k] and c[k] not in seen:
+                seen.add(c[k])
+                out.write(k + "\t" + urllib.parse.quote(c[k], safe="") + "\n")
+                break
+PY
+echo "$(wc -l <"$work/tokens.txt") tokens, $(wc -l <"$work/candidates.txt") candidate terms"
+
+# ---- servers --------------------------------------------------------------------------------
+export VISITORD_RATE_LIMIT_ENABLED=false RUST_LOG=warn
+password="load-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+
+# start_server NAME DATA_DIR [ENV=VALUE…]: starts visitord, sets $pid and $addr (once it has
+# printed its address).
+start_server() {
+  local name="$1" dir="$2" i
+  shift 2
+  rm -f "$work/$name.out" "$work/$name.err"
+  env VISITORD_ADMIN_PASSWORD="$password" "$@" \
+    "$bin" --config "$config" --bind 127.0.0.1:0 --data-dir "$dir" \
+    >"$work/$name.out" 2>"$work/$name.err" &
+  pid=$!
+  pids+=("$pid")
+  addr=""
+  for i in $(seq 6000); do
+    addr=$(grep -o '127.0.0.1:[0-9]*' "$work/$name.out" 2>/dev/null || true)
+    [ -n "$addr" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.005
+  done
+  cat "$work/$name.err" >&2
+  die "visitord ($name) did not start"
+}
+stop_server() {
+  stop "$1"
+  local p kept=()
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
+wait_healthy() {
+  local i
+  for i in $(seq 60000); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$1/health")" = 200 ] && return 0
+    sleep 0.001
+  done
+  die "http://$1/health never answered 200"
+}
+
+# The first start of a store creates "admin" with VISITORD_ADMIN_PASSWORD; a store from an
+# earlier run has it already, with that run's password: set this run's.
+if "$bin" --config "$config" user list --data-dir "$store" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
+  "$bin" --config "$config" user passwd admin --password-stdin --data-dir "$store" <<<"$password" >/dev/null
+fi
+
+echo "== visitord on $store: first start (fills the OS cache), then a measured start"
+t0=$(now_ms)
+start_server big "$store"
+wait_healthy "$addr"
+first_start_ms=$(($(now_ms) - t0))
+stop_server "$pid"
+disk_bytes=$(du -sb "$store" | cut -f1)
+disk_mb=$(mb "$disk_bytes")
+echo "store on disk: $disk_mb MB ($disk_bytes bytes); first start: $first_start_ms ms"
+
+t0=$(now_ms)
+start_server big "$store"
+wait_healthy "$addr"
+startup_ms=$(($(now_ms) - t0))
+big_pid=$pid big_addr=$addr
+echo "startup (warm OS cache): $startup_ms ms; listening on $big_addr"
+
+login=$(curl -sf -X POST -H 'Content-Type: application/json' \
+  -d "{\"user\":\"admin\",\"password\":\"$password\"}" "http://$big_addr/api/v1/login") ||
+  die "login as admin failed"
+read -r auth_token user_id < <(python3 -c \
+  'import json,sys; d=json.load(sys.stdin)["data"]; print(d["authToken"], d["userId"])' <<<"$login")
+[ -n "${user_id:-}" ] || die "unexpected login response: $login"
+
+# Every candidate term against the server: keep those with 1 <= total <= 100; a sample of the
+# tokens must be found (else the store is not the one of $jsonl).
+echo "== check the terms' selectivity and the tokens against the server"
+python3 - "$big_addr" "$auth_token" "$user_id" "$work/candidates.txt" "$work/terms.txt" "$work/tokens.txt" <<'PY'
+import http.client, json, sys
+addr, auth, uid, cand, out_path, tokens_path = sys.argv[1:7]
+host, port = addr.rsplit(":", 1)
+conn = http.client.HTTPConnection(host, int(port), timeout=30)
+def get(path, headers={}):
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    return r.status, r.read()
+with open(tokens_path) as f:
+    tokens = [l.strip() for l in f][:50]
+missing = [t for t in tokens if get("/api/v1/livechat/visitor/" + t)[0] != 200]
+if missing:
+    sys.exit(f"{len(missing)} of {len(tokens)} sampled tokens are not in the store (first: {missing[0]}); "
+             "is the store made from this jsonl?")
+hdr = {"X-Auth-Token": auth, "X-User-Id": uid}
+kept, dropped, totals = {}, {}, []
+with open(cand) as f, open(out_path, "w") as out:
+    for line in f:
+        kind, term = line.rstrip("\n").split("\t")
+        status, body = get("/api/v1/livechat/visitors.search?term=" + term, hdr)
+        if status != 200:
+            sys.exit(f"search {term}: HTTP {status} {body[:200]!r}")
+        total = json.loads(body)["total"]
+        if 1 <= total <= 100:
+            out.write(term + "\n")
+            kept[kind] = kept.get(kind, 0) + 1
+            totals.append(total)
+        else:
+            dropped[kind] = dropped.get(kind, 0) + 1
+totals.sort()
+n = len(totals)
+if n < 20:
+    sys.exit(f"only {n} selective terms (dropped {dropped})")
+print(f"kept {n} terms {dict(sorted(kept.items()))}, dropped {sum(dropped.values())} {dict(sorted(dropped.items()))}; "
+      f"total per term: median {totals[n // 2]}, max {totals[-1]}")
+PY
+
+"$ceiling_bin" --bind 127.0.0.1:0 >"$work/ceiling.out" 2>"$work/ceiling.err" &
+ceiling_pid=$!
+pids+=("$ceiling_pid")
+for _ in $(seq 1000); do
+  ceiling_addr=$(grep -o '127.0.0.1:[0-9]*' "$work/ceiling.out" || true)
+  [ -n "$ceiling_addr" ] && break
+  sleep 0.01
+done
+[ -n "$ceiling_addr" ] || { cat "$work/ceiling.err" >&2; die "the ceiling server did not start"; }
+
+# ---- runs -----------------------------------------------------------------------------------
+results="$work/results.txt" # round name rps p50 p99 non200 socket_errors
+: >"$results"
+errors=0
+
+# run ROUND NAME URL SCRIPT [ARGS…]: one wrk run, one result line.
+run() {
+  local round="$1" name="$2" url="$3" script="$4" out="$work/wrk.out"
+  shift 4
+  wrk -t2 -c"$conns" -d"${duration}s" -s "scripts/wrk/$script" "$url" -- "$@" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed ($name)"; }
+  local rps line
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  line=$(grep '^LOAD requests=' "$out") || { cat "$out" >&2; die "no result from wrk ($name)"; }
+  local p50 p99 non200 sockerr
+  p50=$(sed 's/.* p50_ms=\([^ ]*\).*/\1/' <<<"$line")
+  p99=$(sed 's/.* p99_ms=\([^ ]*\).*/\1/' <<<"$line")
+  non200=$(sed 's/.* non200=\([^ ]*\).*/\1/' <<<"$line")
+  sockerr=$(sed 's/.* socket_errors=\([^ ]*\).*/\1/' <<<"$line")
+  echo "$round $name $rps $p50 $p99 $non200 $sockerr" >>"$results"
+  printf '  round %s  %-13s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  non-200 %s  socket errors %s\n' \
+    "$round" "$name" "$rps" "$p50" "$p99" "$non200" "$sockerr"
+  if [ "$non200" != 0 ] || [ "$sockerr" != 0 ]; then
+    errors=$((errors + non200 + sockerr))
+    grep '^LOAD first_non200=' "$out" | sed 's/^LOAD first_non200=/    first non-200: /' || true
+    grep -i 'error' "$out" | grep -v '^LOAD' | sed 's/^/    /' || true
+  fi
+}
+
+prefix="$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+for round in $(seq "$runs"); do
+  echo "== round $round of $runs (wrk -t2 -c$conns -d${duration}s)"
+  run "$round" ceiling "http://$ceiling_addr" ceiling.lua
+  run "$round" get "http://$big_addr" get.lua "$work/tokens.txt"
+  run "$round" search "http://$big_addr" search.lua "$auth_token" "$user_id" "$work/terms.txt"
+  run "$round" search-all "http://$big_addr" search.lua "$auth_token" "$user_id"
+  for mode in sync periodic; do
+    start_server "post-$mode" "$work/post-$mode-$round" VISITORD_STORAGE_DURABILITY="$mode"
+    wait_healthy "$addr"
+    run "$round" "post-$mode" "http://$addr" register.lua "$prefix-$round-$mode"
+    stop_server "$pid"
+    rm -rf "$work/post-$mode-$round"
+  done
+done
+
+rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$big_pid/status")
+rss_mb=$(mb $((rss_kb * 1024)))
+if grep -q ERROR "$work/big.err"; then
+  echo "errors logged by the big-store server ($(grep -c ERROR "$work/big.err")), the first ones:"
+  grep ERROR "$work/big.err" | head -5
+fi
+
+# ---- summary --------------------------------------------------------------------------------
+median() { # median of column $2 for run name $1
+  awk -v n="$1" -v c="$2" '$2 == n {print $c}' "$results" | sort -g |
+    awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+verdict() { # verdict VALUE OP TARGET
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == ">=") ? v >= t : v <= t; print ok ? "PASS" : "MISS"}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+
+{
+  echo "visitord load summary, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)')"
+  echo "store $store ($(wc -l <"$jsonl") visitors in $jsonl), $runs round(s) of wrk -t2 -c$conns -d${duration}s, $(nproc) cores"
+  echo
+  printf '%-13s %12s %10s %10s %9s %9s\n' run "req/s" "p50 ms" "p99 ms" "non-200" "sock err"
+  for name in ceiling get search search-all post-sync post-periodic; do
+    total_bad=$(awk -v n="$name" '$2 == n {s += $6} END {print s + 0}' "$results")
+    total_sock=$(awk -v n="$name" '$2 == n {s += $7} END {print s + 0}' "$results")
+    printf '%-13s %12.0f %10.2f %10.2f %9s %9s\n' "$name" "$(median "$name" 3)" \
+      "$(median "$name" 4)" "$(median "$name" 5)" "$total_bad" "$total_sock"
+  done
+  echo "(medians over the rounds; non-200 and socket errors are totals)"
+  echo
+  get=$(median get 3)
+  r_get=$(ratio "$get" "$(median ceiling 3)")
+  r_post=$(ratio "$(median post-sync 3)" "$(median post-periodic 3)")
+  r_search=$(ratio "$(median search 3)" "$get")
+  r_all=$(ratio "$(median search-all 3)" "$get")
+  printf '%-32s %10s   %-10s %s\n' measure value target result
+  printf '%-32s %10s   %-10s %s\n' "get / ceiling" "$r_get" ">= 0.75" "$(verdict "$r_get" ">=" 0.75)"
+  printf '%-32s %10s   %-10s %s\n' "post sync / post periodic" "$r_post" ">= 0.50" "$(verdict "$r_post" ">=" 0.50)"
+  printf '%-32s %10s   %-10s %s\n' "selective search / get" "$r_search" ">= 0.50" "$(verdict "$r_search" ">=" 0.50)"
+  printf '%-32s %10s   %-10s %s\n' "empty-term search / get" "$r_all" "-" "(informational)"
+  printf '%-32s %10s   %-10s %s\n' "peak RSS, big store (MB)" "$rss_mb" "<= 300" "$(verdict "$rss_mb" "<=" 300)"
+  printf '%-32s %10s   %-10s %s\n' "disk size, big store (MB)" "$disk_mb" "<= 1000" "$(verdict "$disk_mb" "<=" 1000)"
+  printf '%-32s %10s   %-10s %s\n' "startup, warm OS cache (ms)" "$startup_ms" "<= 1000" "$(verdict "$startup_ms" "<=" 1000)"
+  printf '%-32s %10s   %-10s %s\n' "first start (ms)" "$first_start_ms" "-" "(informational)"
+  printf '%-32s %10s   %-10s %s\n' "import" "$import_s" "-" "(informational)"
+  [ "$errors" = 0 ] || echo "WARNING: $errors non-200 responses or socket errors in total (see above)"
+} | tee "$work/summary.txt"
+cp "$work/summary.txt" target/load/summary.txt
+echo "(written to target/load/summary.txt)"

@@ -43,13 +43,23 @@ pub enum Command {
         /// Random seed: the same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Leave the store uncompacted afterwards (see `visitord compact`).
+        #[arg(long)]
+        no_compact: bool,
     },
     /// Load visitors from Rocket.Chat into a stopped store.
     Import {
         /// A `mongoexport` (JSON lines) of the `rocketchat_livechat_visitor` collection.
         #[arg(long, value_name = "FILE")]
         rocketchat: PathBuf,
+        /// Leave the store uncompacted afterwards (see `visitord compact`).
+        #[arg(long)]
+        no_compact: bool,
     },
+    /// Rewrite a stopped store into fresh files, dropping the superseded versions that sled
+    /// keeps after many rewrites (a bulk load leaves a store several times its live size).
+    /// Needs free space for one more copy of the live data.
+    Compact,
     /// Manage agent accounts on a stopped server (a running one: use the REST API).
     User {
         #[command(subcommand)]

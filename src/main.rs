@@ -27,8 +27,15 @@ fn main() -> ExitCode {
             visitors,
             pages_per_visitor,
             seed,
-        } => demo_command(&loaded, visitors, pages_per_visitor, seed),
-        Command::Import { rocketchat } => import_command(&loaded, &rocketchat),
+            no_compact,
+        } => demo_command(&loaded, visitors, pages_per_visitor, seed)
+            .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Import {
+            rocketchat,
+            no_compact,
+        } => import_command(&loaded, &rocketchat)
+            .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Compact => open_stopped(&loaded, busy).and_then(|s| compact(&loaded, s)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,8 +82,31 @@ fn progress_bar(len: u64, unit: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// After a bulk load: compacts the store unless told not to.
+fn finish_bulk(loaded: &Loaded, store: Store, no_compact: bool) -> Result<(), String> {
+    if no_compact {
+        return Ok(());
+    }
+    compact(loaded, store)
+}
+
+/// `visitord compact`: rewrites the stopped store into fresh files.
+fn compact(loaded: &Loaded, store: Store) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let dir = &loaded.config.storage.data_dir;
+    let c = visitord::store::compact::compact(store, dir)
+        .map_err(|e| format!("compaction failed: {e}"))?;
+    println!(
+        "compacted in {:.1} s: {} MB -> {} MB on disk",
+        started.elapsed().as_secs_f64(),
+        c.before / 1_000_000,
+        c.after / 1_000_000
+    );
+    Ok(())
+}
+
 /// `visitord demo-data --visitors N [--pages-per-visitor K] [--seed S]`.
-fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result<(), String> {
+fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result<Store, String> {
     let store = open_stopped(loaded, busy)?;
     let bar = progress_bar(visitors, "visitors");
     let started = std::time::Instant::now();
@@ -92,11 +122,11 @@ fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result
         summary.visitors as f64 / secs.max(1e-9),
         store.size_on_disk().unwrap_or(0) / 1_000_000
     );
-    Ok(())
+    Ok(store)
 }
 
 /// `visitord import --rocketchat FILE`.
-fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String> {
+fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<Store, String> {
     let store = open_stopped(loaded, busy)?;
     let handle =
         std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
@@ -130,7 +160,7 @@ fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String>
             Err(e) => eprintln!("cannot write {}: {e}", report.display()),
         }
     }
-    Ok(())
+    Ok(store)
 }
 
 /// `visitord check [--repair]`.

@@ -12,6 +12,7 @@ pub mod buckets;
 pub mod bulk;
 pub mod check;
 pub mod commit;
+pub mod compact;
 pub mod history;
 pub mod keys;
 mod migrate;
@@ -94,7 +95,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 struct Trees {
     /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
     /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds),
-    /// `hash_key` (the secret of [`buckets::Hasher`], made with the store).
+    /// `hash_key` (the secret of [`buckets::Hasher`], made with the store), `seq_floor` (u64 BE,
+    /// added to sled's ids, see [`compact`]).
     meta: Tree,
     /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
     /// Keyed by seq so that a search posting resolves to its record in one read.
@@ -317,6 +319,9 @@ struct Inner {
     /// Held by every writer from its first read to its commit.
     write_lock: Mutex<()>,
     commit: commit::GroupCommit,
+    /// Added to every id sled generates: raised by [`compact`], whose copy starts sled's id
+    /// generator again from zero.
+    seq_floor: u64,
     /// Places values in the exact-match buckets (keyed with the store's secret).
     hasher: buckets::Hasher,
     /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
@@ -337,6 +342,7 @@ impl Store {
     /// built with, the index is rebuilt.
     pub fn open(config: &StorageConfig, search_fields: Vec<String>) -> Result<Store> {
         let dir = &config.data_dir;
+        compact::recover(dir)?;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.display().to_string(),
             source,
@@ -366,6 +372,13 @@ impl Store {
         if found < SCHEMA_VERSION {
             migrate::from_v1(&db, &trees, &hasher)?;
         }
+        let seq_floor = match trees.meta.get(b"seq_floor")? {
+            Some(bytes) => keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
+                tree: "meta",
+                key: b"seq_floor".to_vec(),
+            })?,
+            None => 0,
+        };
         let all = trees.all();
         let commit = commit::GroupCommit::start(db.clone(), config.durability);
         let store = Store {
@@ -375,6 +388,7 @@ impl Store {
                 all,
                 write_lock: Mutex::new(()),
                 commit,
+                seq_floor,
                 hasher,
                 search_fields,
                 write_failing: AtomicBool::new(false),
@@ -414,9 +428,13 @@ impl Store {
         })
     }
 
-    /// A fresh write-order number (monotonic across restarts).
+    /// A fresh write-order number (monotonic across restarts and compactions).
     fn next_seq(&self) -> Result<u64> {
-        Ok(self.inner.db.generate_id()?)
+        let id = self.inner.db.generate_id()?;
+        self.inner
+            .seq_floor
+            .checked_add(id)
+            .ok_or(StoreError::Invariant("write-order numbers exhausted"))
     }
 
     /// Waits until every write acknowledged so far is on disk (a no-op in `periodic` mode).

@@ -18,12 +18,13 @@
 //! ## How a term is answered
 //! - empty term: the creation-time index `visitortime_seq` gives the page directly (default
 //!   order), and `meta.visitor_count` the total;
-//! - term of three characters or more: up to eight of its trigrams, their posting lists (sorted by
-//!   seq) intersected by leapfrogging: each list seeks (one chunk read) to the largest current seq
-//!   until all agree, so the work follows the rarest list;
+//! - term of three characters or more: the shortest of the posting lists of up to eight of its
+//!   trigrams, found by reading the lists one chunk each in turn (so the work follows the
+//!   rarest list, see [`Store::shortest_list`]). Checking its visitors against their records
+//!   costs one read each, less than intersecting it with the longer lists by seeks;
 //! - one or two characters: the union of the posting lists of every trigram that starts with it;
 //! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
-//!   intersection of its digit trigrams, plus the exact-phone index for `phone == term`.
+//!   shortest list of its digit trigrams, plus the exact-phone index for `phone == term`.
 //!
 //! Every candidate is then checked against its record with [`visitor_matches`], the one
 //! definition of a match, so the index only has to be a superset. The matches are sorted
@@ -348,7 +349,7 @@ impl Store {
                 .iter()
                 .map(|g| posting_prefix(TEXT, g))
                 .collect();
-            seqs.extend(self.intersect(&prefixes)?);
+            seqs.extend(self.shortest_list(&prefixes)?);
         } else {
             let mut prefix = vec![TEXT];
             prefix.extend_from_slice(lower.iter().collect::<String>().as_bytes());
@@ -360,42 +361,12 @@ impl Store {
                 .iter()
                 .map(|g| posting_prefix(PHONE, g))
                 .collect();
-            seqs.extend(self.intersect(&prefixes)?);
+            seqs.extend(self.shortest_list(&prefixes)?);
         }
         for v in self.visitors_by_phone(term)? {
             seqs.insert(v.seq);
         }
         Ok(seqs)
-    }
-
-    /// The seqs present in every posting list (leapfrog intersection).
-    fn intersect(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
-        let mut out = Vec::new();
-        if prefixes.is_empty() {
-            return Ok(out);
-        }
-        let mut current = 0u64;
-        'search: loop {
-            let mut agreed = true;
-            for prefix in prefixes {
-                match self.seek_posting(prefix, current)? {
-                    None => break 'search,
-                    Some(seq) if seq == current => {}
-                    Some(seq) => {
-                        current = seq;
-                        agreed = false;
-                    }
-                }
-            }
-            if agreed {
-                out.push(current);
-                match current.checked_add(1) {
-                    Some(next) => current = next,
-                    None => break,
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// How many visitors there are (kept in `meta`, since sled's `len` walks the tree).

@@ -165,6 +165,7 @@ fn commands_refuse_a_store_held_by_a_running_server() {
         (vec!["check"], &busy),
         (vec!["check", "--repair"], &busy),
         (vec!["demo-data", "--visitors", "1"], &busy),
+        (vec!["compact"], &busy),
         (
             vec!["import", "--rocketchat", import.to_str().unwrap()],
             &busy,

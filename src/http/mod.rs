@@ -33,6 +33,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub limiter: Arc<ratelimit::RateLimiter>,
+    /// Searches that may run at once (two per core): a search is CPU work on the blocking
+    /// pool, so more at once only add memory and switching; the rest wait their turn.
+    pub search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -44,8 +47,10 @@ impl AppState {
             .map(|d| d.id.clone())
             .collect();
         let store = Store::open(&config.storage, search_fields)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(AppState {
             limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
             config: Arc::new(config),
             store,
         })

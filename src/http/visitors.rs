@@ -218,6 +218,11 @@ pub async fn search(
         offset: paging.offset,
         count: paging.count,
     };
+    let _slot = state
+        .search_slots
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("search slots: {e}")))?;
     let found = read(&state, move |s| s.search_visitors(&q)).await?;
     let items = found.visitors.iter().map(search_item).collect();
     Ok(success(paging.body("visitors", items, found.total)))

@@ -193,45 +193,110 @@ impl Store {
         Ok(out)
     }
 
-    /// The shortest of the posting lists under `prefixes`, read one chunk per list in turn so
-    /// that the reading stops when the shortest list ends. Every visitor that has all the
-    /// lists' grams is in it, so it is a superset of their intersection, for the price of
-    /// about (lists × its chunks) reads: a selective term costs a few reads whatever the
-    /// lengths of its other lists. An empty `prefixes` gives an empty list.
-    pub(super) fn shortest_list(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
+    /// Candidates for the visitors on every posting list under `prefixes` (a superset of
+    /// them, to be checked against the records). The lists are read one chunk each in turn
+    /// until the shortest one ends: it holds every such visitor. Then the other lists are read
+    /// on, up to its last seq, for as long as that costs less than checking its visitors would
+    /// (one chunk read per two candidates); a list read up to seq `s` holds every visitor of
+    /// its gram up to `s`, so candidates up to `s` that it lacks are dropped. A selective term
+    /// costs a few reads however long its other lists are. No prefixes: no candidates.
+    pub(super) fn common_candidates(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
         let tree = &self.trees().gram_postings;
-        let mut lists: Vec<(sled::Iter, Vec<u64>)> = prefixes
+        let mut lists: Vec<ListReader> = prefixes
             .iter()
-            .map(|p| (tree.scan_prefix(p), Vec::new()))
+            .map(|p| ListReader {
+                rows: tree.scan_prefix(p),
+                seqs: Vec::new(),
+                done: false,
+            })
             .collect();
         if lists.is_empty() {
             return Ok(Vec::new());
         }
-        loop {
-            for (rows, seqs) in lists.iter_mut() {
-                let Some(row) = rows.next() else {
-                    return Ok(std::mem::take(seqs));
-                };
-                let (key, value) = row?;
-                seqs.extend(decode(&value).ok_or_else(|| StoreError::Corrupt {
-                    tree: "gram_postings",
-                    key: key.to_vec(),
-                })?);
+        let shortest = 'rounds: loop {
+            for (i, list) in lists.iter_mut().enumerate() {
+                list.read_chunk()?;
+                if list.done {
+                    break 'rounds i;
+                }
+            }
+        };
+        let mut candidates = std::mem::take(&mut lists.swap_remove(shortest).seqs);
+        let Some(&last) = candidates.last() else {
+            return Ok(candidates);
+        };
+        let mut budget = candidates.len() / 2;
+        while budget > 0 {
+            let mut progressed = false;
+            for list in lists.iter_mut().filter(|l| !l.covers(last)) {
+                if budget == 0 {
+                    break;
+                }
+                list.read_chunk()?;
+                budget -= 1;
+                progressed = true;
+            }
+            if !progressed {
+                break;
             }
         }
+        for list in &lists {
+            let covered = if list.done {
+                u64::MAX
+            } else {
+                match list.seqs.last() {
+                    Some(&s) => s,
+                    None => continue,
+                }
+            };
+            candidates.retain(|c| *c > covered || list.seqs.binary_search(c).is_ok());
+        }
+        Ok(candidates)
     }
 }
 
-/// Cuts a chunk into pieces of at most [`CHUNK_MAX`]. A chunk that overflowed by growing at its
-/// end (appends of new visitors) keeps its old entries whole and starts a new piece, so lists
-/// written in order stay full; otherwise it is halved.
+/// One posting list, read chunk by chunk from its start.
+struct ListReader {
+    rows: sled::Iter,
+    /// The seqs read so far, ascending.
+    seqs: Vec<u64>,
+    /// Whether every chunk has been read.
+    done: bool,
+}
+
+impl ListReader {
+    fn read_chunk(&mut self) -> Result<()> {
+        match self.rows.next() {
+            None => self.done = true,
+            Some(row) => {
+                let (key, value) = row?;
+                self.seqs
+                    .extend(decode(&value).ok_or_else(|| StoreError::Corrupt {
+                        tree: "gram_postings",
+                        key: key.to_vec(),
+                    })?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether what was read already says, for every seq up to `seq`, if it is on the list.
+    fn covers(&self, seq: u64) -> bool {
+        self.done || self.seqs.last().is_some_and(|s| *s >= seq)
+    }
+}
+
+/// Cuts a chunk into pieces of at most [`CHUNK_MAX`]. A chunk that grew at its end (appends of
+/// new visitors, alone or a batch of them) is cut into full pieces from its start, so lists
+/// written in order stay full (its first piece keeps its key); otherwise it is halved.
 fn split<'a>(seqs: &'a [u64], old: &[u64]) -> Vec<&'a [u64]> {
     if seqs.len() <= CHUNK_MAX {
         return vec![seqs];
     }
-    let appended = old.len() <= CHUNK_MAX && seqs.starts_with(old) && !old.is_empty();
-    let cut = if appended { old.len() } else { seqs.len() / 2 };
-    let (a, b) = seqs.split_at(cut);
+    if !old.is_empty() && seqs.starts_with(old) {
+        return seqs.chunks(CHUNK_MAX).collect();
+    }
+    let (a, b) = seqs.split_at(seqs.len() / 2);
     let mut pieces = split(a, &[]);
     pieces.extend(split(b, &[]));
     pieces

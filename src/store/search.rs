@@ -18,13 +18,12 @@
 //! ## How a term is answered
 //! - empty term: the creation-time index `visitortime_seq` gives the page directly (default
 //!   order), and `meta.visitor_count` the total;
-//! - term of three characters or more: the shortest of the posting lists of up to eight of its
-//!   trigrams, found by reading the lists one chunk each in turn (so the work follows the
-//!   rarest list, see [`Store::shortest_list`]). Checking its visitors against their records
-//!   costs one read each, less than intersecting it with the longer lists by seeks;
+//! - term of three characters or more: the visitors on the posting lists of all its trigrams
+//!   (up to 32), found by reading the lists one chunk each in turn, so the work follows the
+//!   rarest list (see [`Store::common_candidates`]);
 //! - one or two characters: the union of the posting lists of every trigram that starts with it;
 //! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
-//!   shortest list of its digit trigrams, plus the exact-phone index for `phone == term`.
+//!   common candidates of its digit trigrams, plus the exact-phone index for `phone == term`.
 //!
 //! Every candidate is then checked against its record with [`visitor_matches`], the one
 //! definition of a match, so the index only has to be a superset. The matches are sorted
@@ -45,8 +44,9 @@ const PAD_END: char = '\u{3}';
 const INDEX_LAYOUT: &str = "grams-v3-chunks";
 /// Visitors per step of an index rebuild.
 const REBUILD_BATCH: usize = 10_000;
-/// Trigrams of a long term beyond this many add little selectivity.
-const MAX_TERM_GRAMS: usize = 8;
+/// Trigrams of a term beyond this many are not read (a bound for very long terms; a term's
+/// rarest trigram is what makes a search cheap, so all of a usual term's are used).
+const MAX_TERM_GRAMS: usize = 32;
 
 /// A field search results can be ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +263,50 @@ fn time_order(sort: &[(SortField, bool)]) -> Option<bool> {
     }
 }
 
+/// The first `keep` matches in sort order, and how many there were: memory stays bounded by
+/// the page however many visitors match (a term like "a" matches most of them).
+struct TopMatches<'a> {
+    sort: &'a [(SortField, bool)],
+    keep: Option<usize>,
+    items: Vec<Visitor>,
+    total: usize,
+}
+
+impl<'a> TopMatches<'a> {
+    fn new(sort: &'a [(SortField, bool)], keep: Option<usize>) -> Self {
+        TopMatches {
+            sort,
+            keep,
+            items: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, v: Visitor) {
+        self.total += 1;
+        self.items.push(v);
+        if let Some(keep) = self.keep {
+            if self.items.len() >= keep.saturating_mul(2).max(1024) {
+                self.trim(keep);
+            }
+        }
+    }
+
+    fn trim(&mut self, keep: usize) {
+        sort_visitors(&mut self.items, self.sort);
+        self.items.truncate(keep);
+    }
+
+    /// The kept matches, sorted, and the total.
+    fn finish(mut self) -> (Vec<Visitor>, usize) {
+        sort_visitors(&mut self.items, self.sort);
+        if let Some(keep) = self.keep {
+            self.items.truncate(keep);
+        }
+        (self.items, self.total)
+    }
+}
+
 fn page<T>(items: Vec<T>, offset: usize, count: Option<usize>) -> Vec<T> {
     let it = items.into_iter().skip(offset);
     match count {
@@ -280,11 +324,11 @@ impl Store {
                 return self.visitors_in_time_order(ascending, q.offset, q.count);
             }
         }
-        let mut matches = Vec::new();
+        let mut top = TopMatches::new(&q.sort, q.count.map(|c| q.offset.saturating_add(c)));
         if q.term.is_empty() {
             for row in self.trees().visitorseq_visitor.iter() {
                 let (key, value) = row?;
-                matches.push(decode_compact::<Visitor>(
+                top.push(decode_compact::<Visitor>(
                     "visitorseq_visitor",
                     &key,
                     &value,
@@ -294,13 +338,12 @@ impl Store {
             for seq in self.candidates(&q.term)? {
                 if let Some(v) = self.visitor_by_seq(seq)? {
                     if visitor_matches(&v, &q.term, fields) {
-                        matches.push(v);
+                        top.push(v);
                     }
                 }
             }
         }
-        sort_visitors(&mut matches, &q.sort);
-        let total = matches.len();
+        let (matches, total) = top.finish();
         Ok(SearchPage {
             visitors: page(matches, q.offset, q.count),
             total,
@@ -349,7 +392,7 @@ impl Store {
                 .iter()
                 .map(|g| posting_prefix(TEXT, g))
                 .collect();
-            seqs.extend(self.shortest_list(&prefixes)?);
+            seqs.extend(self.common_candidates(&prefixes)?);
         } else {
             let mut prefix = vec![TEXT];
             prefix.extend_from_slice(lower.iter().collect::<String>().as_bytes());
@@ -361,7 +404,7 @@ impl Store {
                 .iter()
                 .map(|g| posting_prefix(PHONE, g))
                 .collect();
-            seqs.extend(self.shortest_list(&prefixes)?);
+            seqs.extend(self.common_candidates(&prefixes)?);
         }
         for v in self.visitors_by_phone(term)? {
             seqs.insert(v.seq);
@@ -468,6 +511,32 @@ mod tests {
         assert!(!visitor_matches(&v, "5a5", &fields));
         assert!(!visitor_matches(&v, "^((ab)*)+$", &fields));
         assert!(visitor_matches(&v, "", &fields));
+    }
+
+    #[test]
+    fn top_matches_keep_the_first_page_of_the_full_order() {
+        let all: Vec<Visitor> = (0..3000u64)
+            .map(|i| {
+                let mut v = visitor(&format!("n{}", i % 17), None);
+                v.seq = i;
+                v.ts = ((i * 7919) % 500) as i64;
+                v
+            })
+            .collect();
+        for sort in [
+            vec![],
+            vec![(SortField::Name, true), (SortField::Ts, false)],
+        ] {
+            let mut expected = all.clone();
+            sort_visitors(&mut expected, &sort);
+            let mut top = TopMatches::new(&sort, Some(25));
+            for v in all.iter().cloned() {
+                top.push(v);
+            }
+            let (kept, total) = top.finish();
+            assert_eq!(total, 3000);
+            assert_eq!(kept, expected[..25].to_vec());
+        }
     }
 
     #[test]

@@ -13,7 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 type Rows = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// The derived trees that describe visitors (the search index among them).
-const VISITOR_TREES: [&str; 3] = ["visitorkey_seqs", "visitortime_seq", "gram_postings"];
+const VISITOR_TREES: [&str; 4] = [
+    "visitorkey_seqs",
+    "visitortime_seq",
+    "gram_postings",
+    "gram_count",
+];
 
 /// What a check found.
 #[derive(Debug, Default, Clone)]
@@ -50,6 +55,7 @@ impl Store {
             "visitorkey_seqs" => &t.visitorkey_seqs,
             "visitortime_seq" => &t.visitortime_seq,
             "gram_postings" => &t.gram_postings,
+            "gram_count" => &t.gram_count,
             "visitorid_openroomid" => &t.visitorid_openroomid,
             "visitorid_roomtime" => &t.visitorid_roomtime,
             "roomid_msgtime_msgid" => &t.roomid_msgtime_msgid,
@@ -63,10 +69,11 @@ impl Store {
         })
     }
 
-    const DERIVED: [&'static str; 12] = [
+    const DERIVED: [&'static str; 13] = [
         "visitorkey_seqs",
         "visitortime_seq",
         "gram_postings",
+        "gram_count",
         "visitorid_openroomid",
         "visitorid_roomtime",
         "roomid_msgtime_msgid",
@@ -119,6 +126,14 @@ impl Store {
         }
         for (key, value) in super::buckets::rows(entries) {
             e.put("visitorkey_seqs", key, value);
+        }
+        let lengths: Vec<(Vec<u8>, u64)> = e
+            .postings
+            .iter()
+            .map(|(prefix, seqs)| (prefix.clone(), seqs.len() as u64))
+            .collect();
+        for (prefix, n) in lengths {
+            e.put("gram_count", prefix, n.to_be_bytes().to_vec());
         }
         e.records
             .insert("visitorseq_visitor", e.visitor_count as usize);
@@ -408,6 +423,7 @@ mod tests {
 
         let t = s.trees();
         t.visitortime_seq.clear().unwrap();
+        t.gram_count.clear().unwrap();
         t.visitorkey_seqs.insert(b"ghost", &b"nobody"[..]).unwrap();
         t.visitorid_openroomid.clear().unwrap();
         t.navtime_navid.clear().unwrap();
@@ -415,6 +431,7 @@ mod tests {
         let text = report.problems.join("\n");
         assert!(text.contains("visitortime_seq: missing row"), "{text}");
         assert!(text.contains("visitorkey_seqs: stale row"), "{text}");
+        assert!(text.contains("gram_count: missing row"), "{text}");
         assert!(text.contains("visitorid_openroomid: missing row"), "{text}");
         assert!(text.contains("navtime_navid: missing row"), "{text}");
 

@@ -129,6 +129,9 @@ struct Trees {
     /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
     /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
     gram_postings: Tree,
+    /// posting-list prefix (`ns gram 0xFF`) → how many seqs the list holds (u64 BE); absent
+    /// for an empty list. Lets a search start from its rarest trigram.
+    gram_count: Tree,
     /// user id → bincode [`crate::model::User`].
     userid_user: Tree,
     /// lower-cased username → user id. Unique.
@@ -140,7 +143,7 @@ struct Trees {
     userid_tokenhash: Tree,
 }
 
-const TREE_COUNT: usize = 19;
+const TREE_COUNT: usize = 20;
 
 impl Trees {
     fn open(db: &Db) -> sled::Result<Trees> {
@@ -160,6 +163,7 @@ impl Trees {
             navtime_navid: db.open_tree("navtime_navid")?,
             navexpiry_navid: db.open_tree("navexpiry_navid")?,
             gram_postings: db.open_tree("gram_postings")?,
+            gram_count: db.open_tree("gram_count")?,
             userid_user: db.open_tree("userid_user")?,
             username_userid: db.open_tree("username_userid")?,
             tokenhash_session: db.open_tree("tokenhash_session")?,
@@ -185,6 +189,7 @@ impl Trees {
             self.navtime_navid.clone(),
             self.navexpiry_navid.clone(),
             self.gram_postings.clone(),
+            self.gram_count.clone(),
             self.userid_user.clone(),
             self.username_userid.clone(),
             self.tokenhash_session.clone(),
@@ -210,6 +215,7 @@ struct Tx<'a> {
     navtime_navid: &'a TransactionalTree,
     navexpiry_navid: &'a TransactionalTree,
     gram_postings: &'a TransactionalTree,
+    gram_count: &'a TransactionalTree,
     userid_user: &'a TransactionalTree,
     username_userid: &'a TransactionalTree,
     tokenhash_session: &'a TransactionalTree,
@@ -239,10 +245,11 @@ impl<'a> Tx<'a> {
             navtime_navid: &t[12],
             navexpiry_navid: &t[13],
             gram_postings: &t[14],
-            userid_user: &t[15],
-            username_userid: &t[16],
-            tokenhash_session: &t[17],
-            userid_tokenhash: &t[18],
+            gram_count: &t[15],
+            userid_user: &t[16],
+            username_userid: &t[17],
+            tokenhash_session: &t[18],
+            userid_tokenhash: &t[19],
             hasher,
         }
     }
@@ -494,6 +501,7 @@ impl Store {
             ("navtime_navid", t.navtime_navid.len()),
             ("navexpiry_navid", t.navexpiry_navid.len()),
             ("gram_postings", t.gram_postings.len()),
+            ("gram_count", t.gram_count.len()),
             ("username_userid", t.username_userid.len()),
             ("tokenhash_session", t.tokenhash_session.len()),
             ("userid_tokenhash", t.userid_tokenhash.len()),

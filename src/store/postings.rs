@@ -18,8 +18,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Most seqs in one chunk.
 pub const CHUNK_MAX: usize = 128;
 
-/// Planned writes: key → new value, or `None` to delete.
-pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Planned writes of the search index.
+#[derive(Default, Debug)]
+pub struct Writes {
+    /// Chunk key → new chunk, or `None` to delete.
+    pub chunks: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Posting-list prefix → its new length (0: delete the count).
+    pub counts: BTreeMap<Vec<u8>, u64>,
+}
 
 /// Seqs to add to and remove from one posting list.
 #[derive(Default, Debug)]
@@ -36,12 +42,43 @@ pub type Edits = BTreeMap<Vec<u8>, Edit>;
 
 /// Applies planned writes inside a transaction.
 pub(super) fn apply(tx: &Tx, writes: &Writes) -> TxResult<()> {
-    for (key, value) in writes {
+    for (key, value) in &writes.chunks {
         match value {
             Some(v) => tx.gram_postings.insert(key.as_slice(), v.as_slice())?,
             None => tx.gram_postings.remove(key.as_slice())?,
         };
     }
+    for (prefix, count) in &writes.counts {
+        match count {
+            0 => tx.gram_count.remove(prefix.as_slice())?,
+            n => tx
+                .gram_count
+                .insert(prefix.as_slice(), &n.to_be_bytes()[..])?,
+        };
+    }
+    Ok(())
+}
+
+/// Applies planned writes outside a transaction (index rebuilds, which hold the writer lock
+/// and flush before they record that the index is built).
+pub(super) fn apply_batch(store: &Store, writes: Writes) -> Result<()> {
+    let t = store.trees();
+    let mut chunks = sled::Batch::default();
+    for (k, v) in writes.chunks {
+        match v {
+            Some(v) => chunks.insert(k, v),
+            None => chunks.remove(k),
+        }
+    }
+    t.gram_postings.apply_batch(chunks)?;
+    let mut counts = sled::Batch::default();
+    for (k, n) in writes.counts {
+        match n {
+            0 => counts.remove(k),
+            n => counts.insert(k, &n.to_be_bytes()[..]),
+        }
+    }
+    t.gram_count.apply_batch(counts)?;
     Ok(())
 }
 
@@ -125,8 +162,9 @@ impl Store {
     /// The chunk writes that carry out `edits`. Call under the writer lock; apply the result
     /// in the transaction that writes the records the edits come from.
     pub(super) fn plan_postings(&self, edits: &Edits) -> Result<Writes> {
-        let mut writes = Writes::new();
+        let mut writes = Writes::default();
         for (prefix, edit) in edits {
+            let mut grown: i64 = 0;
             // Group the touched seqs by the chunk they belong to (None: the list is empty),
             // keeping each chunk's seqs as read.
             let mut groups: BTreeMap<Option<Vec<u8>>, AddRemove> = BTreeMap::new();
@@ -166,18 +204,36 @@ impl Store {
                 if seqs == old {
                     continue;
                 }
+                grown += seqs.len() as i64 - old.len() as i64;
                 if let Some(k) = &key {
-                    writes.entry(k.clone()).or_insert(None);
+                    writes.chunks.entry(k.clone()).or_insert(None);
                 }
                 if seqs.is_empty() {
                     continue;
                 }
                 for piece in split(&seqs, &old) {
-                    writes.insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
+                    writes
+                        .chunks
+                        .insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
                 }
+            }
+            if grown != 0 {
+                let count = self.list_length(prefix)?.saturating_add_signed(grown);
+                writes.counts.insert(prefix.clone(), count);
             }
         }
         Ok(writes)
+    }
+
+    /// How many seqs the posting list under `prefix` holds (`gram_count`).
+    pub(super) fn list_length(&self, prefix: &[u8]) -> Result<u64> {
+        match self.trees().gram_count.get(prefix)? {
+            Some(bytes) => super::keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
+                tree: "gram_count",
+                key: prefix.to_vec(),
+            }),
+            None => Ok(0),
+        }
     }
 
     /// Every seq in the posting list under `prefix`, ascending.
@@ -194,95 +250,32 @@ impl Store {
     }
 
     /// Candidates for the visitors on every posting list under `prefixes` (a superset of
-    /// them, to be checked against the records). The lists are read one chunk each in turn
-    /// until the shortest one ends: it holds every such visitor. Then the other lists are read
-    /// on, up to its last seq, for as long as that costs less than checking its visitors would
-    /// (one chunk read per two candidates); a list read up to seq `s` holds every visitor of
-    /// its gram up to `s`, so candidates up to `s` that it lacks are dropped. A selective term
-    /// costs a few reads however long its other lists are. No prefixes: no candidates.
+    /// them, to be checked against the records): the shortest list (by `gram_count`), then
+    /// intersected with the next shortest ones for as long as reading one costs less than
+    /// checking the candidates it could remove (a list of `n` seqs is `n / 128` chunk reads,
+    /// a candidate one record read). A selective term costs a few reads however long its other
+    /// lists are; a trigram no visitor has answers at once. No prefixes: no candidates.
     pub(super) fn common_candidates(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
-        let tree = &self.trees().gram_postings;
-        let mut lists: Vec<ListReader> = prefixes
-            .iter()
-            .map(|p| ListReader {
-                rows: tree.scan_prefix(p),
-                seqs: Vec::new(),
-                done: false,
-            })
-            .collect();
-        if lists.is_empty() {
+        let mut lists = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            lists.push((self.list_length(prefix)?, prefix));
+        }
+        lists.sort();
+        let Some(((shortest, first), rest)) = lists.split_first() else {
+            return Ok(Vec::new());
+        };
+        if *shortest == 0 {
             return Ok(Vec::new());
         }
-        let shortest = 'rounds: loop {
-            for (i, list) in lists.iter_mut().enumerate() {
-                list.read_chunk()?;
-                if list.done {
-                    break 'rounds i;
-                }
-            }
-        };
-        let mut candidates = std::mem::take(&mut lists.swap_remove(shortest).seqs);
-        let Some(&last) = candidates.last() else {
-            return Ok(candidates);
-        };
-        let mut budget = candidates.len() / 2;
-        while budget > 0 {
-            let mut progressed = false;
-            for list in lists.iter_mut().filter(|l| !l.covers(last)) {
-                if budget == 0 {
-                    break;
-                }
-                list.read_chunk()?;
-                budget -= 1;
-                progressed = true;
-            }
-            if !progressed {
+        let mut candidates = self.posting_list(first)?;
+        for (length, prefix) in rest {
+            if candidates.is_empty() || *length > 32 * candidates.len() as u64 {
                 break;
             }
-        }
-        for list in &lists {
-            let covered = if list.done {
-                u64::MAX
-            } else {
-                match list.seqs.last() {
-                    Some(&s) => s,
-                    None => continue,
-                }
-            };
-            candidates.retain(|c| *c > covered || list.seqs.binary_search(c).is_ok());
+            let other = self.posting_list(prefix)?;
+            candidates.retain(|c| other.binary_search(c).is_ok());
         }
         Ok(candidates)
-    }
-}
-
-/// One posting list, read chunk by chunk from its start.
-struct ListReader {
-    rows: sled::Iter,
-    /// The seqs read so far, ascending.
-    seqs: Vec<u64>,
-    /// Whether every chunk has been read.
-    done: bool,
-}
-
-impl ListReader {
-    fn read_chunk(&mut self) -> Result<()> {
-        match self.rows.next() {
-            None => self.done = true,
-            Some(row) => {
-                let (key, value) = row?;
-                self.seqs
-                    .extend(decode(&value).ok_or_else(|| StoreError::Corrupt {
-                        tree: "gram_postings",
-                        key: key.to_vec(),
-                    })?);
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether what was read already says, for every seq up to `seq`, if it is on the list.
-    fn covers(&self, seq: u64) -> bool {
-        self.done || self.seqs.last().is_some_and(|s| *s >= seq)
     }
 }
 

@@ -1157,6 +1157,7 @@ fn deleting_every_visitor_leaves_no_index_rows() {
     let counts: BTreeMap<&str, usize> = store.index_counts().into_iter().collect();
     for tree in [
         "gram_postings",
+        "gram_count",
         "visitorkey_seqs",
         "visitortime_seq",
         "visitorid_openroomid",

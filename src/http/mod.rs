@@ -22,7 +22,7 @@ use crate::store::{self, Store};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpRequest, Resource};
 use error::ApiError;
 use std::sync::Arc;
@@ -182,7 +182,9 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store")))
-        .wrap(
+        // The access log is built per request only when `info` is printed (RUST_LOG).
+        .wrap(Condition::new(
+            log::log_enabled!(log::Level::Info),
             Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
                 .custom_request_replace("client", |req| {
                     req.peer_addr()
@@ -192,7 +194,7 @@ pub fn build_app(
                 .custom_request_replace("request", |req| {
                     format!("{} {}", req.method(), redacted_path(req.path()))
                 }),
-        )
+        ))
 }
 
 /// Any unknown path.

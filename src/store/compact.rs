@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 
 /// Keys per batch written to the copy.
 const BATCH: usize = 10_000;
+/// Page cache of the copy being written.
+const COPY_CACHE_BYTES: u64 = 64 << 20;
 
 /// Sizes on disk before and after, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +91,12 @@ pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
             .insert(b"seq_floor", &keys::u64_value(floor))?;
         store.inner.db.flush()?;
         let src = &store.inner.db;
-        let dst = sled::Config::new().path(&tmp).flush_every_ms(None).open()?;
+        // Written once and not read back: a small cache (sled's default is 1 GiB).
+        let dst = sled::Config::new()
+            .path(&tmp)
+            .cache_capacity(COPY_CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()?;
         for name in src.tree_names() {
             let from = src.open_tree(&name)?;
             let to = dst.open_tree(&name)?;

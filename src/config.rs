@@ -70,7 +70,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("./data"),
-            cache_mb: 128,
+            cache_mb: 64,
             durability: Durability::Sync,
             flush_every_ms: 500,
         }

@@ -1,6 +1,9 @@
 //! The `visitord` binary: parse flags, load config, set up logging, run the subcommand.
 #![forbid(unsafe_code)]
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;

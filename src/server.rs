@@ -10,6 +10,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Blocking-pool threads per worker (see `serve`).
+const BLOCKING_THREADS_PER_WORKER: usize = 4;
+
 /// Runs the server to completion. Errors are one line a person can act on.
 pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let config = loaded.config.clone();
@@ -27,6 +30,10 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let app_state = state.clone();
     let server = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
+        // Store calls that may take a while run on the blocking pool; the writer lock and the
+        // search slots bound how many can run at once, so a few threads per worker suffice
+        // (actix's default of 512 per process only adds stacks and malloc arenas: RSS).
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .max_connections(config.server.max_connections)
         .client_request_timeout(Duration::from_millis(config.server.request_timeout_ms))
         .shutdown_timeout(30)

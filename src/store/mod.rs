@@ -129,8 +129,9 @@ struct Trees {
     /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
     /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
     gram_postings: Tree,
-    /// posting-list prefix (`ns gram 0xFF`) → how many seqs the list holds (u64 BE); absent
-    /// for an empty list. Lets a search start from its rarest trigram.
+    /// posting-list prefix (`ns gram 0xFF`) → how many chunks the list has (u64 BE); absent
+    /// for an empty list. Lets a search start from its rarest trigram, and changes only when a
+    /// chunk is added or removed (about one append in 128).
     gram_count: Tree,
     /// user id → bincode [`crate::model::User`].
     userid_user: Tree,

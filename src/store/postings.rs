@@ -23,7 +23,7 @@ pub const CHUNK_MAX: usize = 128;
 pub struct Writes {
     /// Chunk key → new chunk, or `None` to delete.
     pub chunks: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Posting-list prefix → its new length (0: delete the count).
+    /// Posting-list prefix → its new number of chunks (0: delete the count).
     pub counts: BTreeMap<Vec<u8>, u64>,
 }
 
@@ -164,7 +164,9 @@ impl Store {
     pub(super) fn plan_postings(&self, edits: &Edits) -> Result<Writes> {
         let mut writes = Writes::default();
         for (prefix, edit) in edits {
-            let mut grown: i64 = 0;
+            // Chunk keys replaced or deleted, and written (the list's chunk count changes by
+            // the difference).
+            let (mut before, mut after) = (BTreeSet::new(), BTreeSet::new());
             // Group the touched seqs by the chunk they belong to (None: the list is empty),
             // keeping each chunk's seqs as read.
             let mut groups: BTreeMap<Option<Vec<u8>>, AddRemove> = BTreeMap::new();
@@ -204,29 +206,30 @@ impl Store {
                 if seqs == old {
                     continue;
                 }
-                grown += seqs.len() as i64 - old.len() as i64;
                 if let Some(k) = &key {
                     writes.chunks.entry(k.clone()).or_insert(None);
+                    before.insert(k.clone());
                 }
                 if seqs.is_empty() {
                     continue;
                 }
                 for piece in split(&seqs, &old) {
-                    writes
-                        .chunks
-                        .insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
+                    let k = chunk_key(prefix, piece[0]);
+                    after.insert(k.clone());
+                    writes.chunks.insert(k, Some(encode(piece)));
                 }
             }
-            if grown != 0 {
-                let count = self.list_length(prefix)?.saturating_add_signed(grown);
+            if before.len() != after.len() {
+                let grown = after.len() as i64 - before.len() as i64;
+                let count = self.chunk_count(prefix)?.saturating_add_signed(grown);
                 writes.counts.insert(prefix.clone(), count);
             }
         }
         Ok(writes)
     }
 
-    /// How many seqs the posting list under `prefix` holds (`gram_count`).
-    pub(super) fn list_length(&self, prefix: &[u8]) -> Result<u64> {
+    /// How many chunks the posting list under `prefix` has (`gram_count`).
+    pub(super) fn chunk_count(&self, prefix: &[u8]) -> Result<u64> {
         match self.trees().gram_count.get(prefix)? {
             Some(bytes) => super::keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
                 tree: "gram_count",
@@ -250,15 +253,16 @@ impl Store {
     }
 
     /// Candidates for the visitors on every posting list under `prefixes` (a superset of
-    /// them, to be checked against the records): the shortest list (by `gram_count`), then
-    /// intersected with the next shortest ones for as long as reading one costs less than
-    /// checking the candidates it could remove (a list of `n` seqs is `n / 128` chunk reads,
-    /// a candidate one record read). A selective term costs a few reads however long its other
-    /// lists are; a trigram no visitor has answers at once. No prefixes: no candidates.
+    /// them, to be checked against the records): the shortest list (fewest chunks, by
+    /// `gram_count`), then intersected with the next shortest ones for as long as reading one
+    /// costs less than checking the candidates it could remove (a chunk read costs about as
+    /// much as a record read, and a chunk holds up to 128 seqs). A selective term costs a few
+    /// reads however long its other lists are; a trigram no visitor has answers at once. No
+    /// prefixes: no candidates.
     pub(super) fn common_candidates(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
         let mut lists = Vec::with_capacity(prefixes.len());
         for prefix in prefixes {
-            lists.push((self.list_length(prefix)?, prefix));
+            lists.push((self.chunk_count(prefix)?, prefix));
         }
         lists.sort();
         let Some(((shortest, first), rest)) = lists.split_first() else {
@@ -268,8 +272,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut candidates = self.posting_list(first)?;
-        for (length, prefix) in rest {
-            if candidates.is_empty() || *length > 32 * candidates.len() as u64 {
+        for (chunks, prefix) in rest {
+            if candidates.len() < 2 || *chunks > candidates.len() as u64 / 4 {
                 break;
             }
             let other = self.posting_list(prefix)?;

@@ -19,8 +19,8 @@
 //! - empty term: the creation-time index `visitortime_seq` gives the page directly (default
 //!   order), and `meta.visitor_count` the total;
 //! - term of three characters or more: the visitors on the posting lists of all its trigrams
-//!   (up to 32), starting from the rarest one: tree `gram_count` holds each list's length
-//!   (see [`Store::common_candidates`]);
+//!   (up to 32), starting from the rarest one: tree `gram_count` holds each list's number of
+//!   chunks (see [`Store::common_candidates`]);
 //! - one or two characters: the union of the posting lists of every trigram that starts with it;
 //! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
 //!   common candidates of its digit trigrams, plus the exact-phone index for `phone == term`.
@@ -41,7 +41,7 @@ const PHONE: u8 = b'p';
 const PAD_START: char = '\u{2}';
 const PAD_END: char = '\u{3}';
 /// Version of what the search index holds; part of the signature that triggers a rebuild.
-const INDEX_LAYOUT: &str = "grams-v4-counts";
+const INDEX_LAYOUT: &str = "grams-v5-chunk-counts";
 /// Visitors per step of an index rebuild.
 const REBUILD_BATCH: usize = 10_000;
 /// Trigrams of a term beyond this many are not read (a bound for very long terms; a term's

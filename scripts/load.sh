@@ -270,6 +270,10 @@ print(f"kept {n} terms {dict(sorted(kept.items()))}, dropped {sum(dropped.values
       f"total per term: median {totals[n // 2]}, max {totals[-1]}")
 PY
 
+# Peak resident memory of the big-store server so far (VmHWM), in MB.
+hwm_mb() { mb $(($(awk '/^VmHWM:/ {print $2}' "/proc/$big_pid/status") * 1024)); }
+echo "peak RSS of the big-store server after start and the term check: $(hwm_mb) MB"
+
 "$ceiling_bin" --bind 127.0.0.1:0 >"$work/ceiling.out" 2>"$work/ceiling.err" &
 ceiling_pid=$!
 pids+=("$ceiling_pid")
@@ -316,6 +320,7 @@ for round in $(seq "$runs"); do
   run "$round" get "http://$big_addr" get.lua "$work/tokens.txt"
   run "$round" search "http://$big_addr" search.lua "$auth_token" "$user_id" "$work/terms.txt"
   run "$round" search-all "http://$big_addr" search.lua "$auth_token" "$user_id"
+  echo "  round $round  peak RSS of the big-store server so far: $(hwm_mb) MB"
   for mode in sync periodic; do
     start_server "post-$mode" "$work/post-$mode-$round" VISITORD_STORAGE_DURABILITY="$mode"
     wait_healthy "$addr"

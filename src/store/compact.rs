@@ -134,21 +134,8 @@ pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use crate::store::visitors::Registration;
-
-    fn open(config: &StorageConfig) -> Store {
-        // sled's I/O threads may hold the lock a moment after the last handle is dropped.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Store::open(config, Vec::new()) {
-                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => return other.unwrap(),
-            }
-        }
-    }
+    use crate::store::{reopen as open, temp_config};
 
     fn reg(i: u64) -> Registration {
         Registration {
@@ -161,11 +148,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_every_row_and_later_seqs_stay_fresh() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("data"),
-            ..Default::default()
-        };
+        let (_dir, config) = temp_config();
         let s = open(&config);
         for round in 0..5 {
             for i in 0..40 {
@@ -205,11 +188,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_swap_is_undone_at_the_next_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("data"),
-            ..Default::default()
-        };
+        let (_dir, config) = temp_config();
         {
             let s = open(&config);
             s.register_visitor(&reg(1), 1).unwrap();

@@ -88,19 +88,14 @@ pub(super) fn from_v1(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::StorageConfig;
     use crate::store::visitors::Registration;
-    use crate::store::{keys, Store};
+    use crate::store::{keys, reopen, temp_config, Store};
 
     /// A schema-1 store (as the first releases wrote it) opens with every visitor findable by
     /// each index, searchable, and consistent.
     #[test]
     fn a_schema_1_store_is_upgraded_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig {
-            data_dir: dir.path().join("data"),
-            ..Default::default()
-        };
+        let (_dir, config) = temp_config();
         // Write visitors through the current code, then rewrite them in the schema-1 layout.
         let mut visitors = Vec::new();
         {
@@ -132,18 +127,7 @@ mod tests {
                 .unwrap();
             s.flush().unwrap();
         }
-        // sled's I/O threads may hold the lock a moment after the last handle is dropped.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let s = loop {
-            match Store::open(&config, Vec::new()) {
-                Err(crate::store::StoreError::Locked { .. })
-                    if std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other.unwrap(),
-            }
-        };
+        let s = reopen(&config);
         assert!(s.check().unwrap().problems.is_empty());
         assert_eq!(s.visitor_count().unwrap(), 30);
         for v in &visitors {

@@ -539,17 +539,40 @@ impl Store {
     }
 }
 
-/// A store in a new temporary directory (unit tests); the directory lives as long as the guard.
+/// The config of a store in a new temporary directory (unit tests); the directory lives as long
+/// as the guard.
 #[cfg(test)]
-pub(crate) fn temp_store(search_fields: &[&str]) -> (tempfile::TempDir, Store) {
+pub(crate) fn temp_config() -> (tempfile::TempDir, StorageConfig) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = StorageConfig {
         data_dir: dir.path().join("data"),
         ..Default::default()
     };
+    (dir, config)
+}
+
+/// A store in a new temporary directory (unit tests); the directory lives as long as the guard.
+#[cfg(test)]
+pub(crate) fn temp_store(search_fields: &[&str]) -> (tempfile::TempDir, Store) {
+    let (dir, config) = temp_config();
     let fields = search_fields.iter().map(|f| f.to_string()).collect();
     let store = Store::open(&config, fields).expect("open a temporary store");
     (dir, store)
+}
+
+/// Opens the store of `config` again after its last handle was dropped (unit tests): sled's I/O
+/// threads may hold the directory lock a moment longer, so `Locked` is retried for up to 10 s.
+#[cfg(test)]
+pub(crate) fn reopen(config: &StorageConfig) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(config, Vec::new()) {
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("reopen the store"),
+        }
+    }
 }
 
 /// One row of [`Store::snapshot`]: tree name, key, value.

@@ -33,8 +33,10 @@ pub struct Compaction {
     pub after: u64,
 }
 
+/// `<dir><suffix>` beside `dir` (a trailing `/` in `dir` must not put it inside).
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
-    let mut name = dir.as_os_str().to_owned();
+    let dir: PathBuf = dir.components().collect();
+    let mut name = dir.into_os_string();
     name.push(suffix);
     PathBuf::from(name)
 }
@@ -48,6 +50,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Finishes or undoes a compaction that a crash interrupted (see the module header).
 pub(super) fn recover(dir: &Path) -> Result<()> {
+    let dir: &Path = &dir.components().collect::<PathBuf>();
     let old = sibling(dir, ".old");
     if !dir.exists() && old.exists() {
         log::warn!(
@@ -77,6 +80,7 @@ fn disk_usage(dir: &Path) -> u64 {
 /// Compacts the store `store` (open, so locked against servers), which must be its only handle:
 /// it is consumed, and the store is closed when this returns.
 pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
+    let dir: &Path = &dir.components().collect::<PathBuf>();
     let before = disk_usage(dir);
     let tmp = sibling(dir, ".compacting");
     if tmp.exists() {
@@ -184,6 +188,18 @@ mod tests {
         assert!(fresh.seq > highest, "{} <= {highest}", fresh.seq);
         assert_eq!(s.visitor_count().unwrap(), 41);
         assert!(s.check().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn siblings_sit_beside_the_data_dir_even_with_a_trailing_slash() {
+        assert_eq!(
+            sibling(Path::new("/srv/data/"), ".old"),
+            PathBuf::from("/srv/data.old")
+        );
+        assert_eq!(
+            sibling(Path::new("data"), ".compacting"),
+            PathBuf::from("data.compacting")
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ const BATCH: usize = 10_000;
 /// Page cache of the copy being written.
 const COPY_CACHE_BYTES: u64 = 64 << 20;
 
-/// Sizes on disk before and after, in bytes.
+/// Sizes on disk (sled's own count, as `import` prints it) before and after, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Compaction {
     pub before: u64,
@@ -62,27 +62,13 @@ pub(super) fn recover(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Bytes of every file under `dir`.
-fn disk_usage(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => disk_usage(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// Compacts the store `store` (open, so locked against servers), which must be its only handle:
 /// it is consumed, and the store is closed when this returns.
 pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
     let dir: &Path = &dir.components().collect::<PathBuf>();
-    let before = disk_usage(dir);
+    let before = store.size_on_disk()?;
     let tmp = sibling(dir, ".compacting");
+    let after;
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -118,6 +104,7 @@ pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
             to.apply_batch(batch)?;
         }
         dst.flush()?;
+        after = dst.size_on_disk()?;
         if dst.checksum()? != src.checksum()? {
             return Err(StoreError::Invariant(
                 "the compacted copy differs from the store; the store was left as it was",
@@ -129,10 +116,7 @@ pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
     std::fs::rename(dir, &old).map_err(io(dir))?;
     std::fs::rename(&tmp, dir).map_err(io(dir))?;
     std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    Ok(Compaction {
-        before,
-        after: disk_usage(dir),
-    })
+    Ok(Compaction { before, after })
 }
 
 #[cfg(test)]

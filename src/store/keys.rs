@@ -39,6 +39,12 @@ pub fn time_seq(ts: Millis, seq: u64) -> [u8; 16] {
     k
 }
 
+/// The seq part of a [`time_seq`] key; `None` for a key of another length.
+pub fn seq_of_time_seq(key: &[u8]) -> Option<u64> {
+    let arr: [u8; 16] = key.try_into().ok()?;
+    read_u64(&arr[8..])
+}
+
 /// Only the time part of [`time_seq`], for range bounds ("everything before `ts`").
 pub fn time_only(ts: Millis) -> [u8; 8] {
     ((ts as u64) ^ (1 << 63)).to_be_bytes()
@@ -98,6 +104,8 @@ mod tests {
         assert!(time_seq(10, 1) < time_seq(10, 2));
         assert!(time_seq(10, u64::MAX) < time_seq(11, 0));
         assert!(time_only(10)[..] < time_seq(11, 0)[..]);
+        assert_eq!(seq_of_time_seq(&time_seq(-5, 9)), Some(9));
+        assert_eq!(seq_of_time_seq(b"short"), None);
     }
 
     #[test]

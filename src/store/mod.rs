@@ -312,6 +312,17 @@ fn decode_compact<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[
         })
 }
 
+/// The u64 (big-endian) stored under `key` in `tree` (named `name` in errors); 0 when absent.
+fn read_u64_or_zero(tree: &Tree, name: &'static str, key: &[u8]) -> Result<u64> {
+    match tree.get(key)? {
+        Some(bytes) => keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
+            tree: name,
+            key: key.to_vec(),
+        }),
+        None => Ok(0),
+    }
+}
+
 /// A utf-8 id stored as a value; anything else is corruption.
 fn id_value(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
@@ -380,13 +391,7 @@ impl Store {
         if found < SCHEMA_VERSION {
             migrate::from_v1(&db, &trees, &hasher)?;
         }
-        let seq_floor = match trees.meta.get(b"seq_floor")? {
-            Some(bytes) => keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
-                tree: "meta",
-                key: b"seq_floor".to_vec(),
-            })?,
-            None => 0,
-        };
+        let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
         let all = trees.all();
         let commit = commit::GroupCommit::start(db.clone(), config.durability);
         let store = Store {

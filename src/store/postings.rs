@@ -82,6 +82,25 @@ pub(super) fn apply_batch(store: &Store, writes: Writes) -> Result<()> {
     Ok(())
 }
 
+/// The writes that store `lists` (prefix → seqs) from scratch, in full chunks, with their
+/// chunk counts (repair, after both trees were cleared).
+pub(super) fn full_lists(lists: &BTreeMap<Vec<u8>, BTreeSet<u64>>) -> Writes {
+    let mut writes = Writes::default();
+    for (prefix, seqs) in lists {
+        let seqs: Vec<u64> = seqs.iter().copied().collect();
+        for piece in seqs.chunks(CHUNK_MAX) {
+            writes
+                .chunks
+                .insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
+        }
+        let chunks = seqs.len().div_ceil(CHUNK_MAX) as u64;
+        if chunks > 0 {
+            writes.counts.insert(prefix.clone(), chunks);
+        }
+    }
+    writes
+}
+
 /// Encodes ascending seqs as varint deltas.
 pub fn encode(seqs: &[u64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(seqs.len() * 2);
@@ -230,13 +249,7 @@ impl Store {
 
     /// How many chunks the posting list under `prefix` has (`gram_count`).
     pub(super) fn chunk_count(&self, prefix: &[u8]) -> Result<u64> {
-        match self.trees().gram_count.get(prefix)? {
-            Some(bytes) => super::keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
-                tree: "gram_count",
-                key: prefix.to_vec(),
-            }),
-            None => Ok(0),
-        }
+        super::read_u64_or_zero(&self.trees().gram_count, "gram_count", prefix)
     }
 
     /// Every seq in the posting list under `prefix`, ascending.

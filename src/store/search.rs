@@ -366,13 +366,10 @@ impl Store {
         let mut visitors = Vec::new();
         for row in rows.skip(offset).take(count.unwrap_or(usize::MAX)) {
             let (key, _) = row?;
-            let seq = key
-                .get(8..)
-                .and_then(keys::read_u64)
-                .ok_or_else(|| StoreError::Corrupt {
-                    tree: "visitortime_seq",
-                    key: key.to_vec(),
-                })?;
+            let seq = keys::seq_of_time_seq(&key).ok_or_else(|| StoreError::Corrupt {
+                tree: "visitortime_seq",
+                key: key.to_vec(),
+            })?;
             if let Some(v) = self.visitor_by_seq(seq)? {
                 visitors.push(v);
             }
@@ -414,13 +411,7 @@ impl Store {
 
     /// How many visitors there are (kept in `meta`, since sled's `len` walks the tree).
     pub fn visitor_count(&self) -> Result<u64> {
-        match self.trees().meta.get(b"visitor_count")? {
-            Some(bytes) => keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
-                tree: "meta",
-                key: b"visitor_count".to_vec(),
-            }),
-            None => Ok(0),
-        }
+        super::read_u64_or_zero(&self.trees().meta, "meta", b"visitor_count")
     }
 
     /// Rebuilds the search index when the searchable custom fields changed since it was built,

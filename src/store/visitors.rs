@@ -217,8 +217,7 @@ impl Store {
 
     /// The oldest visitor whose stored phone is exactly `phone`.
     pub fn visitor_by_phone(&self, phone: &str) -> Result<Option<Visitor>> {
-        let found = self.visitors_by(Index::Phone, phone, |v| v.phone.as_deref() == Some(phone))?;
-        Ok(found.into_iter().next())
+        Ok(self.visitors_by_phone(phone)?.into_iter().next())
     }
 
     /// Every visitor whose stored phone is exactly `phone` (search), oldest first.

@@ -166,6 +166,9 @@ pub struct LivechatConfig {
     pub custom_fields: Vec<CustomFieldDef>,
     /// Let `DELETE livechat/visitor/:token` erase a visitor that has an open room.
     pub allow_delete_with_open_rooms: bool,
+    /// Besides the token, which contact data makes a registration update an existing visitor
+    /// (Rocket.Chat: `["phone", "email"]`). Empty (the default): token only. See [`MergeBy`].
+    pub merge_by: Vec<MergeBy>,
 }
 
 impl Default for LivechatConfig {
@@ -176,8 +179,24 @@ impl Default for LivechatConfig {
             custom_fields_mode: CustomFieldsMode::Any,
             custom_fields: Vec::new(),
             allow_delete_with_open_rooms: false,
+            merge_by: Vec::new(),
         }
     }
+}
+
+/// Contact data by which `POST livechat/visitor` may match an existing visitor of another token.
+///
+/// Risky by nature: with `phone`, whoever knows a visitor's phone number receives that visitor's
+/// token and data; with `email`, whoever knows an address takes the visitor over (its token is
+/// replaced by theirs). Rocket.Chat does both; visitord does neither unless configured.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeBy {
+    /// The stored phone equals the registration's: update that visitor, keep its token.
+    Phone,
+    /// The stored (lower-cased) email equals the registration's: update that visitor and give it
+    /// the registration's token.
+    Email,
 }
 
 /// How `customFields` of `POST livechat/visitor` are filtered.

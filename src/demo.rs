@@ -219,6 +219,7 @@ fn item(rng: &mut fastrand::Rng, i: u64, pages_per_visitor: u32, now: Millis) ->
                 token: token.clone(),
                 status: visitor.status.clone(),
             },
+            source: crate::model::RoomSource::Api,
         };
         for k in 0..rng.u64(1..4) {
             let msg_ts = room_ts + (k as i64 + 1) * 30_000;

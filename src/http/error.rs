@@ -225,6 +225,10 @@ impl From<StoreError> for ApiError {
                     ApiError::reason("error-field-unavailable", "Username is already in use :(")
                 }
                 Refusal::UnknownUser => ApiError::reason("error-invalid-user", "Invalid user"),
+                Refusal::TooManyCustomFields => ApiError::InvalidParams(format!(
+                    "too many custom fields (max {})",
+                    crate::model::MAX_CUSTOM_FIELDS
+                )),
                 Refusal::LastAdmin => ApiError::reason(
                     "error-action-not-allowed",
                     "Leaving the app without admins is not allowed",

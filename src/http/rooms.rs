@@ -6,6 +6,7 @@ use super::error::{fields, success, ApiError};
 use super::ratelimit::Route;
 use super::{write, AppState};
 use crate::model::wire::{self, Token};
+use crate::model::RoomSource;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -35,12 +36,48 @@ pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             return Err(ApiError::too_long("rid", MAX_ID_CHARS));
         }
     }
+    let source = room_source(&req);
     let now = now_ms();
-    let (room, new) = write(&state, move |s| s.open_room(&token, rid.as_deref(), now)).await?;
+    let (room, new) = write(&state, move |s| {
+        s.open_room(&token, rid.as_deref(), source, now)
+    })
+    .await
+    .map_err(|e| match e {
+        // Rocket.Chat's plain `invalid-room`: the rid is not an open room of this visitor.
+        ApiError::Coded {
+            code: "invalid-room",
+            ..
+        } => ApiError::Plain("invalid-room".into()),
+        other => other,
+    })?;
     Ok(success(fields([
         ("room", wire::room(&room, Token::Show)),
         ("newRoom", json!(new)),
     ])))
+}
+
+/// The `source` of a room opened by this request: the Livechat widget sends its cookies
+/// `rc_is_widget=t` and `rc_room_type=l`; anything else is an API client.
+fn room_source(req: &HttpRequest) -> RoomSource {
+    let cookie_is = |name: &str, value: &str| req.cookie(name).is_some_and(|c| c.value() == value);
+    if cookie_is("rc_is_widget", "t") && cookie_is("rc_room_type", "l") {
+        RoomSource::Widget
+    } else {
+        RoomSource::Api
+    }
+}
+
+/// `room.close` answers Rocket.Chat's plain errors (`invalid-token`, `invalid-room`,
+/// `room-closed`) where other routes use the coded `[code]` form.
+fn plain_refusal(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Coded {
+            code: code @ ("invalid-token" | "invalid-room" | "room-closed"),
+            reason: None,
+            ..
+        } => ApiError::Plain(code.into()),
+        other => other,
+    }
 }
 
 /// `POST /api/v1/livechat/room.close` — the visitor closes its open room.
@@ -56,7 +93,9 @@ pub async fn close(
     let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
     let [rid, token] = [required[0].clone(), required[1].clone()];
     let now = now_ms();
-    let room = write(&state, move |s| s.close_room(&token, &rid, now)).await?;
+    let room = write(&state, move |s| s.close_room(&token, &rid, now))
+        .await
+        .map_err(plain_refusal)?;
     Ok(success(fields([
         ("rid", json!(room.id)),
         ("comment", json!("Closed by visitor")),

@@ -9,7 +9,8 @@ use super::ratelimit::Route;
 use super::{lookup, visitor_ip, write, AppState};
 use crate::config::{Config, CustomFieldsMode};
 use crate::model::wire::{self, Token};
-use crate::store::visitors::{CustomFieldWrite, HttpInfo, Registration};
+use crate::model::MAX_CUSTOM_FIELDS;
+use crate::store::visitors::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::time::{iso, now_ms};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,7 +21,6 @@ const MAX_NAME_CHARS: usize = 256;
 const MAX_EMAIL_CHARS: usize = 254;
 const MAX_PHONE_CHARS: usize = 64;
 const MAX_DEPARTMENT_CHARS: usize = 256;
-const MAX_CUSTOM_FIELDS: usize = 100;
 const MAX_FIELD_KEY_CHARS: usize = 64;
 const MAX_FIELD_VALUE_CHARS: usize = 4096;
 const MAX_USER_AGENT_CHARS: usize = 512;
@@ -246,6 +246,7 @@ fn validate(raw: RawRegistration, config: &Config) -> Result<Registration, ApiEr
         department: raw.department.filter(|d| !d.is_empty()),
         custom_fields,
         http: None,
+        merge: MergePolicy::of(&config.livechat.merge_by),
     })
 }
 

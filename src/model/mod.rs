@@ -85,6 +85,9 @@ pub struct LastChat {
     pub ts: Millis,
 }
 
+/// Most custom fields (`livechatData` keys) one visitor may hold in total.
+pub const MAX_CUSTOM_FIELDS: usize = 100;
+
 /// A livechat room (`t:"l"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Room {
@@ -101,6 +104,27 @@ pub struct Room {
     pub waiting_response: bool,
     pub updated_at: Millis,
     pub v: RoomVisitor,
+    /// Where the room was opened from (schema 3; rooms of older stores became `Api`).
+    pub source: RoomSource,
+}
+
+/// `source.type` of a room: the client that opened it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoomSource {
+    /// Any REST client (`{"type":"api"}`).
+    Api,
+    /// The Livechat widget, known by its cookies (`{"type":"widget"}`).
+    Widget,
+}
+
+impl RoomSource {
+    /// The `source.type` value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomSource::Api => "api",
+            RoomSource::Widget => "widget",
+        }
+    }
 }
 
 /// A room's copy of its visitor (`v`).

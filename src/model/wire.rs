@@ -92,6 +92,7 @@ pub fn room(r: &Room, token: Token) -> Value {
     }
     v.insert("status".into(), json!(r.v.status));
     m.insert("v".into(), Value::Object(v));
+    m.insert("source".into(), json!({ "type": r.source.as_str() }));
     if r.waiting_response {
         m.insert("waitingResponse".into(), json!(true));
     }

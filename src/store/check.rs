@@ -403,6 +403,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::RoomSource;
     use crate::store::history::PageVisitInput;
     use crate::store::visitors::Registration;
 
@@ -417,7 +418,7 @@ mod tests {
             ..Default::default()
         };
         s.register_visitor(&reg, 1).unwrap();
-        let (room, _) = s.open_room("tok", None, 2).unwrap();
+        let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.add_message("tok", &room.id, "hi", None, 3).unwrap();
         let visit = PageVisitInput {
             token: "tok".into(),

@@ -122,6 +122,7 @@ pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RoomSource;
     use crate::store::visitors::Registration;
     use crate::store::{reopen as open, temp_config};
 
@@ -143,7 +144,7 @@ mod tests {
                 s.register_visitor(&reg(i), round).unwrap();
             }
         }
-        let (room, _) = s.open_room("tok-1", None, 9).unwrap();
+        let (room, _) = s.open_room("tok-1", None, RoomSource::Api, 9).unwrap();
         s.add_message("tok-1", &room.id, "hi", None, 10).unwrap();
         let highest = (0..40)
             .map(|i| {

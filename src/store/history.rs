@@ -114,9 +114,11 @@ pub(super) fn retoken(tx: &Tx, p: &PageVisit, token: &str) -> TxResult<()> {
 }
 
 impl Store {
-    /// `POST livechat/page.visited`: stores an entry. Neither token nor room is checked (history
-    /// of visitors without a room must be kept); an existing room's `msgs` goes up by one.
-    /// `roomless_ttl` is how long an entry of an unregistered token without a room lives.
+    /// `POST livechat/page.visited`: stores an entry. The token need not be a visitor's (history
+    /// of visitors who have not registered yet is kept). `input.rid` is used only when it is a
+    /// room of the token's visitor, whose `msgs` then goes up by one; any other `rid` (unknown,
+    /// or another visitor's room) is stored as no room, so nobody writes into a room they do not
+    /// own. `roomless_ttl` is how long an entry of an unregistered token without a room lives.
     pub fn record_page_visit(
         &self,
         input: &PageVisitInput,
@@ -124,10 +126,13 @@ impl Store {
         roomless_ttl: Option<Millis>,
     ) -> Result<PageVisit> {
         let _writer = self.lock();
-        let registered = self.visitor_by_token(&input.token)?.is_some();
-        let room: Option<Room> = match &input.rid {
-            Some(rid) => self.room_by_id(rid)?,
-            None => None,
+        let visitor = self.visitor_by_token(&input.token)?;
+        let registered = visitor.is_some();
+        let room: Option<Room> = match (&input.rid, &visitor) {
+            (Some(rid), Some(visitor)) => {
+                self.room_by_id(rid)?.filter(|room| room.v.id == visitor.id)
+            }
+            _ => None,
         };
         let expire_at = match roomless_ttl {
             Some(ttl) if !registered && room.is_none() => Some(now.saturating_add(ttl)),
@@ -135,7 +140,7 @@ impl Store {
         };
         let visit = PageVisit {
             id: new_id(),
-            rid: input.rid.clone(),
+            rid: room.as_ref().map(|r| r.id.clone()),
             token: input.token.clone(),
             ts: now,
             seq: self.next_seq()?,
@@ -250,6 +255,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RoomSource;
     use crate::store::visitors::Registration;
     use crate::time::DAY_MS;
 
@@ -317,7 +323,7 @@ mod tests {
         s.record_page_visit(&visit("tok", None), 1_000, Some(TTL))
             .unwrap();
         register(&s, "tok", 2_000);
-        let (room, new) = s.open_room("tok", None, 3_000).unwrap();
+        let (room, new) = s.open_room("tok", None, RoomSource::Api, 3_000).unwrap();
         assert!(new);
         let in_room = s.page_visits_of_room(&room.id).unwrap();
         assert_eq!(in_room.len(), 1);
@@ -350,7 +356,7 @@ mod tests {
         register(&s, "tok", 0);
         s.record_page_visit(&visit("tok", None), 1, Some(TTL))
             .unwrap();
-        let (room, _) = s.open_room("tok", None, 2).unwrap();
+        let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.record_page_visit(&visit("tok", Some(&room.id)), 3, Some(TTL))
             .unwrap();
         s.add_message("tok", &room.id, "hello", None, 4).unwrap();
@@ -385,6 +391,7 @@ mod tests {
         let mut reg = Registration {
             token: "old".into(),
             email: Some("a@b.c".into()),
+            merge: crate::store::visitors::MergePolicy::rocketchat(),
             ..Default::default()
         };
         s.register_visitor(&reg, 1).unwrap();

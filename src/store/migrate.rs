@@ -1,20 +1,56 @@
 //! Upgrades of older store layouts, run by [`super::Store::open`] before anything else.
 //!
-//! Schema 1 kept visitors in `visitorid_visitor` (fixed-int bincode, keyed by `_id`) with one
-//! key per visitor in each of `token_visitorid`, `email_visitorid`, `phone_visitorid`,
-//! `visitortime_visitorid` and `visitorseq_visitorid`. Schema 2 keys the records by seq in
-//! compact bincode and packs the exact-match indexes into hash buckets (see [`super::buckets`]).
-//! The search postings (by seq) and every other tree are unchanged.
+//! [`STEPS`] is an ordered list: step `i` takes a store from schema `i + 1` to `i + 2` and
+//! writes that version itself when it is done, so a store of any older schema passes through
+//! every step in turn, and a crash during a step leaves the older version recorded: the next
+//! open runs that step again, which each step is written to allow.
 //!
-//! The new trees are written from the old records, then the schema version is raised, then the
-//! old trees are dropped. A crash before the version is raised leaves the old trees intact, and
-//! the next start clears the new trees and runs the migration again.
+//! - **1 → 2.** Schema 1 kept visitors in `visitorid_visitor` (fixed-int bincode, keyed by
+//!   `_id`) with one key per visitor in each of `token_visitorid`, `email_visitorid`,
+//!   `phone_visitorid`, `visitortime_visitorid` and `visitorseq_visitorid`. Schema 2 keys the
+//!   records by seq in compact bincode and packs the exact-match indexes into hash buckets (see
+//!   [`super::buckets`]). The new trees are written from the old records, then the version is
+//!   raised, then the old trees are dropped (a crash before the version is raised leaves the old
+//!   trees intact, and the step clears the new trees and runs again). The first search index
+//!   layout (`gram_visitorseq`, a key per posting) is dropped here too.
+//! - **2 → 3.** Rooms gain `source` (`{"type":"api"|"widget"}`); rooms written before it read as
+//!   `api`. Every room record is rewritten; a record that already decodes in the new layout is
+//!   left alone, so a rerun after a crash is harmless.
 
 use super::buckets::{self, Hasher};
 use super::keys;
 use super::visitors::VisitorRows;
-use super::{decode, encode_compact, Result, Trees, SCHEMA_VERSION};
-use crate::model::Visitor;
+use super::{decode, encode, encode_compact, Result, Trees, SCHEMA_VERSION};
+use crate::model::{Room, RoomSource, RoomVisitor, Visitor};
+use crate::time::Millis;
+use serde::Deserialize;
+
+/// One upgrade step: takes the store from its schema to the next and records the next.
+type Step = fn(&sled::Db, &Trees, &Hasher) -> Result<()>;
+
+/// The upgrades, in order: `STEPS[i]` takes schema `i + 1` to `i + 2`.
+pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2, v2_to_v3];
+
+/// Runs every step from schema `found` up to [`SCHEMA_VERSION`].
+pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> Result<()> {
+    for (i, step) in STEPS.iter().enumerate() {
+        let from = i as u64 + 1;
+        if found <= from {
+            log::info!("upgrading the store from schema {from} to {}", from + 1);
+            step(db, trees, hasher)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records `version` as the store's schema and flushes.
+fn set_version(db: &sled::Db, trees: &Trees, version: u64) -> Result<()> {
+    trees
+        .meta
+        .insert(b"schema_version", &keys::u64_value(version))?;
+    db.flush()?;
+    Ok(())
+}
 
 /// The trees of schema 1 that schema 2 replaces.
 const V1_TREES: [&str; 6] = [
@@ -29,12 +65,14 @@ const V1_TREES: [&str; 6] = [
 /// Records per batch written.
 const BATCH: usize = 10_000;
 
-/// Moves the visitors of a schema-1 store into the schema-2 trees.
-pub(super) fn from_v1(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<()> {
+/// 1 → 2: moves the visitors of a schema-1 store into the schema-2 trees.
+fn v1_to_v2(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<()> {
     let names = db.tree_names();
     let has_v1 = |name: &str| names.iter().any(|n| n.as_ref() == name.as_bytes());
+    if has_v1("gram_visitorseq") {
+        db.drop_tree("gram_visitorseq")?;
+    }
     if has_v1("visitorid_visitor") {
-        log::info!("upgrading the store to schema {SCHEMA_VERSION}");
         trees.visitorseq_visitor.clear()?;
         trees.visitorkey_seqs.clear()?;
         trees.visitortime_seq.clear()?;
@@ -73,10 +111,7 @@ pub(super) fn from_v1(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<(
             .insert(b"visitor_count", &keys::u64_value(moved))?;
         log::info!("moved {moved} visitors");
     }
-    trees
-        .meta
-        .insert(b"schema_version", &keys::u64_value(SCHEMA_VERSION))?;
-    db.flush()?;
+    set_version(db, trees, 2)?;
     for name in V1_TREES {
         if has_v1(name) {
             db.drop_tree(name)?;
@@ -84,6 +119,71 @@ pub(super) fn from_v1(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<(
     }
     db.flush()?;
     Ok(())
+}
+
+/// A room as schema 2 stored it: [`Room`] without `source`.
+#[derive(Deserialize)]
+struct RoomV2 {
+    id: String,
+    fname: String,
+    msgs: u64,
+    users_count: u64,
+    ts: Millis,
+    seq: u64,
+    lm: Option<Millis>,
+    open: bool,
+    closed_at: Option<Millis>,
+    closer: Option<String>,
+    waiting_response: bool,
+    updated_at: Millis,
+    v: RoomVisitor,
+}
+
+impl RoomV2 {
+    /// The room in today's layout; rooms of schema 2 were all opened through the API.
+    fn upgrade(self) -> Room {
+        Room {
+            id: self.id,
+            fname: self.fname,
+            msgs: self.msgs,
+            users_count: self.users_count,
+            ts: self.ts,
+            seq: self.seq,
+            lm: self.lm,
+            open: self.open,
+            closed_at: self.closed_at,
+            closer: self.closer,
+            waiting_response: self.waiting_response,
+            updated_at: self.updated_at,
+            v: self.v,
+            source: RoomSource::Api,
+        }
+    }
+}
+
+/// 2 → 3: rewrites every room with `source: api`.
+fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let (mut in_batch, mut moved) = (0, 0u64);
+    for row in trees.roomid_room.iter() {
+        let (key, value) = row?;
+        // Already rewritten by an interrupted run of this step: a schema-2 record is shorter
+        // than a room, so it never decodes as one.
+        if decode::<Room>("roomid_room", &key, &value).is_ok() {
+            continue;
+        }
+        let old: RoomV2 = decode("roomid_room", &key, &value)?;
+        batch.insert(key, encode(&old.upgrade())?);
+        in_batch += 1;
+        moved += 1;
+        if in_batch == BATCH {
+            trees.roomid_room.apply_batch(std::mem::take(&mut batch))?;
+            in_batch = 0;
+        }
+    }
+    trees.roomid_room.apply_batch(batch)?;
+    log::info!("rewrote {moved} rooms");
+    set_version(db, trees, 3)
 }
 
 #[cfg(test)]
@@ -144,5 +244,11 @@ mod tests {
             .any(|n| n.as_ref() == b"visitorid_visitor"));
         let meta = s.trees().meta.get(b"schema_version").unwrap().unwrap();
         assert_eq!(keys::read_u64(&meta), Some(super::SCHEMA_VERSION));
+    }
+
+    /// Every schema but the first has the step that makes it.
+    #[test]
+    fn there_is_one_step_per_schema_version() {
+        assert_eq!(super::STEPS.len() as u64, super::SCHEMA_VERSION - 1);
     }
 }

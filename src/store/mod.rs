@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ pub enum StoreError {
 pub enum Refusal {
     #[error("no visitor has this token")]
     InvalidToken,
-    #[error("the room is not an open room of this visitor")]
+    #[error("the room is closed")]
     RoomClosed,
     #[error("the room does not exist or is not this visitor's")]
     InvalidRoom,
@@ -80,6 +80,8 @@ pub enum Refusal {
     UnknownUser,
     #[error("the change would leave no active admin")]
     LastAdmin,
+    #[error("the visitor would have too many custom fields")]
+    TooManyCustomFields,
 }
 
 impl From<Refusal> for StoreError {
@@ -377,20 +379,10 @@ impl Store {
             .flush_every_ms(flush_every_ms)
             .open()
             .map_err(|e| open_error(dir, e))?;
-        // The first search index layout (a key per posting) is replaced by `gram_postings`.
-        if db
-            .tree_names()
-            .iter()
-            .any(|n| n.as_ref() == b"gram_visitorseq")
-        {
-            db.drop_tree("gram_visitorseq")?;
-        }
         let trees = Trees::open(&db)?;
         let found = check_schema(&trees.meta)?;
         let hasher = buckets::Hasher::new(&hash_key(&trees.meta)?);
-        if found < SCHEMA_VERSION {
-            migrate::from_v1(&db, &trees, &hasher)?;
-        }
+        migrate::run(&db, &trees, &hasher, found)?;
         let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
         let all = trees.all();
         let commit = commit::GroupCommit::start(db.clone(), config.durability);

@@ -3,7 +3,7 @@
 use super::keys;
 use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomVisitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor};
 use crate::time::Millis;
 
 /// A message's key in its room's message index (`roomid_msgtime_msgid`).
@@ -127,27 +127,33 @@ impl Store {
         Ok(out)
     }
 
-    /// `GET livechat/room`: the visitor's open room, or a new one (with id `rid` when given).
-    /// A new room becomes the visitor's `lastChat` and adopts its token's room-less history.
+    /// `GET livechat/room`. Without `rid`: the visitor's open room, or a new one opened from
+    /// `source` (a new room becomes the visitor's `lastChat` and adopts its token's room-less
+    /// history). With `rid`: that room when it is this visitor's and open, else
+    /// [`Refusal::InvalidRoom`]: no room is ever created under a client-chosen id.
     /// Returns the room and whether it is new.
-    pub fn open_room(&self, token: &str, rid: Option<&str>, now: Millis) -> Result<(Room, bool)> {
+    pub fn open_room(
+        &self,
+        token: &str,
+        rid: Option<&str>,
+        source: RoomSource,
+        now: Millis,
+    ) -> Result<(Room, bool)> {
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
+        if let Some(rid) = rid {
+            return match self.room_by_id(rid)? {
+                Some(room) if room.v.id == visitor.id && room.open => Ok((room, false)),
+                _ => Err(Refusal::InvalidRoom.into()),
+            };
+        }
         let _writer = self.lock();
+        // Read again under the lock: the visitor may have changed since the first read.
         let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         if let Some(open) = self.open_room_of(&visitor.id)? {
             return Ok((open, false));
         }
-        if let Some(rid) = rid {
-            if let Some(existing) = self.room_by_id(rid)? {
-                return Err(if existing.v.id == visitor.id {
-                    Refusal::RoomClosed
-                } else {
-                    Refusal::InvalidRoom
-                }
-                .into());
-            }
-        }
         let room = Room {
-            id: rid.map(str::to_string).unwrap_or_else(new_id),
+            id: new_id(),
             fname: visitor
                 .name
                 .clone()
@@ -168,6 +174,7 @@ impl Store {
                 token: visitor.token.clone(),
                 status: visitor.status.clone(),
             },
+            source,
         };
         let adopt: Vec<PageVisit> = self
             .page_visits_of_token(token)?
@@ -191,14 +198,18 @@ impl Store {
         Ok((room, true))
     }
 
-    /// `POST livechat/room.close`: closes the visitor's open room `rid`.
+    /// `POST livechat/room.close`: closes the visitor's open room `rid`. Refuses, in
+    /// Rocket.Chat's order: an unknown token, a room that is not this visitor's, a closed room.
     pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let _writer = self.lock();
         let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
         let mut room = match self.room_by_id(rid)? {
-            Some(room) if room.v.id == visitor.id && room.open => room,
-            _ => return Err(Refusal::RoomClosed.into()),
+            Some(room) if room.v.id == visitor.id => room,
+            _ => return Err(Refusal::InvalidRoom.into()),
         };
+        if !room.open {
+            return Err(Refusal::RoomClosed.into());
+        }
         room.open = false;
         room.closed_at = Some(now);
         room.closer = Some("visitor".into());

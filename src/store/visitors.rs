@@ -4,7 +4,7 @@ use super::buckets::{Hasher, Index, Slot};
 use super::keys;
 use super::{abort, decode_compact, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
-use crate::model::{PageVisit, Room, Visitor};
+use crate::model::{PageVisit, Room, Visitor, MAX_CUSTOM_FIELDS};
 use crate::time::Millis;
 use std::collections::BTreeSet;
 
@@ -21,6 +21,37 @@ pub struct Registration {
     pub custom_fields: Vec<CustomFieldWrite>,
     /// Stored on creation only, when the server is configured to keep them.
     pub http: Option<HttpInfo>,
+    /// Which contact data may match a visitor of another token (`livechat.merge_by`).
+    pub merge: MergePolicy,
+}
+
+/// Besides the token, what may make a registration update an existing visitor
+/// (`livechat.merge_by`). The default matches by token only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MergePolicy {
+    /// A visitor with exactly this stored phone is updated and keeps its token.
+    pub phone: bool,
+    /// A visitor with this (lower-cased) email is updated and takes the new token.
+    pub email: bool,
+}
+
+impl MergePolicy {
+    /// The policy of `livechat.merge_by`.
+    pub fn of(merge_by: &[crate::config::MergeBy]) -> MergePolicy {
+        use crate::config::MergeBy;
+        MergePolicy {
+            phone: merge_by.contains(&MergeBy::Phone),
+            email: merge_by.contains(&MergeBy::Email),
+        }
+    }
+
+    /// Rocket.Chat's policy: phone, then email.
+    pub fn rocketchat() -> MergePolicy {
+        MergePolicy {
+            phone: true,
+            email: true,
+        }
+    }
 }
 
 /// One `customFields` entry to apply.
@@ -231,21 +262,23 @@ impl Store {
         Ok(found.into_iter().next())
     }
 
-    /// `POST livechat/visitor`: updates the visitor matched by token, else phone (keeping its
-    /// token), else email (taking the new token), else creates one with the next `guest-N`.
+    /// `POST livechat/visitor`: updates the visitor matched by token, else (as `reg.merge`
+    /// allows) by phone (keeping its token), else by email (taking the new token, everywhere the
+    /// old one is held), else creates one with the next `guest-N`. Refuses a write that would
+    /// leave the visitor with more than [`MAX_CUSTOM_FIELDS`] custom fields.
     /// Returns the visitor after the write.
     pub fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let _writer = self.lock();
         let target = if let Some(v) = self.visitor_by_token(&reg.token)? {
             Target::Token(v)
         } else if let Some(v) = match &reg.phone {
-            Some(phone) => self.visitor_by_phone(phone)?,
-            None => None,
+            Some(phone) if reg.merge.phone => self.visitor_by_phone(phone)?,
+            _ => None,
         } {
             Target::Phone(v)
         } else if let Some(v) = match &reg.email {
-            Some(email) => self.visitor_by_email(email)?,
-            None => None,
+            Some(email) if reg.merge.email => self.visitor_by_email(email)?,
+            _ => None,
         } {
             Target::Email(v)
         } else {
@@ -283,6 +316,9 @@ impl Store {
             }
         };
         apply_registration(&mut new, reg, now);
+        if new.livechat_data.len() > MAX_CUSTOM_FIELDS {
+            return Err(Refusal::TooManyCustomFields.into());
+        }
 
         // A token that becomes registered keeps its room-less history: lift the expiry.
         let token_is_new = old.as_ref().is_none_or(|o| o.token != new.token);
@@ -291,9 +327,12 @@ impl Store {
         } else {
             Vec::new()
         };
-        let moved = match &old {
-            Some(o) if o.token != new.token => self.page_visits_of_token(&o.token)?,
-            _ => Vec::new(),
+        let (moved, retokened_rooms) = match &old {
+            Some(o) if o.token != new.token => (
+                self.page_visits_of_token(&o.token)?,
+                self.rooms_of_visitor(&o.id)?,
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
         let open_room = match &old {
             Some(o) if o.name != new.name => self.open_room_of(&o.id)?,
@@ -327,9 +366,20 @@ impl Store {
             for visit in &moved {
                 super::history::retoken(tx, visit, &new.token)?;
             }
-            if let (Some(room), Some(name)) = (&open_room, &new.name) {
-                let mut room: Room = room.clone();
-                room.fname = name.clone();
+            // The rooms' copy of the visitor (`v.token`, and the open room's `fname`) follows.
+            let mut rooms: Vec<Room> = retokened_rooms.clone();
+            if let Some(open) = &open_room {
+                if !rooms.iter().any(|r| r.id == open.id) {
+                    rooms.push(open.clone());
+                }
+            }
+            for mut room in rooms {
+                room.v.token = new.token.clone();
+                if room.open {
+                    if let Some(name) = &new.name {
+                        room.fname = name.clone();
+                    }
+                }
                 room.updated_at = now;
                 tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
             }

@@ -221,7 +221,7 @@ async fn an_existing_room_counts_the_entry() {
     body["pageInfo"]["change"] = json!("url");
     body["pageInfo"]["title"] = json!("t".repeat(1025));
     assert_bad_request(&page_visit(&app, &body).await, &too_long("title", 1024));
-    // Another room: not counted here.
+    // An unknown room: not counted here.
     assert_success(
         &page_visit(
             &app,
@@ -230,6 +230,55 @@ async fn an_existing_room_counts_the_entry() {
         .await,
     );
     assert_eq!(open_room_msgs(&app, "pvc1").await, start + 2);
+}
+
+/// The `rid` of every stored entry of `token`, oldest first, read from the store.
+fn stored_rids(app: &TestApp, token: &str) -> Vec<Option<String>> {
+    app.state
+        .store
+        .page_visits_of_token(token)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.rid)
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_page_visit_never_lands_in_someone_elses_room() {
+    let app = TestApp::new();
+    let (_, victim_room) = visitor_with_room(&app, "pv-victim", "Victim").await;
+    let victim_rid = victim_room["_id"].as_str().unwrap().to_string();
+    let start = open_room_msgs(&app, "pv-victim").await;
+    register(&app, json!({"token": "pv-stranger"})).await;
+
+    // A registered stranger, and an unregistered token, name the victim's room.
+    for token in ["pv-stranger", "pv-anonymous"] {
+        let body = page_body(token, Some(&victim_rid), "Spam", "https://evil.example/");
+        let resp = page_visit(&app, &body).await;
+        // Answered as any page visit: the caller learns nothing about the room.
+        assert_eq!(
+            assert_success(&resp),
+            json!({
+                "page": {
+                    "msg": "Spam - https://evil.example/",
+                    "navigation": {"page": body["pageInfo"], "token": token},
+                },
+            })
+        );
+        // Kept, but room-less.
+        assert_eq!(stored_rids(&app, token), [None], "{token}");
+    }
+    // The victim's room has neither the entries nor their count.
+    assert_eq!(open_room_msgs(&app, "pv-victim").await, start);
+    let in_room = app.state.store.page_visits_of_room(&victim_rid).unwrap();
+    assert!(in_room.is_empty(), "{in_room:?}");
+    assert!(app.state.store.check().unwrap().problems.is_empty());
+
+    // The room's own visitor still writes into it.
+    let own = page_body("pv-victim", Some(&victim_rid), "Mine", "https://a/");
+    assert_success(&page_visit(&app, &own).await);
+    assert_eq!(stored_rids(&app, "pv-victim"), [Some(victim_rid.clone())]);
+    assert_eq!(open_room_msgs(&app, "pv-victim").await, start + 1);
 }
 
 #[actix_web::test]

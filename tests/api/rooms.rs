@@ -4,8 +4,13 @@ use super::util::*;
 use crate::common::TestApp;
 use serde_json::json;
 
+/// `room.close`'s plain errors (Rocket.Chat's `throw new Error(...)`).
 fn room_closed() -> serde_json::Value {
-    coded_error("[room-closed]", "room-closed")
+    plain_error("room-closed")
+}
+
+fn invalid_room() -> serde_json::Value {
+    plain_error("invalid-room")
 }
 
 #[actix_web::test]
@@ -60,19 +65,108 @@ async fn opening_a_room_sets_last_chat() {
 }
 
 #[actix_web::test]
-async fn a_given_rid_becomes_the_room_id() {
+async fn a_client_chosen_rid_never_becomes_a_room() {
     let app = TestApp::new();
-    let visitor = register(&app, json!({"token": "rid1", "name": "Chooser"})).await;
+    register(&app, json!({"token": "rid1", "name": "Chooser"})).await;
+    let before = app.state.store.snapshot().unwrap();
+    for rid in ["MyChosenRoomId01", "/../..", "x"] {
+        let resp = app
+            .get(&format!("{ROOM}?token=rid1&rid={}", urlencoding_lite(rid)))
+            .await;
+        assert_bad_request(&resp, &invalid_room());
+    }
+    assert_eq!(
+        app.state.store.snapshot().unwrap(),
+        before,
+        "nothing written"
+    );
+    let (room, new_room) = open_room(&app, "rid1").await;
+    assert!(new_room);
+    assert_ne!(room["_id"], json!("MyChosenRoomId01"));
+}
+
+#[actix_web::test]
+async fn a_rid_serves_only_this_visitors_open_room() {
+    let app = TestApp::new();
+    let (visitor, room) = visitor_with_room(&app, "rid-own", "Owner").await;
+    let rid = room["_id"].as_str().unwrap();
+    let (_, other) = visitor_with_room(&app, "rid-other", "Other").await;
+
+    // Its own open room, by id: served as it is.
+    let resp = app.get(&format!("{ROOM}?token=rid-own&rid={rid}")).await;
+    let body = assert_success(&resp);
+    assert_eq!(body["newRoom"], json!(false));
+    assert_eq!(body["room"], room);
+    assert_open_room(&body["room"], &visitor);
+
+    // Another visitor's room, and its own room once closed: invalid-room, and nothing opened.
+    let other_rid = other["_id"].as_str().unwrap();
     let resp = app
-        .get(&format!("{ROOM}?token=rid1&rid=MyChosenRoomId01"))
+        .get(&format!("{ROOM}?token=rid-own&rid={other_rid}"))
+        .await;
+    assert_bad_request(&resp, &invalid_room());
+    assert_eq!(close_room(&app, rid, "rid-own").await.status, 200);
+    let before = app.state.store.snapshot().unwrap();
+    let resp = app.get(&format!("{ROOM}?token=rid-own&rid={rid}")).await;
+    assert_bad_request(&resp, &invalid_room());
+    assert_eq!(
+        app.state.store.snapshot().unwrap(),
+        before,
+        "nothing written"
+    );
+}
+
+#[actix_web::test]
+async fn a_rid_with_an_unknown_token_is_invalid_token() {
+    let app = TestApp::new();
+    let (_, room) = visitor_with_room(&app, "rid-tok", "Owner").await;
+    let rid = room["_id"].as_str().unwrap();
+    let resp = app.get(&format!("{ROOM}?token=nobody&rid={rid}")).await;
+    assert_bad_request(&resp, &invalid_token());
+}
+
+#[actix_web::test]
+async fn new_rooms_record_their_source() {
+    let app = TestApp::new();
+    register(&app, json!({"token": "src-api"})).await;
+    register(&app, json!({"token": "src-widget"})).await;
+    register(&app, json!({"token": "src-half"})).await;
+    let (room, _) = open_room(&app, "src-api").await;
+    assert_eq!(room["source"], json!({"type": "api"}));
+
+    let widget = |token: &str, cookie: &str| {
+        actix_web::test::TestRequest::get()
+            .uri(&room_path(token))
+            .insert_header(("Cookie", cookie.to_string()))
+    };
+    let resp = app
+        .call(widget(
+            "src-widget",
+            "rc_is_widget=t; rc_room_type=l; other=1",
+        ))
         .await;
     let body = assert_success(&resp);
-    assert_eq!(body["newRoom"], json!(true));
-    assert_eq!(body["room"]["_id"], json!("MyChosenRoomId01"));
-    assert_open_room(&body["room"], &visitor);
-    let (room, new_room) = open_room(&app, "rid1").await;
+    assert_eq!(body["room"]["source"], json!({"type": "widget"}));
+    // Both cookies are needed.
+    let resp = app.call(widget("src-half", "rc_is_widget=t")).await;
+    assert_eq!(
+        assert_success(&resp)["room"]["source"],
+        json!({"type": "api"})
+    );
+
+    // Stored: the same after a restart.
+    let app = app.restart();
+    let (again, new_room) = open_room(&app, "src-widget").await;
     assert!(!new_room);
-    assert_eq!(room["_id"], json!("MyChosenRoomId01"));
+    assert_eq!(again["source"], json!({"type": "widget"}));
+}
+
+/// Percent-encodes the characters of a query value that a URI cannot hold as they are.
+fn urlencoding_lite(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)])
+        .unwrap()
+        .trim_start_matches("v=")
+        .to_string()
 }
 
 #[actix_web::test]
@@ -131,9 +225,14 @@ async fn closing_someone_elses_or_an_unknown_room_is_refused() {
     let rid = room["_id"].as_str().unwrap();
 
     let resp = close_room(&app, rid, "thief").await;
-    assert_bad_request(&resp, &room_closed());
+    assert_bad_request(&resp, &invalid_room());
     let resp = close_room(&app, "no-such-room", "mine").await;
-    assert_bad_request(&resp, &room_closed());
+    assert_bad_request(&resp, &invalid_room());
+    // The token is checked first: an unknown one is invalid-token whatever the room.
+    let resp = close_room(&app, rid, "nobody").await;
+    assert_bad_request(&resp, &plain_error("invalid-token"));
+    let resp = close_room(&app, "no-such-room", "nobody").await;
+    assert_bad_request(&resp, &plain_error("invalid-token"));
 
     // The room is still open and unchanged.
     let (still, new_room) = open_room(&app, "mine").await;

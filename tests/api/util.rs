@@ -218,6 +218,17 @@ pub fn visitor_rest(v: &Value) -> Value {
     without(v, &["_id", "ts", "_updatedAt", "status"])
 }
 
+/// An app that merges registrations by phone and email as Rocket.Chat does
+/// (`livechat.merge_by = ["phone", "email"]`).
+pub fn merging_app() -> TestApp {
+    TestApp::with_config(|c| {
+        c.livechat.merge_by = vec![
+            visitord::config::MergeBy::Phone,
+            visitord::config::MergeBy::Email,
+        ]
+    })
+}
+
 /// Checks an open livechat room of `visitor` (§3.2): allowed keys, `t`, `open`, `v`, `fname`,
 /// counters and dates.
 pub fn assert_open_room(room: &Value, visitor: &Value) {
@@ -231,6 +242,7 @@ pub fn assert_open_room(room: &Value, visitor: &Value) {
         "lm",
         "open",
         "v",
+        "source",
         "servedBy",
         "waitingResponse",
         "_updatedAt",
@@ -241,6 +253,10 @@ pub fn assert_open_room(room: &Value, visitor: &Value) {
             "unexpected key {k:?} in open room {room}"
         );
     }
+    assert!(
+        room["source"] == json!({"type": "api"}) || room["source"] == json!({"type": "widget"}),
+        "source must be api or widget: {room}"
+    );
     assert!(room["_id"].is_string(), "room: {room}");
     assert_eq!(room["t"], json!("l"), "room: {room}");
     assert_eq!(room["open"], json!(true), "room: {room}");

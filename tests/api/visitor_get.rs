@@ -68,7 +68,7 @@ async fn tokens_are_exact_keys() {
 
 #[actix_web::test]
 async fn visitors_survive_a_restart() {
-    let app = TestApp::new();
+    let app = merging_app();
     let before = register(
         &app,
         json!({"token": "dur1", "name": "Durable", "email": "d@example.com", "phone": "123"}),

@@ -562,7 +562,7 @@ async fn email_and_phone_are_replaced_not_appended() {
 
 #[actix_web::test]
 async fn phone_match_updates_that_visitor_and_keeps_its_token() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(
         &app,
         json!({"token": "ph1", "phone": "555-0101", "name": "A"}),
@@ -589,7 +589,7 @@ async fn phone_match_updates_that_visitor_and_keeps_its_token() {
 
 #[actix_web::test]
 async fn phone_match_is_exact() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(&app, json!({"token": "pe1", "phone": "555-0101"})).await;
     for (token, phone) in [("pe2", "5550101"), ("pe3", "555-0101 "), ("pe4", "555-010")] {
         let v = register(&app, json!({"token": token, "phone": phone})).await;
@@ -600,7 +600,7 @@ async fn phone_match_is_exact() {
 
 #[actix_web::test]
 async fn email_match_updates_that_visitor_and_replaces_its_token() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(
         &app,
         json!({"token": "mail1", "email": "mail@x.io", "name": "A"}),
@@ -622,7 +622,7 @@ async fn email_match_updates_that_visitor_and_replaces_its_token() {
 
 #[actix_web::test]
 async fn token_match_beats_phone_match() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(&app, json!({"token": "tp1", "phone": "4242"})).await;
     let b = register(&app, json!({"token": "tp2"})).await;
     let v = register(&app, json!({"token": "tp2", "phone": "4242"})).await;
@@ -637,7 +637,7 @@ async fn token_match_beats_phone_match() {
 
 #[actix_web::test]
 async fn token_match_beats_email_match() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(&app, json!({"token": "te1", "email": "te@example.com"})).await;
     let b = register(&app, json!({"token": "te2"})).await;
     let v = register(&app, json!({"token": "te2", "email": "te@example.com"})).await;
@@ -647,7 +647,7 @@ async fn token_match_beats_email_match() {
 
 #[actix_web::test]
 async fn phone_match_beats_email_match() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(&app, json!({"token": "pm1", "phone": "8080"})).await;
     let b = register(&app, json!({"token": "pm2", "email": "pm@example.com"})).await;
     let v = register(
@@ -664,7 +664,7 @@ async fn phone_match_beats_email_match() {
 
 #[actix_web::test]
 async fn replaced_phone_and_email_no_longer_match() {
-    let app = TestApp::new();
+    let app = merging_app();
     let a = register(
         &app,
         json!({"token": "old1", "phone": "1000", "email": "first@x.io"}),
@@ -957,7 +957,7 @@ async fn a_changed_name_is_copied_to_the_open_room() {
 
 #[actix_web::test]
 async fn a_name_changed_through_a_phone_match_reaches_the_room() {
-    let app = TestApp::new();
+    let app = merging_app();
     register(
         &app,
         json!({"token": "rp1", "name": "Phoned", "phone": "3131"}),
@@ -1063,4 +1063,128 @@ async fn stored_http_headers_are_bounded() {
     let visitor = resp.json()["visitor"].clone();
     assert_eq!(visitor["userAgent"], json!("A".repeat(512)));
     assert_eq!(visitor["ip"], json!("9".repeat(64)));
+}
+
+#[actix_web::test]
+async fn by_default_a_known_phone_does_not_hand_out_its_visitor() {
+    let app = TestApp::new();
+    register(
+        &app,
+        json!({"token": "victim-ph", "phone": "555-0199", "name": "Victim",
+               "email": "victim@x.io",
+               "customFields": [{"key": "secret", "value": "s3", "overwrite": true}]}),
+    )
+    .await;
+    visitor_with_room(&app, "victim-ph", "Victim").await;
+    let victim = get_visitor(&app, "victim-ph").await.clone();
+    let v = register(
+        &app,
+        json!({"token": "attacker-ph", "phone": "555-0199", "name": "Mallory"}),
+    )
+    .await;
+    assert_ne!(v["_id"], victim["_id"], "a second visitor, not the victim");
+    assert_eq!(v["token"], json!("attacker-ph"));
+    for key in ["visitorEmails", "livechatData", "lastChat"] {
+        assert!(v.get(key).is_none(), "the victim's {key} leaked: {v}");
+    }
+    assert_eq!(v["phone"], json!([{"phoneNumber": "555-0199"}]));
+    // The victim is untouched and still its token's.
+    assert_eq!(get_visitor(&app, "victim-ph").await, victim);
+    // The attacker's token does not reach the victim's room.
+    let (room, new_room) = open_room(&app, "attacker-ph").await;
+    assert!(new_room);
+    assert_ne!(room["_id"], victim["lastChat"]["_id"]);
+}
+
+#[actix_web::test]
+async fn by_default_a_known_email_does_not_take_its_visitor_over() {
+    let app = TestApp::new();
+    let victim = register(
+        &app,
+        json!({"token": "victim-em", "email": "victim@x.io", "name": "Victim"}),
+    )
+    .await;
+    let v = register(
+        &app,
+        json!({"token": "attacker-em", "email": "VICTIM@x.io", "name": "Mallory"}),
+    )
+    .await;
+    assert_ne!(v["_id"], victim["_id"]);
+    assert_eq!(v["token"], json!("attacker-em"));
+    assert_eq!(v["name"], json!("Mallory"));
+    // The owner's token still works, and its visitor is unchanged.
+    assert_eq!(get_visitor(&app, "victim-em").await, victim);
+    // Both are found by the address (agents see both).
+    let agent = app.user("agent-em", &["livechat-agent"]);
+    let found = app
+        .get_with(
+            "/api/v1/livechat/visitors.search?term=victim%40x.io",
+            &agent,
+        )
+        .await;
+    let found = assert_success(&found);
+    assert_eq!(found["total"], json!(2), "{found}");
+    // The attacker cannot erase the owner.
+    assert_eq!(app.delete(&visitor_path("attacker-em")).await.status, 200);
+    assert_eq!(get_visitor(&app, "victim-em").await, victim);
+}
+
+#[actix_web::test]
+async fn an_email_merge_moves_the_token_into_the_rooms_too() {
+    let app = merging_app();
+    let (visitor, room) = visitor_with_room(&app, "mv-old", "Mover").await;
+    register(&app, json!({"token": "mv-old", "email": "mover@x.io"})).await;
+    let rid = room["_id"].as_str().unwrap();
+    let v = register(&app, json!({"token": "mv-new", "email": "mover@x.io"})).await;
+    assert_eq!(v["_id"], visitor["_id"]);
+    // The open room is the new token's: its `v.token` followed.
+    let (after, new_room) = open_room(&app, "mv-new").await;
+    assert!(!new_room);
+    assert_eq!(after["_id"], json!(rid));
+    assert_eq!(after["v"]["token"], json!("mv-new"));
+    let stored = app.state.store.room_by_id(rid).unwrap().unwrap();
+    assert_eq!(stored.v.token, "mv-new");
+    // The old token reaches nothing.
+    assert_bad_request(&app.get(&room_path("mv-old")).await, &invalid_token());
+    assert!(app.state.store.check().unwrap().problems.is_empty());
+}
+
+#[actix_web::test]
+async fn custom_fields_are_limited_per_visitor_not_per_request() {
+    let app = TestApp::new();
+    let fields = |from: usize, to: usize| -> Value {
+        json!((from..to)
+            .map(|i| json!({"key": format!("k{i}"), "value": "v", "overwrite": true}))
+            .collect::<Vec<_>>())
+    };
+    register(
+        &app,
+        json!({"token": "cf-total", "customFields": fields(0, 60)}),
+    )
+    .await;
+    let before = app.state.store.snapshot().unwrap();
+    let resp = post_visitor(
+        &app,
+        json!({"token": "cf-total", "customFields": fields(60, 101)}),
+    )
+    .await;
+    assert_bad_request(&resp, &invalid_params("too many custom fields (max 100)"));
+    assert_eq!(
+        app.state.store.snapshot().unwrap(),
+        before,
+        "nothing written"
+    );
+    // Up to the limit, and rewriting existing keys, is fine.
+    let v = register(
+        &app,
+        json!({"token": "cf-total", "customFields": fields(40, 100)}),
+    )
+    .await;
+    assert_eq!(v["livechatData"].as_object().unwrap().len(), 100);
+    let resp = post_visitor(
+        &app,
+        json!({"token": "cf-total", "customFields": fields(100, 101)}),
+    )
+    .await;
+    assert_bad_request(&resp, &invalid_params("too many custom fields (max 100)"));
 }

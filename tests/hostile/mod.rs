@@ -99,7 +99,9 @@ impl Hostile {
                 now,
             )
             .expect("fixture visitor");
-        let (room, _) = store.open_room(&token, None, now).expect("fixture room");
+        let (room, _) = store
+            .open_room(&token, None, visitord::model::RoomSource::Api, now)
+            .expect("fixture room");
         store
             .add_message(&token, &room.id, "hello", Some("fixture-msg"), now)
             .expect("fixture message");
@@ -127,7 +129,7 @@ impl Hostile {
             )
             .expect("closer visitor");
         let (closer_room, _) = store
-            .open_room(&closer_token, None, now)
+            .open_room(&closer_token, None, visitord::model::RoomSource::Api, now)
             .expect("closer room");
         Hostile {
             app,

@@ -8,7 +8,7 @@ mod on_store;
 mod over_http;
 
 use std::sync::Barrier;
-use visitord::store::visitors::Registration;
+use visitord::store::visitors::{MergePolicy, Registration};
 use visitord::store::{Store, StoreError};
 
 /// Runs `f(0..threads)` on `threads` threads released together; returns the results in thread
@@ -33,9 +33,12 @@ pub fn race<T: Send>(threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
 }
 
 /// A registration with only a token.
+/// A registration of `token` under Rocket.Chat's merge policy (phone, then email): the races
+/// of merges are the hard case.
 pub fn reg(token: &str) -> Registration {
     Registration {
         token: token.into(),
+        merge: MergePolicy::rocketchat(),
         ..Default::default()
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{assert_consistent, assert_refusal, race, reg};
 use std::collections::BTreeSet;
+use visitord::model::RoomSource;
 use visitord::store::history::PageVisitInput;
 use visitord::store::visitors::Registration;
 use visitord::store::{Refusal, Store, StoreError};
@@ -256,7 +257,9 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
                 .register_visitor(&reg(&token), now_ms())
                 .expect("prior");
             visit(store, &token, None, "roomless");
-            let (room, _) = store.open_room(&token, None, now_ms()).expect("room");
+            let (room, _) = store
+                .open_room(&token, None, RoomSource::Api, now_ms())
+                .expect("room");
             store
                 .add_message(&token, &room.id, "hello", None, now_ms())
                 .expect("message");
@@ -380,21 +383,30 @@ fn concurrent_room_opens_make_one_open_room() {
             .expect("register");
         // Odd rounds: the visitor already has a closed room.
         let closed = (round % 2 == 1).then(|| {
-            let (room, _) = store.open_room(&token, None, now_ms()).expect("open");
+            let (room, _) = store
+                .open_room(&token, None, RoomSource::Api, now_ms())
+                .expect("open");
             store.close_room(&token, &room.id, now_ms()).expect("close");
             room.id
         });
         visit(store, &token, None, "a");
         visit(store, &token, None, "b");
+        // Even threads open without `rid`; odd ones name a client-chosen id, which is refused
+        // whatever the race: no room is ever created under it.
         let rids: Vec<String> = (0..THREADS).map(|i| format!("rid-{round}-{i}")).collect();
         let results = race(THREADS, |i| {
             let rid = (i % 2 == 1).then_some(rids[i].as_str());
-            store.open_room(&token, rid, now_ms())
+            store.open_room(&token, rid, RoomSource::Api, now_ms())
         });
-        let results: Vec<_> = results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|e| panic!("{ctx}: open_room failed: {e:?}")))
-            .collect();
+        let mut opened = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match (i % 2, r) {
+                (0, Ok(room)) => opened.push(room),
+                (1, Err(StoreError::Refused(Refusal::InvalidRoom))) => {}
+                (_, other) => panic!("{ctx}: thread {i}: {other:?}"),
+            }
+        }
+        let results = opened;
         let rid = results[0].0.id.clone();
         for (room, _) in &results {
             assert_eq!(room.id, rid, "{ctx}: every caller gets the same room");
@@ -406,11 +418,18 @@ fn concurrent_room_opens_make_one_open_room() {
             1,
             "{ctx}: exactly one caller created the room"
         );
-        let creator = results.iter().position(|(_, new)| *new).unwrap();
-        if creator % 2 == 1 {
-            assert_eq!(
-                rid, rids[creator],
-                "{ctx}: the creator's rid is the room id"
+        // By its id, the open room is served as it is; a closed one is refused.
+        let (again, new) = store
+            .open_room(&token, Some(&rid), RoomSource::Api, now_ms())
+            .expect("open by id");
+        assert_eq!((again.id.as_str(), new), (rid.as_str(), false), "{ctx}");
+        if let Some(closed) = &closed {
+            assert!(
+                matches!(
+                    store.open_room(&token, Some(closed), RoomSource::Api, now_ms()),
+                    Err(StoreError::Refused(Refusal::InvalidRoom))
+                ),
+                "{ctx}: a closed room by id"
             );
         }
         let rooms = store.rooms_of_visitor(&v.id).expect("read");
@@ -513,7 +532,7 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                         store.delete_visitor(&token, i % 2 == 0)?;
                     }
                     4 => {
-                        let (room, _) = store.open_room(&token, None, now_ms())?;
+                        let (room, _) = store.open_room(&token, None, RoomSource::Api, now_ms())?;
                         store.add_message(&token, &room.id, "hi", None, now_ms())?;
                     }
                     5 => {
@@ -531,8 +550,13 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                         visit(store, &token, rid.as_deref(), "mixed");
                     }
                     _ => {
-                        let rid = format!("mix-{round}-r{i}");
-                        store.open_room(&token, Some(&rid), now_ms())?;
+                        // The visitor's newest room by id: served only while it is open.
+                        let rid = store
+                            .visitor_by_token(&token)?
+                            .and_then(|v| v.last_chat)
+                            .map(|c| c.rid)
+                            .unwrap_or_else(|| format!("mix-{round}-r{i}"));
+                        store.open_room(&token, Some(&rid), RoomSource::Api, now_ms())?;
                     }
                 }
             }

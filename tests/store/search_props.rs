@@ -278,7 +278,9 @@ fn populate(store: &Store, seed: u64, creates: usize) -> Population {
             return;
         };
         let now = BASE_TS + rng.below(200) as i64 * 1000;
-        let (r, _) = store.open_room(&token, None, now).expect("open room");
+        let (r, _) = store
+            .open_room(&token, None, visitord::model::RoomSource::Api, now)
+            .expect("open room");
         pop.rooms += 1;
         if rng.percent(40) {
             store

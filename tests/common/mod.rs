@@ -84,6 +84,17 @@ impl TestApp {
         TestApp { dir, config, state }
     }
 
+    /// The store already in `dir/data` (e.g. an unpacked fixture), default config changed by `f`
+    /// (rate limiting off).
+    pub fn with_existing_store(dir: tempfile::TempDir, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::default();
+        config.rate_limit.enabled = false;
+        f(&mut config);
+        config.storage.data_dir = dir.path().join("data");
+        let state = AppState::open(config.clone()).expect("open app state");
+        TestApp { dir, config, state }
+    }
+
     /// Close the store and open it again from the same directory (durability check).
     ///
     /// sled's own I/O threads may hold the directory lock for a moment after the last handle is

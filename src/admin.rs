@@ -11,9 +11,14 @@ use std::path::Path;
 /// The file that keeps a generated first admin password, in the data dir.
 pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
 
+/// The username of the first admin.
+pub const FIRST_ADMIN: &str = "admin";
+
 /// On a store with no users, creates `admin` with `VISITORD_ADMIN_PASSWORD` (`env_password`)
-/// or a random password that is printed once and written to `<data dir>/initial-admin-password`
-/// (mode 0600). Returns what to tell the operator, if anything.
+/// or a random password written to `<data dir>/initial-admin-password` (mode 0600) and never
+/// printed (output is often captured by log collectors): the note says where the file is. The
+/// file goes once that admin's password is changed (see [`forget_initial_password`]).
+/// Returns what to tell the operator, if anything.
 pub fn ensure_first_admin(
     store: &Store,
     data_dir: &Path,
@@ -27,11 +32,12 @@ pub fn ensure_first_admin(
         None => (new_password(), true),
     };
     let new = NewUser {
-        username: "admin".into(),
+        username: FIRST_ADMIN.into(),
         name: Some("Administrator".into()),
         email: None,
         password_hash: hash_password(&password)?,
         roles: vec![ADMIN_ROLE.to_string()],
+        active: true,
     };
     store
         .create_user(new, now_ms())
@@ -46,9 +52,47 @@ pub fn ensure_first_admin(
     write_private(&path, &format!("{password}\n"))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(Some(format!(
-        "created user admin with password {password} (also in {}; change it with users.update)",
+        "created user admin; its generated password is in {} (readable by this user only; \
+         the file is deleted once the password is changed)",
         path.display()
     )))
+}
+
+/// Deletes `<data dir>/initial-admin-password` (after the first admin's password changed or the
+/// admin was removed). A missing file is fine.
+pub fn forget_initial_password(data_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join(INITIAL_PASSWORD_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            log::info!(
+                "deleted {}: the first admin's password was changed",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot delete {}: {e}", path.display())),
+    }
+}
+
+/// At start: deletes `initial-admin-password` when it no longer opens the first admin's
+/// account (its password was changed by any means, or the admin is gone).
+pub fn forget_stale_initial_password(store: &Store, data_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join(INITIAL_PASSWORD_FILE);
+    let password = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim_end_matches(['\n', '\r']).to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let still_valid = store
+        .user_by_username(FIRST_ADMIN)
+        .map_err(store_error)?
+        .is_some_and(|admin| crate::auth::verify_password(&password, &admin.password_hash));
+    if still_valid {
+        Ok(())
+    } else {
+        forget_initial_password(data_dir)
+    }
 }
 
 /// Writes `text` to a file only its owner can read.
@@ -114,6 +158,7 @@ pub fn add_user(
         email: None,
         password_hash: hash_password(&password)?,
         roles: roles.clone(),
+        active: true,
     };
     let user = store.create_user(new, now_ms()).map_err(|e| match e {
         StoreError::Refused(crate::store::Refusal::UsernameTaken) => {

@@ -234,10 +234,20 @@ fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
             } else {
                 prompt_password()?
             };
-            admin::set_password(&store, &name, &password)?
+            let done = admin::set_password(&store, &name, &password)?;
+            if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
+                admin::forget_initial_password(&loaded.config.storage.data_dir)?;
+            }
+            done
         }
         UserCommand::Role { name, roles } => admin::set_roles(&store, &name, roles)?,
-        UserCommand::Remove { name } => admin::remove_user(&store, &name)?,
+        UserCommand::Remove { name } => {
+            let done = admin::remove_user(&store, &name)?;
+            if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
+                admin::forget_initial_password(&loaded.config.storage.data_dir)?;
+            }
+            done
+        }
     };
     print!("{output}");
     if !output.ends_with('\n') {

@@ -23,6 +23,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         &config.storage.data_dir,
         std::env::var("VISITORD_ADMIN_PASSWORD").ok(),
     )?;
+    crate::admin::forget_stale_initial_password(&state.store, &config.storage.data_dir)?;
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

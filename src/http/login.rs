@@ -76,7 +76,15 @@ pub async fn login(
         expires_at: now.saturating_add(ttl),
     };
     let hash = token_hash(&token);
-    write(&state, move |s| s.create_session(&hash, &session)).await?;
+    let verified = user.password_hash.clone();
+    let created = write(&state, move |s| {
+        s.create_login_session(&hash, &session, &verified)
+    })
+    .await?;
+    if !created {
+        // The password changed (or the user went) while it was being checked.
+        return Ok(unauthorized());
+    }
     Ok(json_response(
         StatusCode::OK,
         &json!({

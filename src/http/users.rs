@@ -6,6 +6,7 @@ use super::check::{ajv_additional, ajv_required, ajv_type};
 use super::error::{fields, success, ApiError};
 use super::page::{paginated, query_map};
 use super::{read, write, AppState};
+use crate::admin::{forget_initial_password, FIRST_ADMIN};
 use crate::auth::{hash_password, valid_username, Permission, ROLES};
 use crate::model::wire;
 use crate::store::users::{NewUser, UserChanges};
@@ -162,33 +163,21 @@ pub async fn create(
         email,
         password_hash,
         roles,
+        active: active.unwrap_or(true),
     };
     let now = now_ms();
-    let user = write(&state, move |s| {
-        let user = s.create_user(new, now)?;
-        match active {
-            Some(false) => s.update_user(
-                &user.id,
-                UserChanges {
-                    active: Some(false),
-                    ..Default::default()
-                },
-                now,
+    let user = write(&state, move |s| s.create_user(new, now))
+        .await
+        .map_err(|e| match e {
+            ApiError::Coded {
+                code: "error-field-unavailable",
+                ..
+            } => ApiError::reason(
+                "error-field-unavailable",
+                format!("{username} is already in use :("),
             ),
-            _ => Ok(user),
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        ApiError::Coded {
-            code: "error-field-unavailable",
-            ..
-        } => ApiError::reason(
-            "error-field-unavailable",
-            format!("{username} is already in use :("),
-        ),
-        other => other,
-    })?;
+            other => other,
+        })?;
     Ok(success(fields([("user", wire::user(&user))])))
 }
 
@@ -254,6 +243,7 @@ pub async fn update(
         }
         None => None,
     };
+    let new_password = password_hash.is_some();
     let changes = UserChanges {
         password_hash,
         roles,
@@ -263,6 +253,9 @@ pub async fn update(
     };
     let now = now_ms();
     let user = write(&state, move |s| s.update_user(&user_id, changes, now)).await?;
+    if new_password && user.username.eq_ignore_ascii_case(FIRST_ADMIN) {
+        forget_initial_password(&state.config.storage.data_dir).map_err(ApiError::Internal)?;
+    }
     Ok(success(fields([("user", wire::user(&user))])))
 }
 
@@ -276,7 +269,10 @@ pub async fn delete(
     let b = body.object()?;
     check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
-    write(&state, move |s| s.delete_user(&user_id)).await?;
+    let user = write(&state, move |s| s.delete_user(&user_id)).await?;
+    if user.username.eq_ignore_ascii_case(FIRST_ADMIN) {
+        forget_initial_password(&state.config.storage.data_dir).map_err(ApiError::Internal)?;
+    }
     Ok(success(Map::new()))
 }
 

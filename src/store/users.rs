@@ -21,6 +21,8 @@ pub struct NewUser {
     pub email: Option<String>,
     pub password_hash: String,
     pub roles: Vec<String>,
+    /// `false` creates the user deactivated, in the same transaction (never briefly active).
+    pub active: bool,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -103,7 +105,7 @@ impl Store {
             email: new.email,
             password_hash: new.password_hash,
             roles: new.roles,
-            active: true,
+            active: new.active,
             created_at: now,
             updated_at: now,
         };
@@ -206,6 +208,30 @@ impl Store {
         })
     }
 
+    /// A login's session, created only while the user is active and still has the password
+    /// hash `verified_hash` that the login checked. Returns `false` (and creates nothing) for a
+    /// login that raced a password change, a deactivation or a deletion: never a token for the
+    /// old password.
+    pub fn create_login_session(
+        &self,
+        token_hash: &[u8],
+        session: &Session,
+        verified_hash: &str,
+    ) -> Result<bool> {
+        let _writer = self.lock();
+        match self.user_by_id(&session.user_id)? {
+            Some(user) if user.active && user.password_hash == verified_hash => {}
+            _ => return Ok(false),
+        }
+        self.transact(|tx| {
+            tx.put(tx.tokenhash_session, token_hash, session)?;
+            tx.userid_tokenhash
+                .insert(session_row(&session.user_id, token_hash), &[][..])?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
     /// The session of a token hash.
     pub fn session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
         match self.trees().tokenhash_session.get(token_hash)? {
@@ -241,5 +267,89 @@ impl Store {
             Ok(())
         })?;
         Ok(expired.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::temp_store;
+
+    fn new_user(name: &str, hash: &str, active: bool) -> NewUser {
+        NewUser {
+            username: name.into(),
+            name: None,
+            email: None,
+            password_hash: hash.into(),
+            roles: vec!["livechat-agent".into()],
+            active,
+        }
+    }
+
+    fn session(user_id: &str) -> Session {
+        Session {
+            user_id: user_id.into(),
+            created_at: 1,
+            expires_at: i64::MAX,
+        }
+    }
+
+    /// A login checks the password, then creates its session: a password change (or a
+    /// deactivation) in between must not leave a token for the old password.
+    #[test]
+    fn a_login_that_raced_a_password_change_gets_no_session() {
+        let (_d, s) = temp_store(&[]);
+        let user = s.create_user(new_user("racer", "hash-1", true), 1).unwrap();
+        // The login verified "hash-1"; the password changes before its session is written.
+        let changes = UserChanges {
+            password_hash: Some("hash-2".into()),
+            ..Default::default()
+        };
+        s.update_user(&user.id, changes, 2).unwrap();
+        assert!(!s
+            .create_login_session(b"token-a", &session(&user.id), "hash-1")
+            .unwrap());
+        assert!(s.session(b"token-a").unwrap().is_none());
+        // With the current password it works.
+        assert!(s
+            .create_login_session(b"token-b", &session(&user.id), "hash-2")
+            .unwrap());
+        assert!(s.session(b"token-b").unwrap().is_some());
+        // A deactivated or deleted user gets none either.
+        let off = UserChanges {
+            active: Some(false),
+            ..Default::default()
+        };
+        s.update_user(&user.id, off, 3).unwrap();
+        assert!(!s
+            .create_login_session(b"token-c", &session(&user.id), "hash-2")
+            .unwrap());
+        s.delete_user(&user.id).unwrap();
+        assert!(!s
+            .create_login_session(b"token-d", &session(&user.id), "hash-2")
+            .unwrap());
+        assert!(s.check().unwrap().problems.is_empty());
+    }
+
+    /// `users.create` with `active:false` is one write: a reader never sees the user active.
+    #[test]
+    fn a_user_created_inactive_is_never_seen_active() {
+        let (_d, s) = temp_store(&[]);
+        for round in 0..50 {
+            let name = format!("quiet-{round}");
+            let seen = std::thread::scope(|scope| {
+                let watcher = scope.spawn(|| loop {
+                    if let Some(u) = s.user_by_username(&name).unwrap() {
+                        return u.active;
+                    }
+                    std::thread::yield_now();
+                });
+                s.create_user(new_user(&name, "h", false), 1).unwrap();
+                watcher.join().unwrap()
+            });
+            assert!(!seen, "round {round}: the user was seen active");
+            let stored = s.user_by_username(&name).unwrap().unwrap();
+            assert!(!stored.active);
+        }
     }
 }

@@ -260,6 +260,7 @@ async fn default_count_and_maximum() {
                     email: None,
                     password_hash: "not-a-hash".into(),
                     roles: vec!["user".into()],
+                    active: true,
                 },
                 now,
             )

@@ -92,16 +92,22 @@ fn first_start_writes_a_generated_admin_password_once() {
         .lines()
         .find(|l| l.starts_with("  admin:"))
         .expect("admin line");
-    let password = admin_line
-        .strip_prefix("  admin:      created user admin with password ")
-        .and_then(|rest| {
-            rest.strip_suffix(&format!(
-                " (also in {}; change it with users.update)",
-                file.display()
-            ))
-        })
-        .unwrap_or_else(|| panic!("unexpected admin line {admin_line:?}"))
+    assert_eq!(
+        admin_line,
+        format!(
+            "  admin:      created user admin; its generated password is in {} (readable by \
+             this user only; the file is deleted once the password is changed)",
+            file.display()
+        )
+    );
+    let password = std::fs::read_to_string(&file)
+        .expect("initial-admin-password is written")
+        .trim_end()
         .to_string();
+    assert!(
+        !stdout.contains(&password),
+        "the password is never printed: {stdout}"
+    );
     assert_eq!(password.len(), 24, "{password:?}");
     assert!(stdout.contains("  store:      0 visitors, 1 users\n"));
     let meta = std::fs::metadata(&file).expect("initial-admin-password is written");
@@ -138,6 +144,58 @@ fn first_start_writes_a_generated_admin_password_once() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0][0], "admin");
     assert_eq!(rows[0][2], "admin");
+
+    // A new password through the API: the file goes at once.
+    let server = Server::start(sb.cwd(), &sb.data(), &[]);
+    let login = server.login("admin", &password).ok();
+    let (id, token) = (
+        login["data"]["userId"].as_str().unwrap().to_string(),
+        login["data"]["authToken"].as_str().unwrap().to_string(),
+    );
+    let body = serde_json::json!({"userId": id, "data": {"password": "a-new-admin-pass"}});
+    let resp = server.request(
+        "POST",
+        "/api/v1/users.update",
+        &[("X-User-Id", &id), ("X-Auth-Token", &token)],
+        Some(&body.to_string()),
+    );
+    assert_eq!(resp.ok()["user"]["username"], "admin");
+    assert!(!file.exists(), "the file is deleted with the change");
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "{stopped:?}");
+}
+
+#[test]
+fn a_generated_admin_password_file_goes_when_the_password_changes_offline() {
+    let sb = Sandbox::new();
+    let file = sb.data().join("initial-admin-password");
+    let server = Server::start(sb.cwd(), &sb.data(), &[]);
+    server.wait_stdout("  admin:");
+    assert!(server.stop().status.success());
+    assert!(file.exists());
+    // `user passwd admin` deletes it.
+    let out = sb.run(
+        &["user", "passwd", "admin", "--password-stdin"],
+        Some("offline-new-pass\n"),
+    );
+    assert_eq!(
+        out.ok(),
+        "password of admin changed; its logins were revoked\n"
+    );
+    assert!(!file.exists());
+
+    // A file that no longer opens the admin account (changed by any other means, or restored
+    // from elsewhere) is deleted at the next start; one that still does is kept.
+    std::fs::write(&file, "stale-password\n").unwrap();
+    let server = Server::start(sb.cwd(), &sb.data(), &[]);
+    server.wait_stdout("  store:");
+    assert!(!file.exists(), "a stale file is deleted at start");
+    assert!(server.stop().status.success());
+    std::fs::write(&file, "offline-new-pass\n").unwrap();
+    let server = Server::start(sb.cwd(), &sb.data(), &[]);
+    server.wait_stdout("  store:");
+    assert!(server.stop().status.success());
+    assert!(file.exists(), "a file that still opens the account stays");
 }
 
 #[test]

@@ -145,6 +145,7 @@ impl TestApp {
                     email: None,
                     password_hash: password_hash(),
                     roles: roles.iter().map(|r| r.to_string()).collect(),
+                    active: true,
                 },
                 visitord::time::now_ms(),
             )

@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod body;
 pub mod check;
+pub mod client_ip;
 pub mod cors;
 pub mod error;
+pub mod hashpool;
 pub mod login;
 pub mod meta;
 pub mod page;
@@ -36,6 +38,8 @@ pub struct AppState {
     /// Searches that may run at once (two per core): a search is CPU work on the blocking
     /// pool, so more at once only add memory and switching; the rest wait their turn.
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// Password hashing and verification, on threads of their own (see [`hashpool`]).
+    pub hasher: Arc<hashpool::HashPool>,
 }
 
 impl AppState {
@@ -46,11 +50,17 @@ impl AppState {
             .filter(|d| d.searchable)
             .map(|d| d.id.clone())
             .collect();
+        let hasher =
+            hashpool::HashPool::new(&config.auth).map_err(|source| store::StoreError::Io {
+                path: "(password hashing pool)".into(),
+                source,
+            })?;
         let store = Store::open(&config.storage, search_fields)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(AppState {
             limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
             search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            hasher: Arc::new(hasher),
             config: Arc::new(config),
             store,
         })
@@ -218,8 +228,19 @@ pub fn visitor_ip(req: &HttpRequest) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-        .or_else(|| ratelimit::forwarded_ip(req))
+        .or_else(|| first_forwarded(req))
         .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+}
+
+/// The first address of `X-Forwarded-For`: the one stored as a visitor's `ip`, as Rocket.Chat
+/// does (never used for rate limiting, see [`ratelimit::RateLimiter::client_ip`]).
+fn first_forwarded(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|ip| ip.trim().to_string())
+        .filter(|ip| !ip.is_empty())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod data;
 mod env_vars;
 pub mod proc;
 mod serve;
+mod slow_body;
 mod users;
 
 use proc::Out;

@@ -4,7 +4,9 @@
 //! has the environment variable `VISITORD_<SECTION>_<KEY>`. An unknown key or a bad value is a
 //! start-up error that names the key (or the environment variable).
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -123,12 +125,17 @@ pub struct RateLimitConfig {
     pub enabled: bool,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// CIDRs of the proxies whose `X-Forwarded-For` is believed (with `trust_forwarded_for`):
+    /// the peer must be one, and the client is the right-most entry that is not one.
+    pub trusted_proxies: Vec<String>,
     /// `POST livechat/visitor`, per IP.
     pub visitor_register_per_min: u32,
     /// `GET livechat/room`, per IP.
     pub room_per_min: u32,
     /// `POST livechat/page.visited`, per visitor token.
     pub page_visited_per_token_per_min: u32,
+    /// `POST livechat/page.visited`, per client IP (on top of the per-token limit).
+    pub page_visited_per_ip_per_min: u32,
     /// Every other anonymous route, per IP.
     pub anonymous_per_min: u32,
     /// Authenticated routes, per user.
@@ -142,9 +149,11 @@ impl Default for RateLimitConfig {
         RateLimitConfig {
             enabled: true,
             trust_forwarded_for: false,
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
             visitor_register_per_min: 5,
             room_per_min: 5,
             page_visited_per_token_per_min: 60,
+            page_visited_per_ip_per_min: 600,
             anonymous_per_min: 10,
             authenticated_per_min: 600,
             login_failures_per_min: 10,
@@ -256,11 +265,44 @@ impl Default for HistoryConfig {
 pub struct AuthConfig {
     /// A login token expires this many days after the login.
     pub token_ttl_days: u64,
+    /// Password hashes computed at once, on their own threads; 0 = one per core.
+    pub hash_concurrency: usize,
+    /// Password hashes that may wait for a thread; beyond, logins get 429 at once.
+    pub hash_queue: usize,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { token_ttl_days: 90 }
+        AuthConfig {
+            token_ttl_days: 90,
+            hash_concurrency: 0,
+            hash_queue: 32,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The number of hashing threads: `hash_concurrency`, or one per core when it is 0.
+    pub fn hash_threads(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// `trusted_proxies` parsed: CIDRs, or bare addresses (one host). The error names the entry.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let text = entry.trim();
+                text.parse::<IpNet>()
+                    .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("{entry:?} is not a CIDR such as \"10.0.0.0/8\""))
+            })
+            .collect()
     }
 }
 
@@ -278,6 +320,8 @@ pub enum ConfigError {
     UnknownKey { key: String, path: PathBuf },
     #[error("bad value for environment variable {var}: {message}")]
     Env { var: String, message: String },
+    #[error("unknown environment variable {var} (did you mean {nearest}?)")]
+    UnknownEnv { var: String, nearest: String },
     #[error("bad value for config key `{key}`: {message}")]
     Value { key: String, message: String },
 }
@@ -298,8 +342,13 @@ pub struct Loaded {
 }
 
 impl Config {
-    /// Load with the process environment.
+    /// Load with the process environment; a `VISITORD_*` variable that names no option (and is
+    /// not one of [`NON_OPTION_VARS`]) is refused.
     pub fn load(overrides: &Overrides) -> Result<Loaded, ConfigError> {
+        let names: Vec<String> = std::env::vars_os()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        check_env_names(names.iter().map(String::as_str))?;
         Self::load_with_env(overrides, |name| std::env::var(name).ok())
     }
 
@@ -392,6 +441,9 @@ impl Config {
         if self.history.prune_interval_secs == 0 {
             return bad("history.prune_interval_secs", "must be at least 1");
         }
+        if let Err(message) = self.rate_limit.trusted_proxy_nets() {
+            return bad("rate_limit.trusted_proxies", &message);
+        }
         let mut seen = std::collections::HashSet::new();
         for def in &self.livechat.custom_fields {
             if def.id.trim().is_empty() {
@@ -460,6 +512,55 @@ fn merge_file(
     Ok(())
 }
 
+/// `VISITORD_*` variables that are not options: the first admin's password, and the two that
+/// the test suite and `scripts/crash.sh` read (harmless if they reach the binary).
+pub const NON_OPTION_VARS: [&str; 3] = [
+    "VISITORD_ADMIN_PASSWORD",
+    "VISITORD_TEST_BIN",
+    "VISITORD_CRASH_TRIALS",
+];
+
+/// The variable of `[section] key`.
+fn env_var_name(section: &str, key: &str) -> String {
+    format!("VISITORD_{}_{}", section.to_uppercase(), key.to_uppercase())
+}
+
+/// Every `VISITORD_*` variable visitord reads: one per option, then [`NON_OPTION_VARS`].
+pub fn known_env_vars() -> Vec<String> {
+    let mut vars: Vec<String> = default_table()
+        .iter()
+        .filter_map(|(section, keys)| keys.as_table().map(|keys| (section, keys)))
+        .flat_map(|(section, keys)| keys.keys().map(move |key| env_var_name(section, key)))
+        .collect();
+    vars.extend(NON_OPTION_VARS.iter().map(|v| v.to_string()));
+    vars
+}
+
+/// Refuses the first of `names` that starts with `VISITORD_` but is not a variable visitord
+/// reads (a misspelt option would otherwise be silently ignored), naming the nearest known one
+/// by edit distance.
+pub fn check_env_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let known = known_env_vars();
+    let mut unknown: Vec<&str> = names
+        .into_iter()
+        .filter(|n| n.starts_with("VISITORD_") && !known.iter().any(|k| k == n))
+        .collect();
+    // Deterministic whichever order the environment lists them in.
+    unknown.sort_unstable();
+    let Some(var) = unknown.first() else {
+        return Ok(());
+    };
+    let nearest = known
+        .iter()
+        .min_by_key(|k| strsim::levenshtein(var, k))
+        .cloned()
+        .unwrap_or_default();
+    Err(ConfigError::UnknownEnv {
+        var: var.to_string(),
+        nearest,
+    })
+}
+
 /// `VISITORD_<SECTION>_<KEY>` for every known key, parsed as the default's type. Returns the
 /// keys set this way (`section.key`, variable) so later errors can name the variable.
 fn apply_env(
@@ -473,7 +574,7 @@ fn apply_env(
             continue;
         };
         for (key, default) in keys {
-            let var = format!("VISITORD_{}_{}", section.to_uppercase(), key.to_uppercase());
+            let var = env_var_name(section, key);
             let Some(raw) = env(&var) else { continue };
             let value = parse_env_value(&raw, default).map_err(|message| ConfigError::Env {
                 var: var.clone(),
@@ -654,6 +755,84 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("livechat.custom_fields"), "{err}");
+    }
+
+    #[test]
+    fn misspelt_env_vars_are_refused_with_the_nearest_name() {
+        let err = check_env_names(["PATH", "VISITORD_STORAGE_DURABILTY"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown environment variable VISITORD_STORAGE_DURABILTY (did you mean \
+             VISITORD_STORAGE_DURABILITY?)"
+        );
+        // An unknown section is refused too.
+        let err = check_env_names(["VISITORD_SERVR_BIND"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown environment variable VISITORD_SERVR_BIND (did you mean VISITORD_SERVER_BIND?)"
+        );
+        let err = check_env_names(["VISITORD_ADMIN_PASWORD"]).unwrap_err();
+        assert!(err
+            .to_string()
+            .ends_with("(did you mean VISITORD_ADMIN_PASSWORD?)"));
+        // The same variable is named whatever the order of the environment.
+        let a = check_env_names(["VISITORD_B_X", "VISITORD_A_X"]).unwrap_err();
+        let b = check_env_names(["VISITORD_A_X", "VISITORD_B_X"]).unwrap_err();
+        assert_eq!(a.to_string(), b.to_string());
+        assert!(a
+            .to_string()
+            .starts_with("unknown environment variable VISITORD_A_X "));
+    }
+
+    #[test]
+    fn every_option_and_the_non_option_vars_are_accepted() {
+        let known = known_env_vars();
+        assert!(known.contains(&"VISITORD_RATE_LIMIT_TRUSTED_PROXIES".to_string()));
+        assert!(known.contains(&"VISITORD_AUTH_HASH_QUEUE".to_string()));
+        check_env_names(known.iter().map(String::as_str)).unwrap();
+        check_env_names(["HOME", "VISITORD", "visitord_x", "RUST_LOG"]).unwrap();
+        // Every option variable is in the shipped template.
+        let text = include_str!("../config.toml");
+        for var in known
+            .iter()
+            .filter(|v| !NON_OPTION_VARS.contains(&v.as_str()))
+        {
+            assert!(text.contains(var.as_str()), "{var}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let c = load(
+            Some("[rate_limit]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"fd00::/8\"]\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        let nets = c.rate_limit.trusted_proxy_nets().unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[1].contains(&"192.0.2.7".parse::<IpAddr>().unwrap()));
+        let err = load(
+            Some("[rate_limit]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad value for config key `rate_limit.trusted_proxies`: \"10.0.0.0/33\" is not a CIDR \
+             such as \"10.0.0.0/8\""
+        );
+        let err = load(
+            None,
+            &[("VISITORD_RATE_LIMIT_TRUSTED_PROXIES", "[\"proxy.local\"]")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("rate_limit.trusted_proxies"),
+            "{err}"
+        );
     }
 
     #[test]

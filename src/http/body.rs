@@ -3,9 +3,14 @@
 //! The limit is checked first (from `Content-Length` before reading anything, then while
 //! reading), so an oversize body is a 413 whatever else is wrong with it.
 //!
-//! Extraction itself never fails: actix resolves a handler's extractors concurrently, so a body
-//! fault must not race the credential check of agent endpoints (401, then 403, then 400).
-//! Handlers call [`JsonBody::object`] at the point where body faults are due.
+//! The whole body must arrive within `server.request_timeout_ms` of the headers (actix's own
+//! timeout covers only the headers): a stalled or trickling body gets 408
+//! `{"success":false,"error":"Request timeout [error-request-timeout]","errorType":"error-request-timeout"}`
+//! and the connection is closed.
+//!
+//! Apart from that timeout, extraction never fails: actix resolves a handler's extractors
+//! concurrently, so a body fault must not race the credential check of agent endpoints (401,
+//! then 403, then 400). Handlers call [`JsonBody::object`] at the point where body faults are due.
 
 use super::error::ApiError;
 use super::AppState;
@@ -16,6 +21,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 /// A request body that should be a JSON object (in document order), or why it is not.
 pub struct JsonBody(Result<Map<String, Value>, ApiError>);
@@ -32,10 +38,13 @@ impl FromRequest for JsonBody {
     type Future = LocalBoxFuture<'static, Result<JsonBody, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
+        let (limit, timeout_ms) = req
             .app_data::<Data<AppState>>()
-            .map(|s| s.config.server.body_limit_bytes)
-            .unwrap_or(1_048_576);
+            .map(|s| {
+                let server = &s.config.server;
+                (server.body_limit_bytes, server.request_timeout_ms)
+            })
+            .unwrap_or((1_048_576, 5_000));
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -47,27 +56,34 @@ impl FromRequest for JsonBody {
             if too_large {
                 return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
             }
-            let mut buf = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(actix_web::error::PayloadError::Overflow) => {
-                        return Ok(JsonBody(Err(ApiError::PayloadTooLarge)))
-                    }
-                    Err(other) => {
-                        return Ok(JsonBody(Err(ApiError::InvalidParams(format!(
-                            "Cannot read the request body: {other}"
-                        )))))
-                    }
-                };
-                if buf.len() + chunk.len() > limit {
-                    return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
-                }
-                buf.extend_from_slice(&chunk);
+            let budget = Duration::from_millis(timeout_ms);
+            match tokio::time::timeout(budget, read_body(&mut payload, limit)).await {
+                Ok(body) => Ok(JsonBody(body.and_then(|buf| parse_object(&buf)))),
+                Err(_elapsed) => Err(ApiError::RequestTimeout),
             }
-            Ok(JsonBody(parse_object(&buf)))
         })
     }
+}
+
+/// The whole body, or 413 past `limit` bytes, or 400 when the stream breaks.
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<BytesMut, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(actix_web::error::PayloadError::Overflow) => return Err(ApiError::PayloadTooLarge),
+            Err(other) => {
+                return Err(ApiError::InvalidParams(format!(
+                    "Cannot read the request body: {other}"
+                )))
+            }
+        };
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
 }
 
 /// Parses `bytes` as a JSON object, with a message that says what is wrong.

@@ -30,6 +30,8 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     /// 413: body over the configured limit.
     PayloadTooLarge,
+    /// 408: the body did not arrive within `server.request_timeout_ms`; the connection is closed.
+    RequestTimeout,
     /// 429: rate limited.
     TooManyRequests {
         limit: u32,
@@ -121,6 +123,13 @@ impl ApiError {
                 );
                 m.insert("errorType".into(), json!("error-payload-too-large"));
             }
+            ApiError::RequestTimeout => {
+                m.insert(
+                    "error".into(),
+                    json!("Request timeout [error-request-timeout]"),
+                );
+                m.insert("errorType".into(), json!("error-request-timeout"));
+            }
             ApiError::TooManyRequests { wait_secs, .. } => {
                 m.insert("error".into(), json!(format!(
                     "Error, too many requests. Please slow down. You must wait {wait_secs} seconds before trying this endpoint again. [error-too-many-requests]"
@@ -164,6 +173,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -197,6 +207,11 @@ impl ResponseError for ApiError {
                     header::HeaderName::from_static("x-ratelimit-reset"),
                     HeaderValue::from(*reset_ms),
                 );
+            }
+            // The rest of the body may still trickle in: the connection is not reused.
+            ApiError::RequestTimeout => {
+                res.head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
             }
             _ => {}
         }
@@ -274,6 +289,10 @@ mod tests {
                 .body()
                 .to_string(),
             r#"{"success":false,"error":"visitor-not-found"}"#
+        );
+        assert_eq!(
+            ApiError::RequestTimeout.body().to_string(),
+            r#"{"success":false,"error":"Request timeout [error-request-timeout]","errorType":"error-request-timeout"}"#
         );
         assert_eq!(
             ApiError::Unauthorized.body().to_string(),

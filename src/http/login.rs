@@ -4,10 +4,10 @@ use super::auth::Agent;
 use super::body::JsonBody;
 use super::check::{expected, missing};
 use super::error::{json_response, success, ApiError};
-use super::ratelimit::Route;
-use super::{read, write, AppState};
+use super::ratelimit::{Reservation, Route};
+use super::{lookup, write, AppState};
 use crate::auth::{new_login_token, token_hash, verify_dummy, verify_password};
-use crate::model::{wire, Session, User};
+use crate::model::{wire, Session};
 use crate::time::{days, now_ms};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -45,12 +45,32 @@ pub async fn login(
     };
     let ip = state.limiter.client_ip(&req);
     let user_key = username.to_lowercase();
-    state.limiter.peek(Route::LoginFailureIp, &ip)?;
-    state.limiter.peek(Route::LoginFailureUser, &user_key)?;
+    // A failure is counted before the password is checked, atomically with the check of the
+    // limit (so parallel attempts cannot all pass it), and handed back when it was right.
+    let ip_slot = state.limiter.reserve(Route::LoginFailureIp, &ip)?;
+    let (user_slot, locked) = match state.limiter.reserve(Route::LoginFailureUser, &user_key) {
+        Ok(slot) => (Some(slot), None),
+        // The username is locked by failures from elsewhere, but this address has none: the
+        // right password still logs in (nobody can lock an agent out from everywhere), a
+        // wrong one gets the 429 and counts against this address.
+        Err(locked) if ip_slot.prior == 0 => (None, Some(locked)),
+        Err(locked) => {
+            state.limiter.release(ip_slot);
+            return Err(locked);
+        }
+    };
 
-    let user: Option<User> = read(&state, move |s| {
-        let user = s.user_by_username(&username)?.filter(|u| u.active);
-        Ok(match user {
+    let found = lookup(&state, |s| s.user_by_username(&username));
+    let found = match found {
+        Ok(found) => found.filter(|u| u.active),
+        Err(e) => {
+            release(&state, ip_slot, user_slot);
+            return Err(e);
+        }
+    };
+    let verified = state
+        .hasher
+        .run(move || match found {
             Some(u) if verify_password(&password, &u.password_hash) => Some(u),
             Some(_) => None,
             None => {
@@ -58,13 +78,24 @@ pub async fn login(
                 None
             }
         })
-    })
-    .await?;
-    let Some(user) = user else {
-        state.limiter.hit(Route::LoginFailureIp, &ip);
-        state.limiter.hit(Route::LoginFailureUser, &user_key);
-        log::info!("failed login from {ip}");
-        return Ok(unauthorized());
+        .await;
+    let user = match verified {
+        Ok(Some(user)) => {
+            release(&state, ip_slot, user_slot);
+            user
+        }
+        Ok(None) => {
+            log::info!("failed login from {ip}");
+            return match locked {
+                Some(locked) => Err(locked),
+                None => Ok(unauthorized()),
+            };
+        }
+        // Not checked (the hashing pool is full): not a failure.
+        Err(e) => {
+            release(&state, ip_slot, user_slot);
+            return Err(e);
+        }
     };
 
     let token = new_login_token();
@@ -92,6 +123,14 @@ pub async fn login(
             "data": { "userId": user.id, "authToken": token, "me": wire::me(&user) },
         }),
     ))
+}
+
+/// Hands back the failure slots of an attempt that did not fail.
+fn release(state: &AppState, ip_slot: Reservation, user_slot: Option<Reservation>) {
+    state.limiter.release(ip_slot);
+    if let Some(slot) = user_slot {
+        state.limiter.release(slot);
+    }
 }
 
 /// `POST /api/v1/logout` — revokes the token the request carries.

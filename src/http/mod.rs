@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod body;
 pub mod check;
+pub mod client_ip;
 pub mod cors;
 pub mod error;
+pub mod hashpool;
 pub mod login;
 pub mod meta;
 pub mod page;
@@ -36,6 +38,8 @@ pub struct AppState {
     /// Searches that may run at once (two per core): a search is CPU work on the blocking
     /// pool, so more at once only add memory and switching; the rest wait their turn.
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// Password hashing and verification, on threads of their own (see [`hashpool`]).
+    pub hasher: Arc<hashpool::HashPool>,
 }
 
 impl AppState {
@@ -46,11 +50,17 @@ impl AppState {
             .filter(|d| d.searchable)
             .map(|d| d.id.clone())
             .collect();
+        let hasher =
+            hashpool::HashPool::new(&config.auth).map_err(|source| store::StoreError::Io {
+                path: "(password hashing pool)".into(),
+                source,
+            })?;
         let store = Store::open(&config.storage, search_fields)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(AppState {
             limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
             search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            hasher: Arc::new(hasher),
             config: Arc::new(config),
             store,
         })
@@ -185,14 +195,16 @@ pub fn build_app(
         // The access log is built per request only when `info` is printed (RUST_LOG).
         .wrap(Condition::new(
             log::log_enabled!(log::Level::Info),
-            Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+            Logger::new("%{client}xi \"%{request}xo\" %s %b %Dms")
                 .custom_request_replace("client", |req| {
                     req.peer_addr()
                         .map(|a| a.ip().to_string())
                         .unwrap_or_else(|| "-".into())
                 })
-                .custom_request_replace("request", |req| {
-                    format!("{} {}", req.method(), redacted_path(req.path()))
+                // After routing, so that the route's template is known.
+                .custom_response_replace("request", |res| {
+                    let req = res.request();
+                    format!("{} {}", req.method(), logged_path(req))
                 }),
         ))
 }
@@ -202,12 +214,25 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// The path as it may be logged: visitor tokens replaced, query strings never included.
+/// The path as it is logged: the template of the route that served the request
+/// (`/api/v1/livechat/visitor/{token}`), so no token is ever printed however the path was
+/// spelt (`%76isitor`, `%2F` in a token); an unrouted path goes through [`redacted_path`].
+/// Query strings are never logged.
+pub fn logged_path(req: &HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| redacted_path(req.path()))
+}
+
+/// An unrouted path as it may be logged: percent-decoded, and cut after the first `visitor/`
+/// (in any case) with `{token}` in place of the rest.
 pub fn redacted_path(path: &str) -> String {
-    const TOKEN_PATH: &str = "/api/v1/livechat/visitor/";
-    match path.strip_prefix(TOKEN_PATH) {
-        Some(rest) if !rest.is_empty() => format!("{TOKEN_PATH}<token>"),
-        _ => path.to_string(),
+    const MARK: &str = "visitor/";
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    match decoded.to_ascii_lowercase().find(MARK) {
+        Some(at) => format!("{}{{token}}", &decoded[..at + MARK.len()]),
+        None => decoded,
     }
 }
 
@@ -218,8 +243,19 @@ pub fn visitor_ip(req: &HttpRequest) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-        .or_else(|| ratelimit::forwarded_ip(req))
+        .or_else(|| first_forwarded(req))
         .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+}
+
+/// The first address of `X-Forwarded-For`: the one stored as a visitor's `ip`, as Rocket.Chat
+/// does (never used for rate limiting, see [`ratelimit::RateLimiter::client_ip`]).
+fn first_forwarded(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|ip| ip.trim().to_string())
+        .filter(|ip| !ip.is_empty())
 }
 
 #[cfg(test)]
@@ -227,15 +263,101 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_redacted_from_logged_paths() {
+    fn tokens_are_redacted_from_unrouted_paths() {
+        for path in [
+            "/api/v1/livechat/visitor/secret-token",
+            "/api/v1/livechat/%76isitor/secret-token",
+            "/api/v1/livechat/visitor%2Fsecret-token",
+            "/api/v1/livechat/visitor%2fsecret-token",
+            "/API/V1/LIVECHAT/VISITOR/secret-token",
+        ] {
+            let logged = redacted_path(path);
+            assert!(logged.ends_with("{token}"), "{path} → {logged}");
+            assert!(!logged.contains("secret"), "{path} → {logged}");
+        }
         assert_eq!(
-            redacted_path("/api/v1/livechat/visitor/secret-token"),
-            "/api/v1/livechat/visitor/<token>"
+            redacted_path("/api/v1/livechat/%76isitor/secret-token"),
+            "/api/v1/livechat/visitor/{token}"
         );
         assert_eq!(
             redacted_path("/api/v1/livechat/visitor"),
             "/api/v1/livechat/visitor"
         );
         assert_eq!(redacted_path("/health"), "/health");
+        assert_eq!(redacted_path("/nope/%ff"), "/nope/\u{fffd}");
+    }
+
+    /// The path logged for each request as routed by the real route table.
+    #[actix_web::test]
+    async fn routed_requests_are_logged_by_their_template() {
+        use actix_web::dev::Service;
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let app = actix_web::test::init_service(
+            App::new()
+                .configure(routes)
+                .default_service(web::to(not_found))
+                .wrap_fn(move |req, srv| {
+                    let log = log.clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        log.borrow_mut().push(logged_path(res.request()));
+                        Ok(res)
+                    }
+                }),
+        )
+        .await;
+        let cases = [
+            (
+                "/api/v1/livechat/visitor/secret1",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/%76isitor/secret2",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/%76%69sitor/secret3",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/visitor/sec%2Fret4",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/visitor/sec%2fret5?x=secret5",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/visitor%2Fsecret6",
+                "/api/v1/livechat/visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/Visitor/secret7",
+                "/api/v1/livechat/Visitor/{token}",
+            ),
+            (
+                "/api/v1/livechat/%56ISITOR/secret8",
+                "/api/v1/livechat/VISITOR/{token}",
+            ),
+            (
+                "/api/v1/livechat/visitors.chatHistory/room/r1/visitor/v1",
+                "/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}",
+            ),
+            ("/health", "/health"),
+        ];
+        for (uri, _) in cases {
+            let req = actix_web::test::TestRequest::get().uri(uri).to_request();
+            let _ = actix_web::test::call_service(&app, req).await;
+        }
+        let seen = seen.borrow();
+        for ((uri, expected), logged) in cases.iter().zip(seen.iter()) {
+            assert_eq!(logged, expected, "{uri}");
+            assert!(!logged.contains("secret"), "{uri} logged as {logged}");
+        }
+        assert_eq!(seen.len(), cases.len());
     }
 }

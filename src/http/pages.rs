@@ -7,7 +7,7 @@ use super::ratelimit::Route;
 use super::{write, AppState};
 use crate::store::history::PageVisitInput;
 use crate::time::{days, now_ms};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 const MAX_RID_CHARS: usize = 256;
@@ -18,11 +18,15 @@ const MAX_HREF_CHARS: usize = 4096;
 /// `POST /api/v1/livechat/page.visited` — record a page the visitor saw.
 pub async fn page_visited(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = Value::Object(body.object()?);
     let (input, page_info) = parse(&body)?;
     state.limiter.check(Route::PageVisited, &input.token)?;
+    // Tokens are the caller's choice: the client's address is limited too.
+    let ip = state.limiter.client_ip(&req);
+    state.limiter.check(Route::PageVisitedIp, &ip)?;
     if input.change != state.config.livechat.history_monitor_type {
         return Ok(success(Map::new()));
     }

@@ -1,18 +1,35 @@
 //! Fixed one-minute windows per (route, client key), as Rocket.Chat's `DDPRateLimiter` counts.
 //!
-//! Keys are the client IP for anonymous routes, the visitor token for `page.visited` (a busy
-//! site behind one NAT must not be throttled as one client) and the user id for agents.
+//! Keys are the client IP for anonymous routes (see [`super::client_ip`]), the visitor token
+//! (and the IP) for `page.visited` (a busy site behind one NAT must not be throttled as one
+//! client) and the user id for agents.
+//!
+//! Memory is bounded: keys longer than [`MAX_KEY_BYTES`] are kept as their SHA-256; expired
+//! windows are swept every [`SWEEP_EVERY_MS`] (checked on every count, so no timer thread);
+//! and the map never holds more than [`MAX_WINDOWS`] windows. When it is full of live windows
+//! after a sweep, a key that has no window yet is **refused** with a 429 (fail closed), while
+//! keys that have one are counted as usual: filling the map can at worst make new clients wait
+//! a moment, never lift or reset anyone's limit (which evicting windows would).
 
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use crate::config::RateLimitConfig;
 use crate::time::{now_ms, Millis};
 use actix_web::HttpRequest;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 const WINDOW_MS: Millis = 60_000;
-/// Above this many live windows, expired ones are swept on the next check.
-const SWEEP_AT: usize = 100_000;
+/// Expired windows are dropped at most this long after they expire.
+pub const SWEEP_EVERY_MS: Millis = 10_000;
+/// The most windows kept at once (about 15 MB).
+pub const MAX_WINDOWS: usize = 100_000;
+/// Longer keys are kept as their SHA-256 (in hex, after a `#` no shorter key can start with
+/// at that length).
+pub const MAX_KEY_BYTES: usize = 64;
+/// When the map is full, a sweep is tried at most this often.
+const FULL_SWEEP_EVERY_MS: Millis = 1_000;
 
 /// Which limit a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,7 +37,10 @@ pub enum Route {
     RegisterVisitor,
     GetVisitor,
     DeleteVisitor,
+    /// `page.visited`, keyed by visitor token.
     PageVisited,
+    /// `page.visited`, keyed by client IP.
+    PageVisitedIp,
     Room,
     RoomClose,
     Message,
@@ -38,17 +58,57 @@ struct Window {
     count: u32,
 }
 
+struct Windows {
+    map: HashMap<(Route, String), Window>,
+    last_sweep: Millis,
+}
+
+impl Windows {
+    /// Drops expired windows when the last sweep is [`SWEEP_EVERY_MS`] old, or (at most every
+    /// [`FULL_SWEEP_EVERY_MS`]) when the map is full.
+    fn sweep(&mut self, now: Millis, max: usize) {
+        let since = now - self.last_sweep;
+        if since >= SWEEP_EVERY_MS || (self.map.len() >= max && since >= FULL_SWEEP_EVERY_MS) {
+            self.map.retain(|_, w| now - w.start < WINDOW_MS);
+            self.last_sweep = now;
+        }
+    }
+}
+
+/// One counted event that may be handed back with [`RateLimiter::release`] (a login attempt
+/// is counted before the password is checked, and handed back when it was right).
+#[derive(Debug)]
+pub struct Reservation {
+    slot: Option<((Route, String), Millis)>,
+    /// Events of the key already in the window before this one.
+    pub prior: u32,
+}
+
 /// The limiter shared by every worker.
 pub struct RateLimiter {
     config: RateLimitConfig,
-    windows: Mutex<HashMap<(Route, String), Window>>,
+    client_ip: ClientIp,
+    max_windows: usize,
+    windows: Mutex<Windows>,
 }
 
 impl RateLimiter {
     pub fn new(config: RateLimitConfig) -> RateLimiter {
+        Self::with_max_windows(config, MAX_WINDOWS)
+    }
+
+    fn with_max_windows(config: RateLimitConfig, max_windows: usize) -> RateLimiter {
+        // `Config::validate` refuses bad CIDRs at start; a config built in code that skipped it
+        // trusts no proxy (fail closed).
+        let proxies = config.trusted_proxy_nets().unwrap_or_default();
         RateLimiter {
+            client_ip: ClientIp::new(config.trust_forwarded_for, proxies),
             config,
-            windows: Mutex::new(HashMap::new()),
+            max_windows,
+            windows: Mutex::new(Windows {
+                map: HashMap::new(),
+                last_sweep: now_ms(),
+            }),
         }
     }
 
@@ -58,6 +118,7 @@ impl RateLimiter {
             Route::RegisterVisitor => c.visitor_register_per_min,
             Route::Room => c.room_per_min,
             Route::PageVisited => c.page_visited_per_token_per_min,
+            Route::PageVisitedIp => c.page_visited_per_ip_per_min,
             Route::GetVisitor | Route::DeleteVisitor | Route::RoomClose | Route::Message => {
                 c.anonymous_per_min
             }
@@ -68,35 +129,60 @@ impl RateLimiter {
 
     /// Counts one request of `key` on `route`; a 429 when the window is full.
     pub fn check(&self, route: Route, key: &str) -> Result<(), ApiError> {
-        self.check_at(route, key, now_ms(), true)
+        self.reserve_at(route, key, now_ms()).map(|_| ())
     }
 
-    /// A 429 when the window of `key` on `route` is full; counts nothing (see [`Self::hit`]).
-    pub fn peek(&self, route: Route, key: &str) -> Result<(), ApiError> {
-        self.check_at(route, key, now_ms(), false)
+    /// Counts one event of `key` on `route`, atomically with the check (a 429, counting
+    /// nothing, when the window is full); hand it back with [`Self::release`].
+    pub fn reserve(&self, route: Route, key: &str) -> Result<Reservation, ApiError> {
+        self.reserve_at(route, key, now_ms())
     }
 
-    /// Counts one event (a failed login) of `key` on `route`.
-    pub fn hit(&self, route: Route, key: &str) {
-        let _ = self.check_at(route, key, now_ms(), true);
+    /// Hands back a reserved event (if its window is still the current one).
+    pub fn release(&self, reservation: Reservation) {
+        let Some((id, start)) = reservation.slot else {
+            return;
+        };
+        let mut windows = self.lock();
+        if let Some(w) = windows.map.get_mut(&id) {
+            if w.start == start {
+                w.count = w.count.saturating_sub(1);
+            }
+        }
     }
 
-    fn check_at(&self, route: Route, key: &str, now: Millis, count: bool) -> Result<(), ApiError> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
+        self.windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn reserve_at(&self, route: Route, key: &str, now: Millis) -> Result<Reservation, ApiError> {
         if !self.config.enabled {
-            return Ok(());
+            return Ok(Reservation {
+                slot: None,
+                prior: 0,
+            });
         }
         let limit = self.limit_of(route);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, w| now - w.start < WINDOW_MS);
-        }
-        let window = windows.entry((route, key.to_string())).or_insert(Window {
-            start: now,
-            count: 0,
-        });
+        let id = (route, bounded_key(key));
+        let mut windows = self.lock();
+        windows.sweep(now, self.max_windows);
+        let full = windows.map.len() >= self.max_windows;
+        let window = match windows.map.get_mut(&id) {
+            Some(w) => w,
+            None if full => {
+                return Err(ApiError::TooManyRequests {
+                    limit,
+                    wait_secs: FULL_SWEEP_EVERY_MS / 1000,
+                    reset_ms: now + FULL_SWEEP_EVERY_MS,
+                })
+            }
+            None => windows.map.entry(id.clone()).or_insert(Window {
+                start: now,
+                count: 0,
+            }),
+        };
         if now - window.start >= WINDOW_MS {
             *window = Window {
                 start: now,
@@ -112,60 +198,78 @@ impl RateLimiter {
                 reset_ms,
             });
         }
-        if count {
-            window.count += 1;
-        }
-        Ok(())
+        let prior = window.count;
+        window.count += 1;
+        let start = window.start;
+        Ok(Reservation {
+            slot: Some((id, start)),
+            prior,
+        })
     }
 
-    /// The client IP: the peer, or with `trust_forwarded_for` the proxy's `X-Forwarded-For`.
+    /// The client IP: the peer, or with `trust_forwarded_for` what a trusted proxy says in
+    /// `X-Forwarded-For` (rules in [`super::client_ip`]).
     pub fn client_ip(&self, req: &HttpRequest) -> String {
-        if self.config.trust_forwarded_for {
-            if let Some(ip) = forwarded_ip(req) {
-                return ip;
-            }
-        }
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into())
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        self.client_ip
+            .resolve(req.peer_addr().map(|a| a.ip()), &forwarded)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().map.len()
     }
 }
 
-/// The first address of `X-Forwarded-For`.
-pub fn forwarded_ip(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|ip| ip.trim().to_string())
-        .filter(|ip| !ip.is_empty())
+/// `key`, or `#<SHA-256 in hex>` when it is longer than [`MAX_KEY_BYTES`].
+fn bounded_key(key: &str) -> String {
+    if key.len() <= MAX_KEY_BYTES {
+        key.to_string()
+    } else {
+        format!("#{:x}", Sha256::digest(key.as_bytes()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn window_fills_then_resets() {
-        let limiter = RateLimiter::new(RateLimitConfig::default());
-        for _ in 0..5 {
-            limiter
-                .check_at(Route::RegisterVisitor, "ip", 1_000, true)
-                .unwrap();
-        }
-        match limiter.check_at(Route::RegisterVisitor, "ip", 31_000, true) {
+    fn limited() -> RateLimiter {
+        RateLimiter::new(RateLimitConfig::default())
+    }
+
+    fn too_many(r: Result<Reservation, ApiError>) -> (u32, i64, i64) {
+        match r {
             Err(ApiError::TooManyRequests {
                 limit,
                 wait_secs,
                 reset_ms,
-            }) => assert_eq!((limit, wait_secs, reset_ms), (5, 30, 61_000)),
+            }) => (limit, wait_secs, reset_ms),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn window_fills_then_resets() {
+        let limiter = limited();
+        for _ in 0..5 {
+            limiter
+                .reserve_at(Route::RegisterVisitor, "ip", 1_000)
+                .unwrap();
+        }
+        assert_eq!(
+            too_many(limiter.reserve_at(Route::RegisterVisitor, "ip", 31_000)),
+            (5, 30, 61_000)
+        );
         limiter
-            .check_at(Route::RegisterVisitor, "other-ip", 31_000, true)
+            .reserve_at(Route::RegisterVisitor, "other-ip", 31_000)
             .unwrap();
         limiter
-            .check_at(Route::RegisterVisitor, "ip", 61_000, true)
+            .reserve_at(Route::RegisterVisitor, "ip", 61_000)
             .unwrap();
     }
 
@@ -176,9 +280,120 @@ mod tests {
             ..Default::default()
         });
         for _ in 0..100 {
+            limiter.reserve_at(Route::RegisterVisitor, "ip", 0).unwrap();
+        }
+        assert_eq!(limiter.len(), 0);
+    }
+
+    #[test]
+    fn a_released_reservation_is_handed_back() {
+        let limiter = limited();
+        for i in 0..10 {
+            let r = limiter
+                .reserve_at(Route::LoginFailureIp, "ip", 1_000)
+                .unwrap();
+            assert_eq!(r.prior, i);
+        }
+        let refused = limiter.reserve_at(Route::LoginFailureIp, "ip", 1_000);
+        assert_eq!(too_many(refused).0, 10);
+        // Ten successes in a row never fill the window.
+        let limiter = limited();
+        for _ in 0..20 {
+            let r = limiter
+                .reserve_at(Route::LoginFailureIp, "ok", 1_000)
+                .unwrap();
+            assert_eq!(r.prior, 0);
+            limiter.release(r);
+        }
+        // A reservation of an expired window does not touch the new one.
+        let old = limiter
+            .reserve_at(Route::LoginFailureIp, "ok", 1_000)
+            .unwrap();
+        let new = limiter
+            .reserve_at(Route::LoginFailureIp, "ok", 70_000)
+            .unwrap();
+        assert_eq!(new.prior, 0);
+        limiter.release(old);
+        let next = limiter
+            .reserve_at(Route::LoginFailureIp, "ok", 70_000)
+            .unwrap();
+        assert_eq!(next.prior, 1);
+    }
+
+    #[test]
+    fn expired_windows_are_swept_long_before_the_cap() {
+        let limiter = limited();
+        let t0 = limiter.lock().last_sweep;
+        for i in 0..1_000 {
             limiter
-                .check_at(Route::RegisterVisitor, "ip", 0, true)
+                .reserve_at(Route::GetVisitor, &format!("ip{i}"), t0)
                 .unwrap();
         }
+        assert_eq!(limiter.len(), 1_000);
+        // Still live a little later: kept.
+        limiter
+            .reserve_at(Route::GetVisitor, "late", t0 + SWEEP_EVERY_MS)
+            .unwrap();
+        assert_eq!(limiter.len(), 1_001);
+        // Once they have expired, the next check sweeps them.
+        limiter
+            .reserve_at(Route::GetVisitor, "later", t0 + WINDOW_MS)
+            .unwrap();
+        assert_eq!(limiter.len(), 2, "only `late` and `later` are live");
+    }
+
+    #[test]
+    fn long_keys_are_kept_as_a_hash() {
+        let limiter = limited();
+        let huge = "u".repeat(1_000_000);
+        for _ in 0..10 {
+            limiter
+                .reserve_at(Route::LoginFailureUser, &huge, 1_000)
+                .unwrap();
+        }
+        // Still one bucket per key: the eleventh is refused, another long key is not.
+        too_many(limiter.reserve_at(Route::LoginFailureUser, &huge, 1_000));
+        let other = format!("{huge}x");
+        limiter
+            .reserve_at(Route::LoginFailureUser, &other, 1_000)
+            .unwrap();
+        let windows = limiter.lock();
+        assert_eq!(windows.map.len(), 2);
+        assert!(windows
+            .map
+            .keys()
+            .all(|(_, k)| k.len() <= MAX_KEY_BYTES + 1));
+        drop(windows);
+        assert_eq!(bounded_key("short"), "short");
+        assert_eq!(bounded_key(&"a".repeat(64)), "a".repeat(64));
+        assert_eq!(bounded_key(&"a".repeat(65)).len(), 65);
+        assert!(bounded_key(&"a".repeat(65)).starts_with('#'));
+    }
+
+    #[test]
+    fn the_map_never_exceeds_its_cap_and_new_keys_are_refused_at_it() {
+        let limiter = RateLimiter::with_max_windows(RateLimitConfig::default(), 100);
+        let t0 = limiter.lock().last_sweep;
+        for i in 0..100 {
+            limiter
+                .reserve_at(Route::GetVisitor, &format!("ip{i}"), t0 + i)
+                .unwrap();
+        }
+        for i in 100..1_000 {
+            let (limit, wait, _) =
+                too_many(limiter.reserve_at(Route::GetVisitor, &format!("ip{i}"), t0 + 200));
+            assert_eq!((limit, wait), (10, 1));
+            assert_eq!(limiter.len(), 100);
+        }
+        // Keys that have a window are still counted (and limited) as usual.
+        limiter
+            .reserve_at(Route::GetVisitor, "ip7", t0 + 200)
+            .unwrap();
+        // Once the windows expire, a sweep makes room again.
+        limiter
+            .reserve_at(Route::GetVisitor, "fresh", t0 + WINDOW_MS + 1_000)
+            .unwrap();
+        assert!(limiter.len() <= 100);
+        assert_eq!(limiter.len(), 1);
     }
 }

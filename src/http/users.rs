@@ -111,11 +111,12 @@ fn check_profile(
     Ok(email)
 }
 
-/// Hashes on the blocking pool (argon2 takes tens of milliseconds on purpose).
-async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
+/// Hashes on the hashing pool (argon2 takes tens of milliseconds on purpose); 429 when it is full.
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+    state
+        .hasher
+        .run(move || hash_password(&password))
+        .await?
         .map_err(ApiError::Internal)
 }
 
@@ -156,7 +157,7 @@ pub async fn create(
         ));
     }
     check_password(&password)?;
-    let password_hash = hash(password).await?;
+    let password_hash = hash(&state, password).await?;
     let new = NewUser {
         name: Some(name.unwrap_or_else(|| username.clone())),
         username: username.clone(),
@@ -239,7 +240,7 @@ pub async fn update(
     let password_hash = match password {
         Some(p) => {
             check_password(&p)?;
-            Some(hash(p).await?)
+            Some(hash(&state, p).await?)
         }
         None => None,
     };

@@ -326,7 +326,16 @@ async fn eleventh_failure_for_one_username_from_many_ips_is_429() {
         &login_from(&app, Some("192.0.2.100"), "alice", "guess").await,
         10,
     );
-    // The username is locked whatever the password…
+    // The username is locked: from an address that has failed, whatever the password…
+    assert_too_many(
+        &login_from(&app, Some("192.0.2.5"), "alice", PASSWORD).await,
+        10,
+    );
+    // …and from a clean one, for a wrong password (which then counts against that address)…
+    assert_too_many(
+        &login_from(&app, Some("192.0.2.101"), "alice", "guess").await,
+        10,
+    );
     assert_too_many(
         &login_from(&app, Some("192.0.2.101"), "alice", PASSWORD).await,
         10,
@@ -339,6 +348,114 @@ async fn eleventh_failure_for_one_username_from_many_ips_is_429() {
     // Another user, from a fresh address, is not.
     let resp = login_from(&app, Some("192.0.2.103"), "bob", PASSWORD).await;
     assert_eq!(resp.status, 200, "{}", resp.text());
+    // Nor is alice with her password from an address that has not failed: a lock-out by
+    // others does not shut her out from everywhere.
+    let resp = login_from(&app, Some("192.0.2.104"), "alice", PASSWORD).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[actix_web::test]
+async fn parallel_wrong_passwords_cannot_outrun_the_limit() {
+    let app = limited(true);
+    let admin = app.user("admin", &["admin"]);
+    let attempts = (0..40).map(|_| login_from(&app, Some("198.51.100.1"), "admin", "wrong"));
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut failed = 0;
+    for resp in &answers {
+        if resp.status == 401 {
+            assert_failure(resp, 401, &login_failed());
+            failed += 1;
+        } else {
+            assert_too_many(resp, 10);
+        }
+    }
+    assert_eq!(
+        failed, 10,
+        "exactly the limit of wrong passwords is checked"
+    );
+    // The right password from this address waits…
+    assert_too_many(
+        &login_from(&app, Some("198.51.100.1"), "admin", PASSWORD).await,
+        10,
+    );
+    // …a wrong one from a clean address is refused as locked…
+    assert_too_many(
+        &login_from(&app, Some("198.51.100.3"), "admin", "wrong").await,
+        10,
+    );
+    // …and the right one from another clean address logs in.
+    let resp = login_from(&app, Some("198.51.100.2"), "admin", PASSWORD).await;
+    assert_login_ok(&resp, &admin.user_id, "admin", "admin", &["admin"]);
+}
+
+#[actix_web::test]
+async fn parallel_right_passwords_do_not_use_the_failure_budget() {
+    let app = limited(false);
+    app.user("alice", &["livechat-agent"]);
+    // Each attempt holds a slot while its password is checked: as many as the limit at once.
+    let attempts = (0..10).map(|_| login_from(&app, None, "alice", PASSWORD));
+    for resp in futures_util::future::join_all(attempts).await {
+        assert_eq!(resp.status, 200, "{}", resp.text());
+    }
+    for _ in 0..10 {
+        assert_failure(
+            &login_from(&app, None, "alice", "x").await,
+            401,
+            &login_failed(),
+        );
+    }
+    assert_too_many(&login_from(&app, None, "alice", "x").await, 10);
+}
+
+/// Password hashing has its own bounded pool: when it is full a login is refused at once, and
+/// everything else is served as usual.
+#[actix_web::test]
+async fn a_full_hashing_pool_refuses_logins_but_not_other_requests() {
+    let app = TestApp::with_config(|c| {
+        c.auth.hash_concurrency = 1;
+        c.auth.hash_queue = 1;
+    });
+    let admin = app.user("boss", &["admin"]);
+    let busy = app.state.hasher.occupy();
+    assert_too_many(&login_with(&app, "user", "boss", PASSWORD).await, 2);
+    assert_too_many(&login_with(&app, "user", "nobody", "x").await, 2);
+    let create = app
+        .post_with(
+            USERS_CREATE,
+            &json!({"username": "carol", "password": "pw-for-carol"}),
+            &admin,
+        )
+        .await;
+    assert_too_many(&create, 2);
+    let update = app
+        .post_with(
+            USERS_UPDATE,
+            &json!({"userId": admin.user_id, "data": {"password": "new-pass"}}),
+            &admin,
+        )
+        .await;
+    assert_too_many(&update, 2);
+    // The rest of the server does not notice.
+    let health = app.get("/health").await;
+    assert_eq!(health.status, 200, "{}", health.text());
+    let visitor = app
+        .post(
+            "/api/v1/livechat/visitor",
+            &json!({"visitor": {"token": "while-hashing"}}),
+        )
+        .await;
+    assert_success(&visitor);
+    // A refused login is not a failed one, and the pool serves again once free (bounded wait).
+    drop(busy);
+    for _ in 0..500 {
+        let resp = login_with(&app, "user", "boss", PASSWORD).await;
+        if resp.status == 200 {
+            return;
+        }
+        assert_too_many(&resp, 2);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the hashing pool never served again");
 }
 
 #[actix_web::test]

@@ -176,3 +176,55 @@ async fn a_trusted_proxy_gives_each_client_its_bucket() {
     let body = json!({"visitor": {"token": "px-b"}});
     assert_success(&post_with_headers(&app, VISITOR, &body, &from("198.51.100.2")).await);
 }
+
+#[actix_web::test]
+async fn page_visited_is_also_limited_per_ip() {
+    let app = limited(|c| c.rate_limit.page_visited_per_ip_per_min = 3);
+    for i in 0..3 {
+        let body = page_body(&format!("fresh{i}"), None, "t", "https://x");
+        assert_success(&page_visit(&app, &body).await);
+    }
+    // A fresh token does not help: the address is over its limit.
+    let body = page_body("fresh3", None, "t", "https://x");
+    assert_too_many(&page_visit(&app, &body).await, 3);
+}
+
+#[actix_web::test]
+async fn spoofed_left_forwarded_entries_share_the_proxy_given_bucket() {
+    let app = limited(|c| c.rate_limit.trust_forwarded_for = true);
+    for i in 0..5 {
+        let body = json!({"visitor": {"token": format!("lf{i}")}});
+        let xff = format!("6.6.6.{i}, 198.51.100.1");
+        let resp = post_with_headers(&app, VISITOR, &body, &[("X-Forwarded-For", &xff)]).await;
+        assert_success(&resp);
+    }
+    let body = json!({"visitor": {"token": "lf-spoof"}});
+    let resp = post_with_headers(
+        &app,
+        VISITOR,
+        &body,
+        &[("X-Forwarded-For", "7.7.7.7, 198.51.100.1")],
+    )
+    .await;
+    assert_too_many(&resp, 5);
+    assert_no_visitor(&app, "lf-spoof").await;
+}
+
+#[actix_web::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // The test peer is 127.0.0.1: not in this list.
+    let app = limited(|c| {
+        c.rate_limit.trust_forwarded_for = true;
+        c.rate_limit.trusted_proxies = vec!["10.0.0.0/8".into()];
+    });
+    for i in 0..5 {
+        let body = json!({"visitor": {"token": format!("up{i}")}});
+        let xff = format!("198.51.100.{i}");
+        let resp = post_with_headers(&app, VISITOR, &body, &[("X-Forwarded-For", &xff)]).await;
+        assert_success(&resp);
+    }
+    let body = json!({"visitor": {"token": "up-more"}});
+    let resp =
+        post_with_headers(&app, VISITOR, &body, &[("X-Forwarded-For", "198.51.100.9")]).await;
+    assert_too_many(&resp, 5);
+}

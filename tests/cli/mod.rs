@@ -3,9 +3,12 @@
 //! debug binary cargo builds (`CARGO_BIN_EXE_visitord`) on a temporary data dir, from a
 //! temporary working directory that has no `config.toml`.
 
+mod access_log;
 mod data;
+mod env_vars;
 pub mod proc;
 mod serve;
+mod slow_body;
 mod users;
 
 use proc::Out;

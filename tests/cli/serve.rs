@@ -363,7 +363,7 @@ fn secrets_stay_out_of_the_logs(level: &str) {
     assert!(
         stopped
             .stderr
-            .contains("GET /api/v1/livechat/visitor/<token>"),
+            .contains("GET /api/v1/livechat/visitor/{token}"),
         "RUST_LOG={level} logged no request line: {}",
         stopped.stderr
     );

@@ -98,7 +98,7 @@ if [ ! -d "$store" ]; then
   if [ ! -f "$jsonl" ]; then
     echo "== generate $visitors visitors into $jsonl"
     mkdir -p "$(dirname "$jsonl")"
-    python3 ../shared/tools/gen_visitors.py "$visitors" 7 "$jsonl.tmp"
+    python3 scripts/gen_visitors.py "$visitors" 7 "$jsonl.tmp"
     mv "$jsonl.tmp" "$jsonl"
   fi
   lines=$(wc -l <"$jsonl")

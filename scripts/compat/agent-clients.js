@@ -23,6 +23,36 @@ async function main() {
     token, rid: room._id, pageInfo: { change: 'url', title: 'Pricing', location: { href: 'https://example.com/pricing' } },
   });
 
+  // Rocket.Chat's own test cases of the hardening: rooms, room.close, merges, page visits.
+  const fails = (promise) => promise.then(
+    (r) => { throw new Error(`expected a refusal, got ${JSON.stringify(r)}`); },
+    async (r) => ({ status: r.status, body: await r.json() }),
+  );
+  assert.deepEqual(room.source, { type: 'api' }); ok();
+  assert.deepEqual(await fails(visitors.get('/v1/livechat/room', { token, rid: 'clientChosenRid1' })),
+    { status: 400, body: { success: false, error: 'invalid-room' } }); ok();
+  const same = await visitors.get('/v1/livechat/room', { token, rid: room._id });
+  assert.equal(same.room._id, room._id); assert.equal(same.newRoom, false); ok();
+  const strangerToken = token + '-stranger';
+  const stranger = await visitors.post('/v1/livechat/visitor', {
+    visitor: { token: strangerToken, phone: '+49 30 1234 5678', email: 'ZOE@example.com' },
+  });
+  assert.notEqual(stranger.visitor._id, reg.visitor._id); ok();
+  assert.equal(stranger.visitor.token, strangerToken); ok();
+  assert.equal((await visitors.get(`/v1/livechat/visitor/${token}`)).visitor._id, reg.visitor._id); ok();
+  assert.deepEqual(await fails(visitors.post('/v1/livechat/room.close', { token: strangerToken, rid: room._id })),
+    { status: 400, body: { success: false, error: 'invalid-room' } }); ok();
+  assert.deepEqual(await fails(visitors.post('/v1/livechat/room.close', { token: 'no-such-token', rid: room._id })),
+    { status: 400, body: { success: false, error: 'invalid-token' } }); ok();
+  // A stranger's page visit naming the room is kept room-less (checked below by the agent).
+  await visitors.post('/v1/livechat/page.visited', {
+    token: strangerToken, rid: room._id, pageInfo: { change: 'url', title: 'Spam', location: { href: 'https://spam.example/' } },
+  });
+  const many = (from, to) => Array.from({ length: to - from }, (_, i) => ({ key: `k${from + i}`, value: 'v', overwrite: true }));
+  await visitors.post('/v1/livechat/visitor', { visitor: { token: strangerToken, customFields: many(0, 60) } });
+  assert.deepEqual(await fails(visitors.post('/v1/livechat/visitor', { visitor: { token: strangerToken, customFields: many(60, 101) } })),
+    { status: 400, body: { success: false, error: 'too many custom fields (max 100) [invalid-params]', errorType: 'invalid-params' } }); ok();
+
   // Agent login through the sdk.
   const api = new Api({ host });
   const login = await api.login({ username: 'admin', password });
@@ -47,6 +77,13 @@ async function main() {
   assert.equal(pages.pages[0].navigation.token, undefined); ok();
   const history = await agent.get(`/v1/livechat/visitors.chatHistory/room/${room._id}/visitor/${reg.visitor._id}`);
   assert.equal(history.history[0]._id, room._id); ok();
+  assert.deepEqual(history.history[0].source, { type: 'api' }); ok();
+  const strangers = await agent.get('/v1/livechat/visitors.pagesVisited', { visitorId: stranger.visitor._id });
+  assert.equal(strangers.total, 1); assert.equal(strangers.pages[0].rid, undefined); ok();
+  // The room is closed by its visitor; a second close is room-closed.
+  await visitors.post('/v1/livechat/room.close', { token, rid: room._id });
+  assert.deepEqual(await fails(visitors.post('/v1/livechat/room.close', { token, rid: room._id })),
+    { status: 400, body: { success: false, error: 'room-closed' } }); ok();
   const created = await agent.post('/v1/users.create', { username: 'ac-' + Date.now(), password: 'pw-12345678', roles: ['livechat-agent'] });
   assert.deepEqual(created.user.roles, ['livechat-agent']); ok();
   const removed = await agent.post('/v1/users.delete', { userId: created.user._id });

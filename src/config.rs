@@ -64,6 +64,10 @@ pub struct StorageConfig {
     pub durability: Durability,
     /// Flush interval of `periodic` durability, in milliseconds.
     pub flush_every_ms: u64,
+    /// TESTING ONLY, never use: answer writes before they are flushed, even in `sync` mode, and
+    /// leave flushing to sled's timer (every `flush_every_ms`). It exists so the crash test can
+    /// prove that it detects lost acknowledged writes.
+    pub unsafe_ack_before_flush: bool,
 }
 
 impl Default for StorageConfig {
@@ -73,6 +77,7 @@ impl Default for StorageConfig {
             cache_mb: 64,
             durability: Durability::Sync,
             flush_every_ms: 500,
+            unsafe_ack_before_flush: false,
         }
     }
 }

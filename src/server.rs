@@ -61,12 +61,26 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     );
     println!("  data dir:   {}", config.storage.data_dir.display());
     println!("  listening:  {}", urls.join(", "));
-    println!("  durability: {}", config.storage.durability.as_str());
+    if config.storage.unsafe_ack_before_flush {
+        println!(
+            "  durability: {} (UNSAFE: acknowledged before flush, testing only)",
+            config.storage.durability.as_str()
+        );
+    } else {
+        println!("  durability: {}", config.storage.durability.as_str());
+    }
     let users = state.store.user_count();
     println!("  store:      {visitors} visitors, {users} users");
     if let Some(note) = admin_note {
         println!("  admin:      {note}");
     }
+    log::info!(
+        "serving with {workers} workers, at most {} connections per worker, request timeout {} ms, \
+         page cache {} MiB",
+        config.server.max_connections,
+        config.server.request_timeout_ms,
+        config.storage.cache_mb
+    );
     let pruner = Pruner::spawn(state.store.clone(), &config.history);
     let result = server.run().await;
     drop(pruner);

@@ -91,8 +91,10 @@ impl Store {
             problems: Vec::new(),
             visitor_count: 0,
         };
-        let mut visitor_ids = BTreeSet::new();
+        // visitor id → token, and the highest `guest-N` a visitor holds (with its id).
+        let mut visitor_ids: BTreeMap<String, String> = BTreeMap::new();
         let mut tokens = BTreeSet::new();
+        let mut top_guest: Option<(u64, String)> = None;
         let mut entries = Vec::new();
         for row in t.visitorseq_visitor.iter() {
             let (key, value) = row?;
@@ -104,7 +106,12 @@ impl Store {
                 ));
             }
             e.visitor_count += 1;
-            if !visitor_ids.insert(v.id.clone()) {
+            if let Some(n) = super::visitors::guest_number(&v.username) {
+                if top_guest.as_ref().is_none_or(|(top, _)| n > *top) {
+                    top_guest = Some((n, v.id.clone()));
+                }
+            }
+            if visitor_ids.insert(v.id.clone(), v.token.clone()).is_some() {
                 e.problems
                     .push(format!("two visitors have the _id {}", v.id));
             }
@@ -124,15 +131,29 @@ impl Store {
         }
         e.records
             .insert("visitorseq_visitor", e.visitor_count as usize);
+        if let Some((n, id)) = top_guest {
+            let counter = self.guest_counter()?;
+            if counter < n {
+                e.problems.push(format!(
+                    "meta.guest_counter is {counter}, below the issued guest-{n} (visitor {id})"
+                ));
+            }
+        }
 
         let mut rooms = BTreeSet::new();
         for row in t.roomid_room.iter() {
             let (key, value) = row?;
             let r: Room = decode("roomid_room", &key, &value)?;
             rooms.insert(r.id.clone());
-            if !visitor_ids.contains(&r.v.id) {
-                e.problems
-                    .push(format!("room {} belongs to no visitor ({})", r.id, r.v.id));
+            match visitor_ids.get(&r.v.id) {
+                None => e
+                    .problems
+                    .push(format!("room {} belongs to no visitor ({})", r.id, r.v.id)),
+                Some(token) if *token != r.v.token => e.problems.push(format!(
+                    "room {}: v.token is not the token of its visitor {}",
+                    r.id, r.v.id
+                )),
+                Some(_) => {}
             }
             e.put(
                 "visitorid_roomtime",
@@ -184,6 +205,21 @@ impl Store {
             let (key, value) = row?;
             let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
             n += 1;
+            match &p.rid {
+                Some(rid) if !rooms.contains(rid) => e
+                    .problems
+                    .push(format!("navigation entry {} is in no room ({rid})", p.id)),
+                None if p.expire_at.is_none()
+                    && !tokens.contains(&p.token)
+                    && self.roomless_expiry() =>
+                {
+                    e.problems.push(format!(
+                        "navigation entry {} outlived its visitor (no visitor has its token, and it never expires)",
+                        p.id
+                    ))
+                }
+                _ => {}
+            }
             for (which, key) in super::history::rows(&p) {
                 e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
             }

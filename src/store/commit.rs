@@ -50,6 +50,10 @@ impl Shared {
     }
 }
 
+/// What the flusher thread calls to make every committed write durable (`Db::flush` in
+/// production; tests substitute a flush they hold open or fail).
+pub type FlushFn = Box<dyn FnMut() -> sled::Result<()> + Send>;
+
 /// The group-commit coordinator of one store.
 pub struct GroupCommit {
     mode: Durability,
@@ -60,6 +64,14 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the flusher thread (in `sync` mode).
     pub fn start(db: Db, mode: Durability) -> GroupCommit {
+        let on_exit = db.clone();
+        let flush: FlushFn = Box::new(move || db.flush().map(|_| ()));
+        Self::start_with(flush, mode, on_exit)
+    }
+
+    /// Starts group commit with `flush` as the durable flush (the seam of the unit tests);
+    /// `db` is flushed once more when the coordinator is dropped.
+    fn start_with(flush: FlushFn, mode: Durability, db: Db) -> GroupCommit {
         let (flushed, _) = watch::channel(Flushed::default());
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
@@ -72,7 +84,7 @@ impl GroupCommit {
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name("visitord-flusher".into())
-                    .spawn(move || flush_loop(&db, &shared))
+                    .spawn(move || flush_loop(flush, &db, &shared))
                     .map_err(|e| log::error!("cannot start the flusher thread: {e}"))
                     .ok()
             }
@@ -133,7 +145,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flush_loop(db: &Db, shared: &Shared) {
+fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
     let mut handled = 0u64;
     loop {
         let target = {
@@ -155,7 +167,7 @@ fn flush_loop(db: &Db, shared: &Shared) {
                 "injected: no space left on device",
             )))
         } else {
-            db.flush()
+            flush()
         };
         handled = target;
         shared.flushed.send_modify(|f| match &result {

@@ -251,6 +251,19 @@ impl Server {
         }
     }
 
+    /// Whether the process is still running (it has not exited nor been killed).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.guard.child().try_wait(), Ok(None))
+    }
+
+    /// SIGKILL now, and reap the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.guard.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn pid(&mut self) -> u32 {
         self.guard.child().id()
     }

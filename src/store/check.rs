@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(s.visitor_by_email("a@b.c").unwrap().unwrap().token, "tok");
     }
 
-    use crate::model::{Message, PageVisit, Room};
+    use crate::model::{Message, Room};
     use crate::store::{keys, Store};
 
     /// A store with visitor `tok` (guest-1), its open room, a message in it and a page visit

@@ -19,7 +19,7 @@
 use crate::cli::proc::{try_request, Server};
 use crate::cli::Sandbox;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;

@@ -3,6 +3,7 @@
 
 mod delete;
 mod envelope;
+mod message_errors;
 mod page_visited;
 mod ratelimit;
 mod rooms;

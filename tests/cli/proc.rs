@@ -189,7 +189,6 @@ pub struct Stopped {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    pub took: Duration,
 }
 
 impl Server {
@@ -319,14 +318,12 @@ impl Server {
     /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
     pub fn stop(mut self) -> Stopped {
         let pid = self.pid().to_string();
-        let started = Instant::now();
         let kill = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(kill.success(), "kill -TERM {pid} failed");
         let status = self.guard.wait_bounded(BOUND);
-        let took = started.elapsed();
         let Some(status) = status else {
             panic!(
                 "visitord did not exit within {BOUND:?} of SIGTERM; stdout {:?}, stderr {:?}",
@@ -341,7 +338,6 @@ impl Server {
             status,
             stdout: self.stdout.text(),
             stderr: self.stderr.text(),
-            took,
         }
     }
 }

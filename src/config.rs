@@ -654,6 +654,51 @@ mod tests {
         );
         let loaded = load(Some(text), &[], Overrides::default()).unwrap();
         assert_eq!(loaded, Config::default());
+        // Every commented `key = value` line, uncommented, parses to exactly the defaults.
+        // (The `[[livechat.custom_fields]]` example block is an example, not a default.)
+        let mut in_example = false;
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("# [[") {
+                    in_example = true;
+                } else if !l.starts_with('#') {
+                    in_example = false;
+                }
+                (l, in_example)
+            })
+            .map(
+                |(l, example)| match l.strip_prefix("# ").filter(|_| !example) {
+                    Some(rest)
+                        if rest.contains(" = ")
+                            && rest.split(" = ").next().is_some_and(|k| {
+                                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                            }) =>
+                    {
+                        rest.to_string()
+                    }
+                    _ => l.to_string(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        let table: Table = uncommented.parse().unwrap();
+        let set: usize = table
+            .values()
+            .filter_map(|s| s.as_table())
+            .map(|t| t.len())
+            .sum();
+        let known: usize = default_table()
+            .values()
+            .filter_map(|s| s.as_table())
+            .map(|t| t.len())
+            .sum();
+        assert_eq!(
+            set, known,
+            "every option has an uncommentable line:\n{uncommented}"
+        );
+        let loaded = load(Some(&uncommented), &[], Overrides::default()).unwrap();
+        assert_eq!(loaded, Config::default());
         // Every option of the defaults is listed (commented) in the template with its env var.
         for (section, keys) in default_table() {
             let Value::Table(keys) = keys else { continue };

@@ -3,6 +3,7 @@
 //! debug binary cargo builds (`CARGO_BIN_EXE_visitord`) on a temporary data dir, from a
 //! temporary working directory that has no `config.toml`.
 
+mod config_effects;
 mod data;
 pub mod proc;
 mod serve;

@@ -315,14 +315,29 @@ impl Server {
         )
     }
 
-    /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
-    pub fn stop(mut self) -> Stopped {
+    /// Standard error so far (the log).
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Sends SIGTERM (without waiting).
+    pub fn terminate(&mut self) {
         let pid = self.pid().to_string();
         let kill = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(kill.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
+    pub fn stop(mut self) -> Stopped {
+        self.terminate();
+        self.wait_stopped()
+    }
+
+    /// Waits (bounded) for the process to exit by itself (after [`Server::terminate`]).
+    pub fn wait_stopped(mut self) -> Stopped {
         let status = self.guard.wait_bounded(BOUND);
         let Some(status) = status else {
             panic!(

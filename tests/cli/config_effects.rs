@@ -119,6 +119,7 @@ fn survives_kill(flush_every_ms: &str, token: &str) -> bool {
     )
     .expect("reopen");
     let found = store.visitor_by_token(token).expect("read").is_some();
+    drop(store);
     found
 }
 

@@ -700,4 +700,4 @@ fn the_crash_harness_detects_writes_acknowledged_before_the_flush() {
 }
 
 /// Most trials of the seam test.
-const SEAM_TRIALS: u64 = 5;
+const SEAM_TRIALS: u64 = 10;

@@ -36,9 +36,18 @@ rate=$((capacity / 2))
 echo "== soak: ${soak_s}s at $rate req/s (half of $capacity)"
 "$loadgen" --addr "$addr" --seconds "$soak_s" --every 10 --connections 8 --rate "$rate" \
   --password "$VISITORD_ADMIN_PASSWORD" --pid "$pid" | tee "$work/soak.txt"
-echo "== server errors logged: $(grep -c ERROR "$work/err.log" || true)"
-# RSS over the second half of the soak, against its mean (flat = within 10 %).
+logged=$(grep -c ERROR "$work/err.log" || true)
+echo "== server errors logged: $logged"
+# RSS over the second half of the soak, against its mean (flat = within 10 %), and the request
+# errors: the awk exits 1 when either target is missed.
+verdict=0
 awk 'NF==7 && $1 ~ /^[0-9]+$/ {t[n]=$1; r[n]=$7; e+=$4; n++}
-     END {h=int(n/2); for(i=h;i<n;i++){s+=r[i]; if(r[i]>mx)mx=r[i]; if(mn==""||r[i]<mn)mn=r[i]}
-          m=s/(n-h); printf "rss second half: min %.1f max %.1f mean %.1f MB (spread %.1f%% of mean); errors %d\n", mn, mx, m, (mx-mn)/m*100, e}' "$work/soak.txt"
-kill -TERM "$pid"; wait "$pid" || true
+     END {if (n < 2) {print "no samples"; exit 1}
+          h=int(n/2); for(i=h;i<n;i++){s+=r[i]; if(r[i]>mx)mx=r[i]; if(mn==""||r[i]<mn)mn=r[i]}
+          m=s/(n-h); spread=(mx-mn)/m*100
+          printf "rss second half: min %.1f max %.1f mean %.1f MB (spread %.1f%% of mean); errors %d\n", mn, mx, m, spread, e
+          if (e > 0) {print "FAIL: request errors"; exit 1}
+          if (spread > 10) {print "FAIL: RSS grew (spread over 10 %)"; exit 1}}' "$work/soak.txt" || verdict=1
+kill -TERM "$pid"; wait "$pid" || verdict=1
+if [ "$logged" != 0 ]; then echo "FAIL: the server logged errors"; verdict=1; fi
+exit "$verdict"

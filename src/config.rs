@@ -66,6 +66,10 @@ pub struct StorageConfig {
     pub durability: Durability,
     /// Flush interval of `periodic` durability, in milliseconds.
     pub flush_every_ms: u64,
+    /// TESTING ONLY, never use: answer writes before they are flushed, even in `sync` mode, and
+    /// leave flushing to sled's timer (every `flush_every_ms`). It exists so the crash test can
+    /// prove that it detects lost acknowledged writes.
+    pub unsafe_ack_before_flush: bool,
 }
 
 impl Default for StorageConfig {
@@ -75,6 +79,7 @@ impl Default for StorageConfig {
             cache_mb: 64,
             durability: Durability::Sync,
             flush_every_ms: 500,
+            unsafe_ack_before_flush: false,
         }
     }
 }
@@ -846,6 +851,51 @@ mod tests {
             "config.toml must keep every option commented out"
         );
         let loaded = load(Some(text), &[], Overrides::default()).unwrap();
+        assert_eq!(loaded, Config::default());
+        // Every commented `key = value` line, uncommented, parses to exactly the defaults.
+        // (The `[[livechat.custom_fields]]` example block is an example, not a default.)
+        let mut in_example = false;
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("# [[") {
+                    in_example = true;
+                } else if !l.starts_with('#') {
+                    in_example = false;
+                }
+                (l, in_example)
+            })
+            .map(
+                |(l, example)| match l.strip_prefix("# ").filter(|_| !example) {
+                    Some(rest)
+                        if rest.contains(" = ")
+                            && rest.split(" = ").next().is_some_and(|k| {
+                                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                            }) =>
+                    {
+                        rest.to_string()
+                    }
+                    _ => l.to_string(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        let table: Table = uncommented.parse().unwrap();
+        let set: usize = table
+            .values()
+            .filter_map(|s| s.as_table())
+            .map(|t| t.len())
+            .sum();
+        let known: usize = default_table()
+            .values()
+            .filter_map(|s| s.as_table())
+            .map(|t| t.len())
+            .sum();
+        assert_eq!(
+            set, known,
+            "every option has an uncommentable line:\n{uncommented}"
+        );
+        let loaded = load(Some(&uncommented), &[], Overrides::default()).unwrap();
         assert_eq!(loaded, Config::default());
         // Every option of the defaults is listed (commented) in the template with its env var.
         for (section, keys) in default_table() {

@@ -61,7 +61,10 @@ fn open_stopped(
         .map(|d| d.id.clone())
         .collect();
     match Store::open(&config.storage, search_fields) {
-        Ok(store) => Ok(store),
+        Ok(store) => {
+            store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
+            Ok(store)
+        }
         Err(StoreError::Locked { .. }) => Err(locked(&config.storage.data_dir)),
         Err(e) => Err(format!("cannot open the store: {e}")),
     }

@@ -62,12 +62,26 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     );
     println!("  data dir:   {}", config.storage.data_dir.display());
     println!("  listening:  {}", urls.join(", "));
-    println!("  durability: {}", config.storage.durability.as_str());
+    if config.storage.unsafe_ack_before_flush {
+        println!(
+            "  durability: {} (UNSAFE: acknowledged before flush, testing only)",
+            config.storage.durability.as_str()
+        );
+    } else {
+        println!("  durability: {}", config.storage.durability.as_str());
+    }
     let users = state.store.user_count();
     println!("  store:      {visitors} visitors, {users} users");
     if let Some(note) = admin_note {
         println!("  admin:      {note}");
     }
+    log::info!(
+        "serving with {workers} workers, at most {} connections per worker, request timeout {} ms, \
+         page cache {} MiB",
+        config.server.max_connections,
+        config.server.request_timeout_ms,
+        config.storage.cache_mb
+    );
     let pruner = Pruner::spawn(state.store.clone(), &config.history);
     let result = server.run().await;
     drop(pruner);
@@ -162,5 +176,61 @@ mod tests {
         }
         drop(pruner);
         assert_eq!(left, 0, "the pruner did not delete the expired entry");
+    }
+
+    /// Waits (bounded, 10 s) until the store holds `n` page visits.
+    fn wait_for_visits(store: &Store, n: usize, what: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.counts().page_visits != n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {} page visits, expected {n}",
+                store.counts().page_visits
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_pruner_applies_retention_days_again_every_prune_interval_secs() {
+        let (_dir, store) = crate::store::temp_store(&[]);
+        // A registered token: its history never expires by the room-less TTL, only by retention.
+        let reg = crate::store::visitors::Registration {
+            token: "kept".into(),
+            ..Default::default()
+        };
+        store.register_visitor(&reg, now_ms()).unwrap();
+        let input = PageVisitInput {
+            token: "kept".into(),
+            rid: None,
+            title: "T".into(),
+            change: "url".into(),
+            href: "h".into(),
+        };
+        let now = now_ms();
+        store
+            .record_page_visit(&input, now - 2 * DAY_MS, None)
+            .unwrap();
+        store
+            .record_page_visit(&input, now - DAY_MS / 2, None)
+            .unwrap();
+        let history = HistoryConfig {
+            retention_days: 1,
+            prune_interval_secs: 1,
+            ..HistoryConfig::default()
+        };
+        let pruner = Pruner::spawn(store.clone(), &history);
+        // The first run (at start) deletes what is older than a day, keeps the rest.
+        wait_for_visits(&store, 1, "after the first run");
+        // Only a later run deletes an entry stored after the first: the pruner runs again
+        // within a second (with the default of an hour, this would time out).
+        store
+            .record_page_visit(&input, now - 3 * DAY_MS, None)
+            .unwrap();
+        wait_for_visits(&store, 1, "after a later run");
+        drop(pruner);
+        let left = store.page_visits_of_token("kept").unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].ts, now - DAY_MS / 2);
     }
 }

@@ -56,6 +56,7 @@ impl AppState {
                 source,
             })?;
         let store = Store::open(&config.storage, search_fields)?;
+        store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(AppState {
             limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),

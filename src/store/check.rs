@@ -91,8 +91,10 @@ impl Store {
             problems: Vec::new(),
             visitor_count: 0,
         };
-        let mut visitor_ids = BTreeSet::new();
+        // visitor id → token, and the highest `guest-N` a visitor holds (with its id).
+        let mut visitor_ids: BTreeMap<String, String> = BTreeMap::new();
         let mut tokens = BTreeSet::new();
+        let mut top_guest: Option<(u64, String)> = None;
         let mut entries = Vec::new();
         for row in t.visitorseq_visitor.iter() {
             let (key, value) = row?;
@@ -104,7 +106,12 @@ impl Store {
                 ));
             }
             e.visitor_count += 1;
-            if !visitor_ids.insert(v.id.clone()) {
+            if let Some(n) = super::visitors::guest_number(&v.username) {
+                if top_guest.as_ref().is_none_or(|(top, _)| n > *top) {
+                    top_guest = Some((n, v.id.clone()));
+                }
+            }
+            if visitor_ids.insert(v.id.clone(), v.token.clone()).is_some() {
                 e.problems
                     .push(format!("two visitors have the _id {}", v.id));
             }
@@ -124,15 +131,29 @@ impl Store {
         }
         e.records
             .insert("visitorseq_visitor", e.visitor_count as usize);
+        if let Some((n, id)) = top_guest {
+            let counter = self.guest_counter()?;
+            if counter < n {
+                e.problems.push(format!(
+                    "meta.guest_counter is {counter}, below the issued guest-{n} (visitor {id})"
+                ));
+            }
+        }
 
         let mut rooms = BTreeSet::new();
         for row in t.roomid_room.iter() {
             let (key, value) = row?;
             let r: Room = decode("roomid_room", &key, &value)?;
             rooms.insert(r.id.clone());
-            if !visitor_ids.contains(&r.v.id) {
-                e.problems
-                    .push(format!("room {} belongs to no visitor ({})", r.id, r.v.id));
+            match visitor_ids.get(&r.v.id) {
+                None => e
+                    .problems
+                    .push(format!("room {} belongs to no visitor ({})", r.id, r.v.id)),
+                Some(token) if *token != r.v.token => e.problems.push(format!(
+                    "room {}: v.token is not the token of its visitor {}",
+                    r.id, r.v.id
+                )),
+                Some(_) => {}
             }
             e.put(
                 "visitorid_roomtime",
@@ -184,6 +205,20 @@ impl Store {
             let (key, value) = row?;
             let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
             n += 1;
+            // `page.visited` checks neither token nor room (any `rid` is stored as sent), so an
+            // entry of an unknown room is legitimate. A room-less entry that never expires is
+            // not, when no visitor has its token: only a registered token's entries lack an
+            // expiry, and erasing the visitor erases them.
+            if p.rid.is_none()
+                && p.expire_at.is_none()
+                && !tokens.contains(&p.token)
+                && self.roomless_expiry()
+            {
+                e.problems.push(format!(
+                    "navigation entry {} outlived its visitor (no visitor has its token, and it never expires)",
+                    p.id
+                ));
+            }
             for (which, key) in super::history::rows(&p) {
                 e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
             }
@@ -447,5 +482,203 @@ mod tests {
         let repaired = s.repair().unwrap();
         assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
         assert_eq!(s.visitor_by_email("a@b.c").unwrap().unwrap().token, "tok");
+    }
+
+    use crate::model::{Message, Room};
+    use crate::store::{keys, Store};
+
+    /// A store with visitor `tok` (guest-1), its open room, a message in it and a page visit
+    /// of the room: consistent.
+    fn populated() -> (tempfile::TempDir, Store, Room) {
+        let (dir, s) = crate::store::temp_store(&[]);
+        let reg = Registration {
+            token: "tok".into(),
+            name: Some("Ana".into()),
+            ..Default::default()
+        };
+        s.register_visitor(&reg, 1).unwrap();
+        let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
+        s.add_message("tok", &room.id, "hi", Some("m1"), 3).unwrap();
+        let visit = PageVisitInput {
+            token: "tok".into(),
+            rid: Some(room.id.clone()),
+            title: "t".into(),
+            change: "url".into(),
+            href: "h".into(),
+        };
+        s.record_page_visit(&visit, 4, None).unwrap();
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+        (dir, s, room)
+    }
+
+    fn put<T: serde::Serialize>(s: &Store, tree: &str, key: &[u8], record: &T) {
+        let bytes = Store::raw_record(record).unwrap();
+        s.raw_write(tree, key, Some(&bytes)).unwrap();
+    }
+
+    /// `check` reports exactly the line `line` (among what else the damage causes).
+    fn reports(s: &Store, line: &str) {
+        let problems = s.check().unwrap().problems;
+        assert!(
+            problems.iter().any(|p| p == line),
+            "check did not report {line:?}: {problems:#?}"
+        );
+    }
+
+    #[test]
+    fn two_open_rooms_of_one_visitor_are_reported() {
+        let (_dir, s, room) = populated();
+        let mut second = room.clone();
+        // Ids sort after any generated one ('z' is the highest id character).
+        second.id = "zzz-second".into();
+        put(&s, "roomid_room", b"zzz-second", &second);
+        reports(
+            &s,
+            &format!(
+                "visitor {} has two open rooms: {} and zzz-second",
+                room.v.id, room.id
+            ),
+        );
+    }
+
+    #[test]
+    fn a_room_of_no_visitor_is_reported() {
+        let (_dir, s, room) = populated();
+        let mut orphan = room.clone();
+        orphan.id = "orphan-room".into();
+        orphan.open = false;
+        orphan.v.id = "nobody".into();
+        put(&s, "roomid_room", b"orphan-room", &orphan);
+        reports(&s, "room orphan-room belongs to no visitor (nobody)");
+    }
+
+    #[test]
+    fn a_message_in_no_room_is_reported() {
+        let (_dir, s, room) = populated();
+        let mut msg: Message = s.messages_of_room(&room.id).unwrap().remove(0);
+        msg.id = "stray".into();
+        msg.rid = "gone-room".into();
+        put(&s, "msgid_message", b"stray", &msg);
+        reports(&s, "message stray is in no room (gone-room)");
+    }
+
+    #[test]
+    fn history_left_from_an_erased_visitor_is_reported() {
+        let (_dir, s, room) = populated();
+        // Room-less history of the registered token (no expiry), then the visitor is erased,
+        // and one of its entries is put back as if the delete had missed it.
+        let input = PageVisitInput {
+            token: "tok".into(),
+            rid: None,
+            title: "t".into(),
+            change: "url".into(),
+            href: "h2".into(),
+        };
+        let left = s.record_page_visit(&input, 5, Some(1_000)).unwrap();
+        assert_eq!(
+            left.expire_at, None,
+            "a registered token's entry does not expire"
+        );
+        s.close_room("tok", &room.id, 6).unwrap();
+        s.delete_visitor("tok", false).unwrap();
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+        put(&s, "navid_pagevisit", left.id.as_bytes(), &left);
+        let line = format!(
+            "navigation entry {} outlived its visitor (no visitor has its token, and it never expires)",
+            left.id
+        );
+        reports(&s, &line);
+        // Without a room-less TTL, such entries are legitimate history of unknown tokens.
+        s.set_roomless_expiry(false);
+        assert!(!s.check().unwrap().problems.contains(&line));
+        // Room-less entries of unregistered tokens that expire are not reported either.
+        s.set_roomless_expiry(true);
+        let anon = PageVisitInput {
+            token: "anon".into(),
+            ..input
+        };
+        let anon = s.record_page_visit(&anon, 7, Some(1_000)).unwrap();
+        assert!(anon.expire_at.is_some());
+        let problems = s.check().unwrap().problems;
+        assert!(problems.contains(&line));
+        assert!(
+            !problems.iter().any(|p| p.contains(&anon.id)),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_guest_counter_below_an_issued_guest_number_is_reported() {
+        let (_dir, s, _room) = populated();
+        let v = s.visitor_by_token("tok").unwrap().unwrap();
+        assert_eq!(v.username, "guest-1");
+        s.raw_write("meta", b"guest_counter", Some(&keys::u64_value(0)))
+            .unwrap();
+        reports(
+            &s,
+            &format!(
+                "meta.guest_counter is 0, below the issued guest-1 (visitor {})",
+                v.id
+            ),
+        );
+    }
+
+    #[test]
+    fn a_client_named_guest_number_moves_the_counter_past_it() {
+        let (_dir, s) = crate::store::temp_store(&[]);
+        let reg = Registration {
+            token: "named".into(),
+            username: Some("guest-7".into()),
+            ..Default::default()
+        };
+        s.register_visitor(&reg, 1).unwrap();
+        assert_eq!(s.guest_counter().unwrap(), 7);
+        let next = s
+            .register_visitor(
+                &Registration {
+                    token: "next".into(),
+                    ..Default::default()
+                },
+                2,
+            )
+            .unwrap();
+        assert_eq!(next.username, "guest-8");
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_room_whose_token_is_not_its_visitors_is_reported() {
+        let (_dir, s, room) = populated();
+        let mut wrong = room.clone();
+        wrong.v.token = "someone-else".into();
+        put(&s, "roomid_room", room.id.as_bytes(), &wrong);
+        reports(
+            &s,
+            &format!(
+                "room {}: v.token is not the token of its visitor {}",
+                room.id, room.v.id
+            ),
+        );
+    }
+
+    #[test]
+    fn rooms_follow_a_visitor_that_takes_a_new_token() {
+        let (_dir, s) = crate::store::temp_store(&[]);
+        let reg = |token: &str| Registration {
+            token: token.into(),
+            email: Some("same@example.com".into()),
+            merge: crate::store::visitors::MergePolicy::rocketchat(),
+            ..Default::default()
+        };
+        s.register_visitor(&reg("old"), 1).unwrap();
+        let (closed, _) = s.open_room("old", None, RoomSource::Api, 2).unwrap();
+        s.close_room("old", &closed.id, 3).unwrap();
+        let (open, _) = s.open_room("old", None, RoomSource::Api, 4).unwrap();
+        let v = s.register_visitor(&reg("new"), 5).unwrap();
+        assert_eq!(v.token, "new");
+        for rid in [&closed.id, &open.id] {
+            assert_eq!(s.room_by_id(rid).unwrap().unwrap().v.token, "new");
+        }
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
     }
 }

@@ -50,6 +50,10 @@ impl Shared {
     }
 }
 
+/// What the flusher thread calls to make every committed write durable (`Db::flush` in
+/// production; tests substitute a flush they hold open or fail).
+pub type FlushFn = Box<dyn FnMut() -> sled::Result<()> + Send>;
+
 /// The group-commit coordinator of one store.
 pub struct GroupCommit {
     mode: Durability,
@@ -60,6 +64,14 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the flusher thread (in `sync` mode).
     pub fn start(db: Db, mode: Durability) -> GroupCommit {
+        let on_exit = db.clone();
+        let flush: FlushFn = Box::new(move || db.flush().map(|_| ()));
+        Self::start_with(flush, mode, on_exit)
+    }
+
+    /// Starts group commit with `flush` as the durable flush (the seam of the unit tests);
+    /// `db` is flushed once more when the coordinator is dropped.
+    fn start_with(flush: FlushFn, mode: Durability, db: Db) -> GroupCommit {
         let (flushed, _) = watch::channel(Flushed::default());
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
@@ -72,7 +84,7 @@ impl GroupCommit {
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name("visitord-flusher".into())
-                    .spawn(move || flush_loop(&db, &shared))
+                    .spawn(move || flush_loop(flush, &db, &shared))
                     .map_err(|e| log::error!("cannot start the flusher thread: {e}"))
                     .ok()
             }
@@ -133,7 +145,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flush_loop(db: &Db, shared: &Shared) {
+fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
     let mut handled = 0u64;
     loop {
         let target = {
@@ -155,7 +167,7 @@ fn flush_loop(db: &Db, shared: &Shared) {
                 "injected: no space left on device",
             )))
         } else {
-            db.flush()
+            flush()
         };
         handled = target;
         shared.flushed.send_modify(|f| match &result {
@@ -168,5 +180,226 @@ fn flush_loop(db: &Db, shared: &Shared) {
     }
     if let Err(e) = db.flush() {
         log::error!("final flush failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Deterministic group-commit tests: the flush is a gate the test holds open and releases,
+    //! futures are polled by hand, and every wait is bounded, so a waiter left waiting fails the
+    //! test within [`BOUND`] instead of hanging the suite.
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::time::{Duration, Instant};
+
+    /// The longest any wait of these tests may take.
+    const BOUND: Duration = Duration::from_secs(5);
+
+    #[derive(Default)]
+    struct GateState {
+        /// Flushes begun so far.
+        started: u64,
+        /// Flushes allowed to finish so far.
+        released: u64,
+        /// Numbers (1-based) of the flushes that fail.
+        failing: BTreeSet<u64>,
+    }
+
+    /// A flush the test controls: each call counts as begun, then blocks until released.
+    #[derive(Default)]
+    struct Gate {
+        state: Mutex<GateState>,
+        cv: Condvar,
+    }
+
+    impl Gate {
+        fn flush(&self) -> sled::Result<()> {
+            let mut s = self.state.lock().unwrap();
+            s.started += 1;
+            let n = s.started;
+            self.cv.notify_all();
+            // Bounded, so that a failing test never leaves the flusher (and `Drop`) hanging.
+            let deadline = Instant::now() + BOUND;
+            while s.released < n && Instant::now() < deadline {
+                s = self.cv.wait_timeout(s, BOUND / 50).unwrap().0;
+            }
+            if s.failing.contains(&n) {
+                return Err(sled::Error::Io(std::io::Error::other("injected")));
+            }
+            Ok(())
+        }
+
+        /// Waits (bounded) until `n` flushes have begun; fails the test otherwise.
+        fn wait_started(&self, n: u64) {
+            let deadline = Instant::now() + BOUND;
+            let mut s = self.state.lock().unwrap();
+            while s.started < n {
+                assert!(Instant::now() < deadline, "flush {n} never began");
+                s = self.cv.wait_timeout(s, BOUND / 50).unwrap().0;
+            }
+        }
+
+        fn started(&self) -> u64 {
+            self.state.lock().unwrap().started
+        }
+
+        /// Lets flush `n` (and every one before it) finish.
+        fn release(&self, n: u64) {
+            self.state.lock().unwrap().released = n;
+            self.cv.notify_all();
+        }
+
+        fn fail(&self, n: u64) {
+            self.state.lock().unwrap().failing.insert(n);
+        }
+    }
+
+    /// Group commit in `sync` mode over a gate.
+    fn gated() -> (Arc<Gate>, GroupCommit, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let gate = Arc::new(Gate::default());
+        let g = gate.clone();
+        let gc = GroupCommit::start_with(Box::new(move || g.flush()), Durability::Sync, db);
+        (gate, gc, dir)
+    }
+
+    type Waiter<'a> = Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
+
+    /// Polls once: the waiter takes its ticket (commits) now; `Some` if it is already answered.
+    async fn poll_once(w: &mut Waiter<'_>) -> Option<Result<()>> {
+        tokio::time::timeout(Duration::ZERO, w).await.ok()
+    }
+
+    /// Waits (bounded) for the waiter's answer.
+    async fn answer(w: &mut Waiter<'_>, what: &str) -> Result<()> {
+        match tokio::time::timeout(BOUND, w).await {
+            Ok(r) => r,
+            Err(_) => panic!("{what}: not answered within {BOUND:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_committed_during_a_flush_is_not_answered_by_it() {
+        let (gate, gc, _dir) = gated();
+        let mut a: Waiter = Box::pin(gc.wait_durable());
+        assert!(
+            poll_once(&mut a).await.is_none(),
+            "answered before any flush"
+        );
+        gate.wait_started(1);
+        // B commits while flush 1 is running.
+        let mut b: Waiter = Box::pin(gc.wait_durable());
+        assert!(poll_once(&mut b).await.is_none());
+        gate.release(1);
+        answer(&mut a, "A after flush 1").await.unwrap();
+        gate.wait_started(2);
+        assert!(
+            poll_once(&mut b).await.is_none(),
+            "B was answered by the flush that began before its commit"
+        );
+        gate.release(2);
+        answer(&mut b, "B after flush 2").await.unwrap();
+        assert_eq!(gate.started(), 2);
+    }
+
+    /// Holds flush 1 open with one waiter, so that the writers the test starts next all commit
+    /// before flush 2 begins (the flusher reads the newest ticket when a flush begins).
+    async fn hold_first_flush(gate: &Gate, gc: &GroupCommit) {
+        let mut w: Waiter = Box::pin(gc.wait_durable());
+        assert!(
+            poll_once(&mut w).await.is_none(),
+            "answered before any flush"
+        );
+        gate.wait_started(1);
+        // The first flush stays open until the caller releases it; this waiter's answer is
+        // checked by the other tests.
+        drop(w);
+    }
+
+    /// Starts `n` writers (each takes its ticket now); none may be answered yet.
+    async fn commit<'a>(gc: &'a GroupCommit, n: usize) -> Vec<Waiter<'a>> {
+        let mut ws: Vec<Waiter> = (0..n).map(|_| Box::pin(gc.wait_durable()) as _).collect();
+        for w in ws.iter_mut() {
+            assert!(poll_once(w).await.is_none(), "answered at its commit");
+        }
+        ws
+    }
+
+    #[tokio::test]
+    async fn every_waiter_is_answered_by_the_first_flush_that_began_after_its_commit() {
+        let (gate, gc, _dir) = gated();
+        hold_first_flush(&gate, &gc).await;
+        let mut first = commit(&gc, 2).await; // during flush 1: answered by flush 2
+        gate.release(1);
+        gate.wait_started(2);
+        for w in first.iter_mut() {
+            assert!(poll_once(w).await.is_none(), "answered by flush 1");
+        }
+        let mut second = commit(&gc, 3).await; // during flush 2: answered by flush 3
+        gate.release(2);
+        for w in first.iter_mut() {
+            answer(w, "a waiter of flush 2").await.unwrap();
+        }
+        gate.wait_started(3);
+        for w in second.iter_mut() {
+            assert!(poll_once(w).await.is_none(), "answered by flush 2");
+        }
+        let mut third = commit(&gc, 1).await; // during flush 3: answered by flush 4
+        gate.release(3);
+        for w in second.iter_mut() {
+            answer(w, "a waiter of flush 3").await.unwrap();
+        }
+        gate.wait_started(4);
+        assert!(
+            poll_once(&mut third[0]).await.is_none(),
+            "answered by flush 3"
+        );
+        gate.release(4);
+        answer(&mut third[0], "the waiter of flush 4")
+            .await
+            .unwrap();
+        // Each group shared one flush.
+        assert_eq!(gate.started(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_flush_fails_every_waiter_it_covered_and_the_next_one_is_tried_again() {
+        let (gate, gc, _dir) = gated();
+        gate.fail(2);
+        hold_first_flush(&gate, &gc).await;
+        let mut covered = commit(&gc, 3).await; // answered by flush 2, which fails
+        gate.release(1);
+        gate.wait_started(2);
+        let mut later = commit(&gc, 1).await; // answered by flush 3
+        gate.release(2);
+        for w in covered.iter_mut() {
+            match answer(w, "a waiter of the failed flush").await {
+                Err(StoreError::Flush(m)) => assert_eq!(m, "the flush of this write failed"),
+                other => panic!("a waiter of a failed flush got {other:?}"),
+            }
+        }
+        assert!(gc.failing());
+        gate.wait_started(3);
+        assert!(poll_once(&mut later[0]).await.is_none());
+        gate.release(3);
+        answer(&mut later[0], "the waiter after the failure")
+            .await
+            .unwrap();
+        assert!(!gc.failing());
+    }
+
+    #[tokio::test]
+    async fn periodic_mode_answers_at_once_without_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let gate = Arc::new(Gate::default());
+        let g = gate.clone();
+        let gc = GroupCommit::start_with(Box::new(move || g.flush()), Durability::Periodic, db);
+        let mut w: Waiter = Box::pin(gc.wait_durable());
+        assert!(matches!(poll_once(&mut w).await, Some(Ok(()))));
+        assert_eq!(gate.started(), 0);
     }
 }

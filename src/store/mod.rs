@@ -349,6 +349,9 @@ struct Inner {
     search_fields: Vec<String>,
     /// The newest transaction failed in storage (e.g. the disk is full); cleared by a success.
     write_failing: AtomicBool,
+    /// Room-less history of unregistered tokens is configured to expire
+    /// (`history.roomless_ttl_days` > 0); see [`Store::set_roomless_expiry`].
+    roomless_expiry: AtomicBool,
 }
 
 /// A handle on the open store; cheap to clone, closed when the last clone is dropped.
@@ -369,6 +372,8 @@ impl Store {
             source,
         })?;
         let flush_every_ms = match config.durability {
+            // The testing-only seam: nothing but sled's timer flushes.
+            _ if config.unsafe_ack_before_flush => Some(config.flush_every_ms),
             // Sync mode flushes through group commit; sled's own timer stays as a backstop.
             Durability::Sync => Some(config.flush_every_ms.max(1000)),
             Durability::Periodic => Some(config.flush_every_ms),
@@ -385,7 +390,16 @@ impl Store {
         migrate::run(&db, &trees, &hasher, found)?;
         let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
         let all = trees.all();
-        let commit = commit::GroupCommit::start(db.clone(), config.durability);
+        let commit = if config.unsafe_ack_before_flush {
+            log::warn!(
+                "storage.unsafe_ack_before_flush is on: writes are acknowledged before they are \
+                 on disk and a crash loses them (testing only, never use)"
+            );
+            // Writers do not wait for any flush, as in `periodic` mode.
+            commit::GroupCommit::start(db.clone(), Durability::Periodic)
+        } else {
+            commit::GroupCommit::start(db.clone(), config.durability)
+        };
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -397,6 +411,7 @@ impl Store {
                 hasher,
                 search_fields,
                 write_failing: AtomicBool::new(false),
+                roomless_expiry: AtomicBool::new(true),
             }),
         };
         store.ensure_search_index()?;
@@ -452,6 +467,45 @@ impl Store {
     #[doc(hidden)]
     pub fn inject_flush_failures(&self, on: bool) {
         self.inner.commit.fail_flushes(on);
+    }
+
+    /// Tells the store whether room-less history of unregistered tokens expires
+    /// (`history.roomless_ttl_days` > 0; the default). Only then is a never-expiring room-less
+    /// entry whose token has no visitor history left behind by an erased visitor, which
+    /// [`Store::check`] reports.
+    pub fn set_roomless_expiry(&self, on: bool) {
+        self.inner.roomless_expiry.store(on, Ordering::Relaxed);
+    }
+
+    /// See [`Store::set_roomless_expiry`].
+    fn roomless_expiry(&self) -> bool {
+        self.inner.roomless_expiry.load(Ordering::Relaxed)
+    }
+
+    /// Test seam: writes `value` (or removes the row when `None`) under `key` in the tree named
+    /// `tree`, bypassing every index and invariant, and flushes. Lets tests corrupt a store to
+    /// prove that [`Store::check`] notices. Never used by visitord itself.
+    #[doc(hidden)]
+    pub fn raw_write(&self, tree: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let tree = self
+            .inner
+            .all
+            .iter()
+            .find(|t| t.name().as_ref() == tree.as_bytes())
+            .ok_or(StoreError::Invariant("raw_write: no such tree"))?;
+        match value {
+            Some(v) => tree.insert(key, v)?,
+            None => tree.remove(key)?,
+        };
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Test seam: a record encoded as the store encodes rooms, messages and page visits (for
+    /// [`Store::raw_write`]).
+    #[doc(hidden)]
+    pub fn raw_record<T: Serialize>(record: &T) -> Result<Vec<u8>> {
+        encode(record)
     }
 
     /// Flushes everything to disk now (clean shutdown).

@@ -327,22 +327,28 @@ impl Store {
         } else {
             Vec::new()
         };
-        let (moved, retokened_rooms) = match &old {
-            Some(o) if o.token != new.token => (
-                self.page_visits_of_token(&o.token)?,
-                self.rooms_of_visitor(&o.id)?,
-            ),
-            _ => (Vec::new(), Vec::new()),
+        let moved = match &old {
+            Some(o) if o.token != new.token => self.page_visits_of_token(&o.token)?,
+            _ => Vec::new(),
         };
-        let open_room = match &old {
-            Some(o) if o.name != new.name => self.open_room_of(&o.id)?,
-            _ => None,
+        // Rooms keep a copy of their visitor's token (`v.token`): a new token reaches them all,
+        // and a new name reaches the open room's `fname`.
+        let rooms: Vec<Room> = match &old {
+            Some(o) if o.token != new.token => self.rooms_of_visitor(&o.id)?,
+            Some(o) if o.name != new.name => self.open_room_of(&o.id)?.into_iter().collect(),
+            _ => Vec::new(),
         };
 
         // Under the writer lock the counter cannot move between this read and the write.
         let guest = match (&old, &reg.username) {
             (None, None) => Some(self.guest_counter()? + 1),
             _ => None,
+        };
+        // A client that names a new visitor `guest-N` itself moves the counter up to N, so the
+        // counter never issues that name again.
+        let raise_to = match (&old, reg.username.as_deref().and_then(guest_number)) {
+            (None, Some(n)) if n > self.guest_counter()? => Some(n),
+            _ => guest,
         };
         if old.is_none() {
             new.username = match (&reg.username, guest) {
@@ -354,7 +360,7 @@ impl Store {
         let postings = self.plan_visitor_postings(&[(old.as_ref(), Some(&new))])?;
 
         self.transact(|tx| {
-            if let Some(n) = guest {
+            if let Some(n) = raise_to {
                 tx.meta
                     .insert(&b"guest_counter"[..], &keys::u64_value(n)[..])?;
             }
@@ -366,22 +372,16 @@ impl Store {
             for visit in &moved {
                 super::history::retoken(tx, visit, &new.token)?;
             }
-            // The rooms' copy of the visitor (`v.token`, and the open room's `fname`) follows.
-            let mut rooms: Vec<Room> = retokened_rooms.clone();
-            if let Some(open) = &open_room {
-                if !rooms.iter().any(|r| r.id == open.id) {
-                    rooms.push(open.clone());
-                }
-            }
-            for mut room in rooms {
+            for old_room in &rooms {
+                let mut room: Room = old_room.clone();
                 room.v.token = new.token.clone();
-                if room.open {
-                    if let Some(name) = &new.name {
-                        room.fname = name.clone();
-                    }
+                if let (true, Some(name)) = (room.open, &new.name) {
+                    room.fname = name.clone();
                 }
-                room.updated_at = now;
-                tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+                if room != *old_room {
+                    room.updated_at = now;
+                    tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+                }
             }
             Ok(())
         })?;
@@ -425,6 +425,15 @@ impl Store {
         })?;
         Ok(visitor.id)
     }
+}
+
+/// `N` of a username `guest-N` (the form the guest counter issues), if it is one.
+pub(super) fn guest_number(username: &str) -> Option<u64> {
+    let digits = username.strip_prefix("guest-")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Sets the fields a registration writes (Rocket.Chat's `registerGuest`): empty values never

@@ -279,6 +279,21 @@ async fn eleventh_failed_login_from_one_ip_is_429() {
 }
 
 #[actix_web::test]
+async fn login_failures_per_min_sets_the_failure_limit() {
+    let app = TestApp::with_config(|c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.login_failures_per_min = 2;
+    });
+    app.user("boss", &["admin"]);
+    for i in 0..2 {
+        let resp = login_from(&app, None, &format!("nobody{i}"), "wrong").await;
+        assert_failure(&resp, 401, &login_failed());
+    }
+    assert_too_many(&login_from(&app, None, "nobody2", "wrong").await, 2);
+    assert_too_many(&login_from(&app, None, "boss", PASSWORD).await, 2);
+}
+
+#[actix_web::test]
 async fn untrusted_forwarded_for_does_not_escape_the_ip_limit() {
     let app = limited(false);
     for i in 0..10 {

@@ -3,8 +3,10 @@
 
 mod delete;
 mod envelope;
+mod message_errors;
 mod page_visited;
 mod ratelimit;
+mod roomless_ttl;
 mod rooms;
 pub mod util;
 mod visitor_get;

@@ -257,3 +257,58 @@ fn demo_data_fills_a_consistent_store() {
         "{check}"
     );
 }
+
+/// `visitord check` on a store corrupted through the raw-write seam: exit 1, one `PROBLEM` line
+/// per broken invariant (here a room whose `v.token` is not its visitor's, and a guest counter
+/// below an issued `guest-N`).
+#[test]
+fn check_reports_each_broken_invariant_and_fails() {
+    let sb = Sandbox::new();
+    let (room_id, visitor_id) = {
+        let store = visitord::store::Store::open(
+            &visitord::config::StorageConfig {
+                data_dir: sb.data(),
+                ..Default::default()
+            },
+            Vec::new(),
+        )
+        .expect("open");
+        let reg = visitord::store::visitors::Registration {
+            token: "tok".into(),
+            ..Default::default()
+        };
+        let v = store.register_visitor(&reg, 1).expect("register");
+        let (mut room, _) = store
+            .open_room("tok", None, visitord::model::RoomSource::Api, 2)
+            .expect("room");
+        room.v.token = "not-tok".into();
+        let bytes = visitord::store::Store::raw_record(&room).expect("encode");
+        store
+            .raw_write("roomid_room", room.id.as_bytes(), Some(&bytes))
+            .expect("raw write");
+        store
+            .raw_write(
+                "meta",
+                b"guest_counter",
+                Some(&visitord::store::keys::u64_value(0)),
+            )
+            .expect("raw write");
+        (room.id, v.id)
+    };
+    let out = sb.run(&["check"], None);
+    out.no_panic();
+    assert_eq!(out.code(), 1, "{out:?}");
+    let problems: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  PROBLEM "))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            format!("meta.guest_counter is 0, below the issued guest-1 (visitor {visitor_id})"),
+            format!("room {room_id}: v.token is not the token of its visitor {visitor_id}"),
+        ],
+        "{out:?}"
+    );
+}

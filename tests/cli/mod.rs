@@ -4,6 +4,7 @@
 //! temporary working directory that has no `config.toml`.
 
 mod access_log;
+mod config_effects;
 mod data;
 mod env_vars;
 pub mod proc;

@@ -189,7 +189,6 @@ pub struct Stopped {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    pub took: Duration,
 }
 
 impl Server {
@@ -251,6 +250,19 @@ impl Server {
         }
     }
 
+    /// Whether the process is still running (it has not exited nor been killed).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.guard.child().try_wait(), Ok(None))
+    }
+
+    /// SIGKILL now, and reap the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.guard.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn pid(&mut self) -> u32 {
         self.guard.child().id()
     }
@@ -303,17 +315,30 @@ impl Server {
         )
     }
 
-    /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
-    pub fn stop(mut self) -> Stopped {
+    /// Standard error so far (the log).
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Sends SIGTERM (without waiting).
+    pub fn terminate(&mut self) {
         let pid = self.pid().to_string();
-        let started = Instant::now();
         let kill = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(kill.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
+    pub fn stop(mut self) -> Stopped {
+        self.terminate();
+        self.wait_stopped()
+    }
+
+    /// Waits (bounded) for the process to exit by itself (after [`Server::terminate`]).
+    pub fn wait_stopped(mut self) -> Stopped {
         let status = self.guard.wait_bounded(BOUND);
-        let took = started.elapsed();
         let Some(status) = status else {
             panic!(
                 "visitord did not exit within {BOUND:?} of SIGTERM; stdout {:?}, stderr {:?}",
@@ -328,7 +353,6 @@ impl Server {
             status,
             stdout: self.stdout.text(),
             stderr: self.stderr.text(),
-            took,
         }
     }
 }

@@ -1,10 +1,9 @@
 //! `visitord serve`: launch summary, first admin, the store lock, logging of secrets, clean
 //! shutdown, and start-up errors.
 
-use super::proc::{Out, Server, BOUND};
+use super::proc::{Out, Server};
 use super::Sandbox;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 /// The summary lines up to (and with) `  store:`, then whatever follows.
 fn summary_lines(stdout: &str) -> Vec<&str> {
@@ -230,15 +229,9 @@ fn commands_refuse_a_store_held_by_a_running_server() {
         ),
     ];
     for (args, message) in cases {
-        let started = Instant::now();
+        // `run` bounds the wait: a command that blocks on the lock fails there.
         let out = sb.run(&args, None);
-        let took = started.elapsed();
         out.fails_with(1, message);
-        assert!(
-            took < Duration::from_secs(5),
-            "`{}` took {took:?} to refuse",
-            args.join(" ")
-        );
     }
     // The server is unharmed.
     assert_eq!(server.get("/health").status, 200);
@@ -434,7 +427,6 @@ fn sigterm_stops_cleanly_and_the_data_survives_a_restart() {
     }
     let stopped = server.stop();
     assert!(stopped.status.success(), "{stopped:?}");
-    assert!(stopped.took < BOUND);
     assert!(
         stopped.stderr.contains("stopped cleanly"),
         "no `stopped cleanly` in the log: {}",

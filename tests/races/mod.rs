@@ -9,7 +9,7 @@ mod over_http;
 
 use std::sync::Barrier;
 use visitord::store::visitors::{MergePolicy, Registration};
-use visitord::store::{Store, StoreError};
+use visitord::store::{Refusal, Store, StoreError};
 
 /// Runs `f(0..threads)` on `threads` threads released together; returns the results in thread
 /// order. A panicking racer fails the test.
@@ -53,11 +53,11 @@ pub fn assert_consistent(store: &Store, context: &str) {
     );
 }
 
-/// A racer's error must be a refusal the data explains (never corruption, an invariant
-/// violation or a storage fault).
-pub fn assert_refusal(err: &StoreError, context: &str) {
+/// A racer's error must be exactly one of the refusals its operation may give in a race
+/// (never another refusal, corruption, an invariant violation or a storage fault).
+pub fn assert_refusal(err: &StoreError, allowed: &[Refusal], context: &str) {
     assert!(
-        matches!(err, StoreError::Refused(_)),
-        "{context}: a racer failed with a non-refusal error: {err:?}"
+        matches!(err, StoreError::Refused(r) if allowed.contains(r)),
+        "{context}: a racer failed with {err:?}; its operation may only refuse with {allowed:?}"
     );
 }

@@ -7,7 +7,7 @@ use crate::common::TestApp;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[actix_web::test]
 async fn a_failing_disk_is_a_500_the_server_stays_up_and_recovers() {
@@ -73,15 +73,16 @@ fn a_stalled_client_is_cut_off_and_others_are_served() {
     // Others are served meanwhile.
     let health = try_request(server.addr, "GET", "/health", &[], None).expect("health");
     assert_eq!(health.status, 200);
-    // The stalled connection is closed by the server (bounded wait, no timing assertion).
-    slow.set_read_timeout(Some(Duration::from_secs(10)))
+    // The stalled connection is closed by the server (bounded wait, no timing assertion). The
+    // bound is well below the default `request_timeout_ms` (5000), so a cut-off within it is the
+    // configured 300 ms at work.
+    slow.set_read_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
-    let started = Instant::now();
     let mut buf = Vec::new();
     let read = slow.read_to_end(&mut buf);
     assert!(
-        read.is_ok() && started.elapsed() < Duration::from_secs(10),
-        "the server kept a stalled connection open: {read:?}"
+        read.is_ok(),
+        "the server kept a stalled connection open past the configured timeout: {read:?}"
     );
     let text = String::from_utf8_lossy(&buf);
     assert!(

@@ -56,6 +56,13 @@ pub enum Command {
         #[arg(long)]
         no_compact: bool,
     },
+    /// Write the visitors of a stopped store for Rocket.Chat (`mongoimport`) or another
+    /// visitord (`import --rocketchat`).
+    Export {
+        /// The JSON-lines file to create (`mongoexport` shape of `rocketchat_livechat_visitor`).
+        #[arg(long, value_name = "FILE")]
+        rocketchat: PathBuf,
+    },
     /// Rewrite a stopped store into fresh files, dropping the superseded versions that sled
     /// keeps after many rewrites (a bulk load leaves a store several times its live size).
     /// Needs free space for one more copy of the live data.

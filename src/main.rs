@@ -38,6 +38,9 @@ fn main() -> ExitCode {
             no_compact,
         } => import_command(&loaded, &rocketchat)
             .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Export { rocketchat } => open_stopped(&loaded, busy).and_then(|store| {
+            visitord::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
+        }),
         Command::Compact => open_stopped(&loaded, busy).and_then(|s| compact(&loaded, s)),
     };
     match result {

@@ -234,6 +234,19 @@ impl Store {
         Ok(found)
     }
 
+    /// Calls `f` with every visitor in write order (oldest first) until it returns `false`.
+    /// Reads one record at a time: memory stays flat on any store size.
+    pub fn for_each_visitor(&self, mut f: impl FnMut(&Visitor) -> bool) -> Result<()> {
+        for row in self.trees().visitorseq_visitor.iter() {
+            let (key, value) = row?;
+            let v: Visitor = decode_compact("visitorseq_visitor", &key, &value)?;
+            if !f(&v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The visitor with this token.
     pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
         let found = self.visitors_by(Index::Token, token, |v| v.token == token)?;

@@ -312,3 +312,78 @@ fn check_reports_each_broken_invariant_and_fails() {
         "{out:?}"
     );
 }
+
+/// Every visitor of a store, keyed by `_id`, without the store-local write-order number.
+fn visitors_of(
+    data: &std::path::Path,
+) -> std::collections::BTreeMap<String, visitord::model::Visitor> {
+    let config = visitord::config::StorageConfig {
+        data_dir: data.to_path_buf(),
+        ..Default::default()
+    };
+    let store = visitord::store::Store::open(&config, Vec::new()).expect("open");
+    let mut all = std::collections::BTreeMap::new();
+    store
+        .for_each_visitor(|v| {
+            let mut v = v.clone();
+            v.seq = 0;
+            all.insert(v.id.clone(), v);
+            true
+        })
+        .expect("read");
+    all
+}
+
+#[test]
+fn export_then_import_gives_back_every_visitor_field_by_field() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    // Varied visitors (names, emails, phones, custom fields, last chats) plus imported ones
+    // with departments, statuses and dates of their own.
+    sb.run(&["demo-data", "--visitors", "300", "--seed", "5"], None)
+        .ok();
+    let file = sb.cwd().join("rc.jsonl");
+    std::fs::write(&file, export()).unwrap();
+    sb.run(&["import", "--rocketchat", file.to_str().unwrap()], None);
+    let before = visitors_of(&sb.data());
+    assert_eq!(before.len(), 300 + 201);
+    assert!(before.values().any(|v| v.last_chat.is_some()));
+    assert!(before.values().any(|v| !v.livechat_data.is_empty()));
+
+    let out = sb.cwd().join("out.jsonl");
+    let done = sb.run(&["export", "--rocketchat", out.to_str().unwrap()], None);
+    assert_eq!(
+        done.ok(),
+        format!("exported 501 visitors to {}\n", out.display())
+    );
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "personal data: owner only");
+    // Never over an existing file.
+    sb.run(&["export", "--rocketchat", out.to_str().unwrap()], None)
+        .fails_with(
+            1,
+            &format!(
+                "visitord: {} exists; export writes a new file",
+                out.display()
+            ),
+        );
+
+    // Into a fresh store: every visitor, every field.
+    let other = sb.cwd().join("other");
+    let imported = sb.run(
+        &[
+            "import",
+            "--rocketchat",
+            out.to_str().unwrap(),
+            "--data-dir",
+            other.to_str().unwrap(),
+        ],
+        None,
+    );
+    imported.ok();
+    let after = visitors_of(&other);
+    assert_eq!(after.len(), before.len());
+    for (id, v) in &before {
+        assert_eq!(after.get(id), Some(v), "visitor {id}");
+    }
+}

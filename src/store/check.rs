@@ -140,11 +140,12 @@ impl Store {
             }
         }
 
-        let mut rooms = BTreeSet::new();
+        // room id → its visitor's token (`v.token`).
+        let mut rooms = BTreeMap::new();
         for row in t.roomid_room.iter() {
             let (key, value) = row?;
             let r: Room = decode("roomid_room", &key, &value)?;
-            rooms.insert(r.id.clone());
+            rooms.insert(r.id.clone(), r.v.token.clone());
             match visitor_ids.get(&r.v.id) {
                 None => e
                     .problems
@@ -188,7 +189,7 @@ impl Store {
             let (key, value) = row?;
             let m: Message = decode("msgid_message", &key, &value)?;
             n += 1;
-            if !rooms.contains(&m.rid) {
+            if !rooms.contains_key(&m.rid) {
                 e.problems
                     .push(format!("message {} is in no room ({})", m.id, m.rid));
             }
@@ -205,10 +206,24 @@ impl Store {
             let (key, value) = row?;
             let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
             n += 1;
-            // `page.visited` checks neither token nor room (any `rid` is stored as sent), so an
-            // entry of an unknown room is legitimate. A room-less entry that never expires is
-            // not, when no visitor has its token: only a registered token's entries lack an
-            // expiry, and erasing the visitor erases them.
+            // An entry is in a room only when the room is its token's visitor's (`page.visited`
+            // keeps any other `rid` room-less; a merge moves the token into rooms and history
+            // alike; erasing a visitor erases its rooms' history).
+            if let Some(rid) = &p.rid {
+                match rooms.get(rid) {
+                    None => e
+                        .problems
+                        .push(format!("navigation entry {} is in no room ({rid})", p.id)),
+                    Some(token) if *token != p.token => e.problems.push(format!(
+                        "navigation entry {} is in room {rid} of another visitor",
+                        p.id
+                    )),
+                    Some(_) => {}
+                }
+            }
+            // A room-less entry that never expires is not legitimate when no visitor has its
+            // token: only a registered token's entries lack an expiry, and erasing the visitor
+            // erases them.
             if p.rid.is_none()
                 && p.expire_at.is_none()
                 && !tokens.contains(&p.token)

@@ -15,13 +15,14 @@
 //!   layout (`gram_visitorseq`, a key per posting) is dropped here too.
 //! - **2 → 3.** Rooms gain `source` (`{"type":"api"|"widget"}`); rooms written before it read as
 //!   `api`. Every room record is rewritten; a record that already decodes in the new layout is
-//!   left alone, so a rerun after a crash is harmless.
+//!   left alone, so a rerun after a crash is harmless. Navigation entries whose `rid` is not a
+//!   room of their token's visitor (schema 2 stored any `rid` as sent) become room-less.
 
 use super::buckets::{self, Hasher};
 use super::keys;
 use super::visitors::VisitorRows;
 use super::{decode, encode, encode_compact, Result, Trees, SCHEMA_VERSION};
-use crate::model::{Room, RoomSource, RoomVisitor, Visitor};
+use crate::model::{PageVisit, Room, RoomSource, RoomVisitor, Visitor};
 use crate::time::Millis;
 use serde::Deserialize;
 
@@ -183,7 +184,49 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     }
     trees.roomid_room.apply_batch(batch)?;
     log::info!("rewrote {moved} rooms");
+    let detached = detach_foreign_history(trees)?;
+    if detached > 0 {
+        log::info!(
+            "kept {detached} navigation entries of unknown or other visitors' rooms room-less"
+        );
+    }
     set_version(db, trees, 3)
+}
+
+/// Schema 2's `page.visited` stored any `rid` as sent; schema 3 uses a `rid` only when it is a
+/// room of the entry's token. Entries of an unknown room or of another visitor's room become
+/// room-less (their record and its room-index row), as today's `page.visited` would have
+/// stored them. Idempotent. Returns how many entries changed.
+fn detach_foreign_history(trees: &Trees) -> Result<u64> {
+    let mut detached = 0u64;
+    let mut records = sled::Batch::default();
+    let mut room_rows = sled::Batch::default();
+    for row in trees.navid_pagevisit.iter() {
+        let (key, value) = row?;
+        let mut entry: PageVisit = decode("navid_pagevisit", &key, &value)?;
+        let Some(rid) = entry.rid.clone() else {
+            continue;
+        };
+        let owned = match trees.roomid_room.get(rid.as_bytes())? {
+            Some(bytes) => {
+                decode::<Room>("roomid_room", rid.as_bytes(), &bytes)?
+                    .v
+                    .token
+                    == entry.token
+            }
+            None => false,
+        };
+        if owned {
+            continue;
+        }
+        room_rows.remove(keys::owner_time(&rid, entry.ts, entry.seq));
+        entry.rid = None;
+        records.insert(key, encode(&entry)?);
+        detached += 1;
+    }
+    trees.roomid_navtime_navid.apply_batch(room_rows)?;
+    trees.navid_pagevisit.apply_batch(records)?;
+    Ok(detached)
 }
 
 #[cfg(test)]
@@ -244,6 +287,74 @@ mod tests {
             .any(|n| n.as_ref() == b"visitorid_visitor"));
         let meta = s.trees().meta.get(b"schema_version").unwrap().unwrap();
         assert_eq!(keys::read_u64(&meta), Some(super::SCHEMA_VERSION));
+    }
+
+    /// A schema-2 store whose history names unknown and foreign rooms: after the upgrade those
+    /// entries are room-less, the owner's entries stay in its room, and `check` is clean.
+    #[test]
+    fn schema_2_history_in_foreign_rooms_becomes_room_less() {
+        use crate::model::{PageVisit, RoomSource};
+        use crate::store::history::PageVisitInput;
+        let (_dir, config) = temp_config();
+        let (own, rid) = {
+            let s = Store::open(&config, Vec::new()).unwrap();
+            for token in ["owner", "stranger"] {
+                let reg = Registration {
+                    token: token.into(),
+                    ..Default::default()
+                };
+                s.register_visitor(&reg, 1).unwrap();
+            }
+            let (room, _) = s.open_room("owner", None, RoomSource::Api, 2).unwrap();
+            let visit = |token: &str, rid: Option<&str>| PageVisitInput {
+                token: token.into(),
+                rid: rid.map(str::to_string),
+                title: "T".into(),
+                change: "url".into(),
+                href: "https://x/".into(),
+            };
+            let own = s
+                .record_page_visit(&visit("owner", Some(&room.id)), 3, None)
+                .unwrap();
+            // What schema 2 stored for a stranger's and an unknown room's `rid`.
+            let mut expected = Vec::new();
+            for (token, rid) in [("stranger", room.id.as_str()), ("anon", "ghost-room")] {
+                // Schema 2 gave an unregistered token's entry of an unknown room an expiry.
+                let ttl = Some(crate::time::DAY_MS);
+                let mut p = s.record_page_visit(&visit(token, None), 4, ttl).unwrap();
+                p.rid = Some(rid.to_string());
+                let room_key = keys::owner_time(rid, p.ts, p.seq);
+                s.raw_write("roomid_navtime_navid", &room_key, Some(p.id.as_bytes()))
+                    .unwrap();
+                let bytes = Store::raw_record(&p).unwrap();
+                s.raw_write("navid_pagevisit", p.id.as_bytes(), Some(&bytes))
+                    .unwrap();
+                expected.push(if token == "anon" {
+                    format!("navigation entry {} is in no room ({rid})", p.id)
+                } else {
+                    format!(
+                        "navigation entry {} is in room {rid} of another visitor",
+                        p.id
+                    )
+                });
+            }
+            let mut problems = s.check().unwrap().problems;
+            problems.sort();
+            expected.sort();
+            assert_eq!(problems, expected, "the check sees both");
+            s.raw_write("meta", b"schema_version", Some(&keys::u64_value(2)))
+                .unwrap();
+            (own, room.id)
+        };
+        let s = reopen(&config);
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+        let in_room: Vec<PageVisit> = s.page_visits_of_room(&rid).unwrap();
+        assert_eq!(in_room, vec![own]);
+        for token in ["stranger", "anon"] {
+            let entries = s.page_visits_of_token(token).unwrap();
+            assert_eq!(entries.len(), 1);
+            assert_eq!(entries[0].rid, None, "{token}");
+        }
     }
 
     /// Every schema but the first has the step that makes it.

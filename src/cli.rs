@@ -56,6 +56,18 @@ pub enum Command {
         #[arg(long)]
         no_compact: bool,
     },
+    /// Back up a stopped store into one compressed, checksummed file of its logical records
+    /// (a running server takes backups itself: `POST /api/v1/visitord.backup`, `backup.*`).
+    Backup {
+        /// The file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup file into an empty (or missing) data dir; the file is verified first.
+    Restore {
+        /// A file written by `visitord backup` or by a server's backups.
+        file: PathBuf,
+    },
     /// Write the visitors of a stopped store for Rocket.Chat (`mongoimport`) or another
     /// visitord (`import --rocketchat`).
     Export {

@@ -38,6 +38,17 @@ fn main() -> ExitCode {
             no_compact,
         } => import_command(&loaded, &rocketchat)
             .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Backup { out } => open_stopped(&loaded, busy).and_then(|store| {
+            visitord::backup::write_file(&store, &out).map(|w| {
+                println!(
+                    "backed up {} records to {} ({} bytes)",
+                    w.records,
+                    out.display(),
+                    w.bytes
+                )
+            })
+        }),
+        Command::Restore { file } => restore_command(&loaded, &file),
         Command::Export { rocketchat } => open_stopped(&loaded, busy).and_then(|store| {
             visitord::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
         }),
@@ -50,6 +61,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `visitord restore FILE`.
+fn restore_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String> {
+    let config = &loaded.config;
+    let search_fields = config
+        .visitor_fields()
+        .filter(|d| d.searchable)
+        .map(|d| d.id.clone())
+        .collect();
+    let restored = visitord::backup::restore_file(file, &config.storage, search_fields)?;
+    println!(
+        "restored {} records from {} (written {} by {}) into {}",
+        restored.records,
+        file.display(),
+        restored.header.created,
+        restored.header.software,
+        config.storage.data_dir.display()
+    );
+    Ok(())
 }
 
 /// Opens the store of a stopped server, or says why not.

@@ -15,6 +15,7 @@ pub mod commit;
 pub mod compact;
 pub mod history;
 pub mod keys;
+pub mod logical;
 mod migrate;
 pub mod postings;
 pub mod rooms;

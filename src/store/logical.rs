@@ -1,0 +1,210 @@
+//! The store as logical records, for backups: every user, login session, visitor, room,
+//! message and navigation entry as its model type, and the counters that are not derived from
+//! them. [`Store::each_record`] reads them; a [`Restorer`] writes them into an empty store with
+//! every index row (search postings included). Nothing here is sled's format, so a
+//! backup restores into a newer schema or another backend.
+
+use super::{Refusal, Result, Store, StoreError};
+use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
+
+/// One logical record of a store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    User(User),
+    /// A login: the SHA-256 of its token (tokens are never stored) and the session.
+    Session {
+        token_hash: Vec<u8>,
+        session: Session,
+    },
+    Visitor(Visitor),
+    Room(Room),
+    Message(Message),
+    Page(PageVisit),
+    /// The last `guest-N` number handed out.
+    GuestCounter(u64),
+}
+
+/// Records written per transaction by a [`Restorer`].
+const BATCH: usize = 5_000;
+
+impl Store {
+    /// Calls `f` with every record: users, sessions, visitors, rooms, messages, navigation
+    /// entries, then the guest counter. Stops early (returning `Ok(false)`) when `f` does.
+    /// Reads one record at a time. Consistent only on a store nobody writes to (a stopped one,
+    /// or a rewrite's snapshot).
+    pub fn each_record(&self, mut f: impl FnMut(Record) -> bool) -> Result<bool> {
+        let t = self.trees();
+        for row in t.userid_user.iter() {
+            let (key, value) = row?;
+            if !f(Record::User(super::decode("userid_user", &key, &value)?)) {
+                return Ok(false);
+            }
+        }
+        for row in t.tokenhash_session.iter() {
+            let (key, value) = row?;
+            let session = super::decode("tokenhash_session", &key, &value)?;
+            let token_hash = key.to_vec();
+            if !f(Record::Session {
+                token_hash,
+                session,
+            }) {
+                return Ok(false);
+            }
+        }
+        for row in t.visitorseq_visitor.iter() {
+            let (key, value) = row?;
+            let v = super::decode_compact("visitorseq_visitor", &key, &value)?;
+            if !f(Record::Visitor(v)) {
+                return Ok(false);
+            }
+        }
+        for row in t.roomid_room.iter() {
+            let (key, value) = row?;
+            if !f(Record::Room(super::decode("roomid_room", &key, &value)?)) {
+                return Ok(false);
+            }
+        }
+        for row in t.msgid_message.iter() {
+            let (key, value) = row?;
+            if !f(Record::Message(super::decode(
+                "msgid_message",
+                &key,
+                &value,
+            )?)) {
+                return Ok(false);
+            }
+        }
+        for row in t.navid_pagevisit.iter() {
+            let (key, value) = row?;
+            if !f(Record::Page(super::decode(
+                "navid_pagevisit",
+                &key,
+                &value,
+            )?)) {
+                return Ok(false);
+            }
+        }
+        Ok(f(Record::GuestCounter(self.guest_counter()?)))
+    }
+
+    /// A [`Restorer`] that writes records into this store, which must be empty (no visitor
+    /// and no user).
+    pub fn restorer(&self) -> Result<Restorer<'_>> {
+        if self.visitor_count()? > 0 || self.user_count() > 0 {
+            return Err(StoreError::Invariant("restore needs an empty store"));
+        }
+        Ok(Restorer {
+            store: self,
+            batch: Vec::with_capacity(BATCH),
+            written: 0,
+            top_seq: 0,
+            guests: 0,
+        })
+    }
+
+    /// Raises `meta.seq_floor` to at least `floor` (read when the store is opened).
+    fn raise_seq_floor(&self, floor: u64) -> Result<()> {
+        let _writer = self.lock();
+        let meta = &self.trees().meta;
+        if super::read_u64_or_zero(meta, "meta", b"seq_floor")? < floor {
+            meta.insert(b"seq_floor", &super::keys::u64_value(floor))?;
+        }
+        Ok(())
+    }
+
+    /// One transaction of restored records.
+    fn restore_batch(&self, batch: Vec<Record>) -> Result<u64> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let _writer = self.lock();
+        let visitors: Vec<(Option<&Visitor>, Option<&Visitor>)> = batch
+            .iter()
+            .filter_map(|r| match r {
+                Record::Visitor(v) => Some((None, Some(v))),
+                _ => None,
+            })
+            .collect();
+        let postings = self.plan_visitor_postings(&visitors)?;
+        self.transact(|tx| {
+            super::postings::apply(tx, &postings)?;
+            for record in &batch {
+                match record {
+                    Record::User(u) => {
+                        let key = super::users::username_key(&u.username);
+                        if tx.username_userid.get(&key)?.is_some() {
+                            return super::abort(Refusal::UsernameTaken);
+                        }
+                        tx.username_userid.insert(key, u.id.as_bytes())?;
+                        tx.put(tx.userid_user, u.id.as_bytes(), u)?;
+                    }
+                    Record::Session {
+                        token_hash,
+                        session,
+                    } => {
+                        tx.put(tx.tokenhash_session, token_hash, session)?;
+                        tx.userid_tokenhash.insert(
+                            super::users::session_row(&session.user_id, token_hash),
+                            &[][..],
+                        )?;
+                    }
+                    Record::Visitor(v) => super::visitors::write_visitor(tx, None, v)?,
+                    Record::Room(r) => super::rooms::write_room(tx, r)?,
+                    Record::Message(m) => super::rooms::write_message(tx, m)?,
+                    Record::Page(p) => super::history::write_visit(tx, None, p)?,
+                    Record::GuestCounter(_) => {}
+                }
+            }
+            Ok(())
+        })?;
+        Ok(batch.len() as u64)
+    }
+}
+
+/// Writes records into an empty store ([`Store::restorer`]), keeping every id, date and
+/// write-order number, with all index rows, in transactions of a few thousand records.
+/// [`Restorer::finish`] raises `meta.seq_floor` above every restored write-order number, so the
+/// store's next ones come after them; it takes effect when the store is next opened (restore
+/// works on a store nobody else uses).
+pub struct Restorer<'a> {
+    store: &'a Store,
+    batch: Vec<Record>,
+    written: u64,
+    top_seq: u64,
+    guests: u64,
+}
+
+impl Restorer<'_> {
+    /// Adds one record (written with the next full batch).
+    pub fn push(&mut self, record: Record) -> Result<()> {
+        self.top_seq = self.top_seq.max(match &record {
+            Record::Visitor(v) => v.seq,
+            Record::Room(r) => r.seq,
+            Record::Message(m) => m.seq,
+            Record::Page(p) => p.seq,
+            _ => 0,
+        });
+        if let Record::GuestCounter(n) = record {
+            self.guests = self.guests.max(n);
+            return Ok(());
+        }
+        self.batch.push(record);
+        if self.batch.len() == BATCH {
+            self.written += self.store.restore_batch(std::mem::take(&mut self.batch))?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left, the counters and the seq floor, and flushes. Returns how many
+    /// records were written (the guest counter counts as one).
+    pub fn finish(mut self) -> Result<u64> {
+        self.written += self.store.restore_batch(std::mem::take(&mut self.batch))?;
+        if self.guests > 0 {
+            self.store.raise_guest_counter(self.guests)?;
+            self.written += 1;
+        }
+        self.store.raise_seq_floor(self.top_seq.saturating_add(1))?;
+        self.store.flush()?;
+        Ok(self.written)
+    }
+}

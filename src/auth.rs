@@ -26,6 +26,8 @@ pub enum Permission {
     ViewLivechatManager,
     /// visitord's own: user administration.
     ManageUsers,
+    /// visitord's own: server operations (backups).
+    ManageServer,
 }
 
 impl Permission {
@@ -41,7 +43,7 @@ impl Permission {
             Permission::ViewLivechatRooms | Permission::ViewLivechatManager => {
                 &["admin", "livechat-manager", "livechat-monitor"]
             }
-            Permission::ManageUsers => &["admin"],
+            Permission::ManageUsers | Permission::ManageServer => &["admin"],
         }
     }
 }

@@ -16,7 +16,7 @@
 //! newer format is refused with the reason, and nothing is written.
 
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
-use crate::store::logical::Record;
+use crate::store::logical::{Record, RecordSource};
 use crate::store::Store;
 use crate::time::{iso, now_ms};
 use flate2::read::GzDecoder;
@@ -120,9 +120,9 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// Writes every record of `store` (which nobody may write to meanwhile: a stopped store or a
-/// snapshot) to `out` in the backup format.
-pub fn write(store: &Store, out: impl Write) -> Result<u64, String> {
+/// Writes every record of `store` (a stopped store, or a snapshot of a serving one) to `out` in
+/// the backup format.
+pub fn write(store: &dyn RecordSource, out: impl Write) -> Result<u64, String> {
     let mut gz = GzEncoder::new(out, flate2::Compression::fast());
     let mut hasher = Sha256::new();
     let mut failure: Option<String> = None;
@@ -143,7 +143,7 @@ pub fn write(store: &Store, out: impl Write) -> Result<u64, String> {
     let mut records = 0u64;
     store
         .each_record(
-            |record| match put(&Line::of(record), &mut hasher, &mut gz) {
+            &mut |record| match put(&Line::of(record), &mut hasher, &mut gz) {
                 Ok(()) => {
                     records += 1;
                     true
@@ -172,7 +172,7 @@ pub fn write(store: &Store, out: impl Write) -> Result<u64, String> {
 
 /// Writes a backup of `store` to a new file `path` (mode 0600: it holds personal data and
 /// password hashes), through `path.partial` renamed when complete and synced.
-pub fn write_file(store: &Store, path: &Path) -> Result<Written, String> {
+pub fn write_file(store: &dyn RecordSource, path: &Path) -> Result<Written, String> {
     if path.exists() {
         return Err(format!(
             "{} exists; a backup is written to a new file",

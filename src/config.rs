@@ -21,6 +21,7 @@ pub struct Config {
     pub livechat: LivechatConfig,
     pub history: HistoryConfig,
     pub auth: AuthConfig,
+    pub backup: BackupConfig,
 }
 
 /// `[server]`: the HTTP listener.
@@ -264,6 +265,28 @@ impl Default for HistoryConfig {
     }
 }
 
+/// `[backup]`: backups taken by the running server (see `src/backup.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Folder of the backup files (created 0700 when missing).
+    pub dir: PathBuf,
+    /// Hours between scheduled backups; 0 = none (`POST /api/v1/visitord.backup` still works).
+    pub interval_hours: f64,
+    /// Backup files kept in `dir`; older ones are deleted after each new backup (0 = keep all).
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: PathBuf::from("./backups"),
+            interval_hours: 0.0,
+            keep: 7,
+        }
+    }
+}
+
 /// `[auth]`: agent logins.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -446,6 +469,12 @@ impl Config {
         if self.history.prune_interval_secs == 0 {
             return bad("history.prune_interval_secs", "must be at least 1");
         }
+        if !(self.backup.interval_hours.is_finite() && self.backup.interval_hours >= 0.0) {
+            return bad(
+                "backup.interval_hours",
+                "must be a number of hours, 0 or more",
+            );
+        }
         if let Err(message) = self.rate_limit.trusted_proxy_nets() {
             return bad("rate_limit.trusted_proxies", &message);
         }
@@ -517,12 +546,13 @@ fn merge_file(
     Ok(())
 }
 
-/// `VISITORD_*` variables that are not options: the first admin's password, and the two that
+/// `VISITORD_*` variables that are not options: the first admin's password, and the ones that
 /// the test suite and `scripts/crash.sh` read (harmless if they reach the binary).
-pub const NON_OPTION_VARS: [&str; 3] = [
+pub const NON_OPTION_VARS: [&str; 4] = [
     "VISITORD_ADMIN_PASSWORD",
     "VISITORD_TEST_BIN",
     "VISITORD_CRASH_TRIALS",
+    "VISITORD_CRASH_MIN_ACKED",
 ];
 
 /// The variable of `[section] key`.
@@ -604,6 +634,12 @@ fn parse_env_value(raw: &str, default: &Value) -> Result<Value, String> {
             .parse::<i64>()
             .map(Value::Integer)
             .map_err(|_| format!("expected an integer, got {raw:?}")),
+        Value::Float(_) => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Value::Float)
+            .ok_or_else(|| format!("expected a number, got {raw:?}")),
         Value::String(_) => Ok(Value::String(raw.to_string())),
         // Arrays and tables (custom field definitions) are written as a TOML value.
         _ => {

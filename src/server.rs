@@ -83,7 +83,9 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         config.storage.cache_mb
     );
     let pruner = Pruner::spawn(state.store.clone(), &config.history);
+    let backups = crate::backup_schedule::Scheduler::spawn(state.store.clone(), &config.backup);
     let result = server.run().await;
+    drop(backups);
     drop(pruner);
     state
         .store

@@ -11,6 +11,7 @@ pub mod error;
 pub mod hashpool;
 pub mod login;
 pub mod meta;
+pub mod operations;
 pub mod page;
 pub mod pages;
 pub mod ratelimit;
@@ -171,6 +172,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/users.list", &[M::GET]).route(web::get().to(users::list)))
     .service(resource("/api/v1/users.update", &[M::POST]).route(web::post().to(users::update)))
     .service(resource("/api/v1/users.delete", &[M::POST]).route(web::post().to(users::delete)))
+    .service(
+        resource("/api/v1/visitord.backup", &[M::POST]).route(web::post().to(operations::backup)),
+    )
     .service(resource("/api/info", &[M::GET]).route(web::get().to(meta::info)))
     .service(resource("/health", &[M::GET]).route(web::get().to(meta::health)));
 }

@@ -24,6 +24,32 @@ pub enum Record {
     GuestCounter(u64),
 }
 
+/// Something whose logical records can be read in order: a stopped [`Store`], or a
+/// [`Snapshot`] of a serving one.
+pub trait RecordSource {
+    /// Calls `f` with every record (see [`Store::each_record`]) until it returns `false`.
+    fn each_record(&self, f: &mut dyn FnMut(Record) -> bool) -> Result<bool>;
+}
+
+impl RecordSource for Store {
+    fn each_record(&self, f: &mut dyn FnMut(Record) -> bool) -> Result<bool> {
+        Store::each_record(self, f)
+    }
+}
+
+/// A consistent view of a serving store for a backup: no write lands between its first and its
+/// last record. (Held by the writers' lock while it lives: writes wait for the dump.)
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    _writers: std::sync::MutexGuard<'a, ()>,
+}
+
+impl RecordSource for Snapshot<'_> {
+    fn each_record(&self, f: &mut dyn FnMut(Record) -> bool) -> Result<bool> {
+        Store::each_record(self.store, f)
+    }
+}
+
 /// Records written per transaction by a [`Restorer`].
 const BATCH: usize = 5_000;
 
@@ -85,6 +111,14 @@ impl Store {
             }
         }
         Ok(f(Record::GuestCounter(self.guest_counter()?)))
+    }
+
+    /// A consistent view of the store for a backup, while it keeps serving.
+    pub fn backup_view(&self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot {
+            store: self,
+            _writers: self.lock(),
+        })
     }
 
     /// A [`Restorer`] that writes records into this store, which must be empty (no visitor

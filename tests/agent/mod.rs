@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 mod auth;
+mod backup;
 mod chat_history;
 mod custom_fields;
 mod info;

@@ -497,6 +497,14 @@ impl Config {
             .iter()
             .filter(|d| d.scope == FieldScope::Visitor)
     }
+
+    /// The ids of the visitor custom fields that `visitors.search` matches.
+    pub fn search_fields(&self) -> Vec<String> {
+        self.visitor_fields()
+            .filter(|d| d.searchable)
+            .map(|d| d.id.clone())
+            .collect()
+    }
 }
 
 /// The built-in defaults as a TOML table: the list of every known `[section] key`.

@@ -66,11 +66,7 @@ fn main() -> ExitCode {
 /// `visitord restore FILE`.
 fn restore_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String> {
     let config = &loaded.config;
-    let search_fields = config
-        .visitor_fields()
-        .filter(|d| d.searchable)
-        .map(|d| d.id.clone())
-        .collect();
+    let search_fields = config.search_fields();
     let restored = visitord::backup::restore_file(file, &config.storage, search_fields)?;
     println!(
         "restored {} records from {} (written {} by {}) into {}",
@@ -89,11 +85,7 @@ fn open_stopped(
     locked: impl Fn(&std::path::Path) -> String,
 ) -> Result<Store, String> {
     let config = &loaded.config;
-    let search_fields = config
-        .visitor_fields()
-        .filter(|d| d.searchable)
-        .map(|d| d.id.clone())
-        .collect();
+    let search_fields = config.search_fields();
     match Store::open(&config.storage, search_fields) {
         Ok(store) => {
             store.set_roomless_expiry(config.history.roomless_ttl_days > 0);

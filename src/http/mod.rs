@@ -46,11 +46,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the store named by `config`.
     pub fn open(config: Config) -> Result<AppState, store::StoreError> {
-        let search_fields = config
-            .visitor_fields()
-            .filter(|d| d.searchable)
-            .map(|d| d.id.clone())
-            .collect();
+        let search_fields = config.search_fields();
         let hasher =
             hashpool::HashPool::new(&config.auth).map_err(|source| store::StoreError::Io {
                 path: "(password hashing pool)".into(),

@@ -75,17 +75,11 @@ impl TestApp {
 
     /// Default config (rate limiting off unless `f` turns it on) changed by `f`.
     pub fn with_config(f: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::default();
-        config.rate_limit.enabled = false;
-        f(&mut config);
-        config.storage.data_dir = dir.path().join("data");
-        let state = AppState::open(config.clone()).expect("open app state");
-        TestApp { dir, config, state }
+        Self::with_existing_store(tempfile::tempdir().expect("tempdir"), f)
     }
 
-    /// The store already in `dir/data` (e.g. an unpacked fixture), default config changed by `f`
-    /// (rate limiting off).
+    /// The store in `dir/data` (created when missing; e.g. an unpacked fixture), default config
+    /// changed by `f` (rate limiting off).
     pub fn with_existing_store(dir: tempfile::TempDir, f: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::default();
         config.rate_limit.enabled = false;

@@ -72,7 +72,10 @@ pub const ASSETS: &[Asset] = &[
 ];
 
 /// The page at `/api/docs`.
-const PAGE: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/api-docs/index.html"));
+const PAGE: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/web/api-docs/index.html"
+));
 
 /// A static answer with the page's security headers.
 fn asset_response(content_type: &'static str, bytes: &'static [u8]) -> HttpResponse {

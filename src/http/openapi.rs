@@ -351,7 +351,9 @@ fn answer(fields: &[(&str, RefOr<Schema>)], optional: &[&str]) -> RefOr<Schema> 
     }
     o.property("success", always_true())
         .required("success")
-        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
         .into()
 }
 
@@ -401,7 +403,9 @@ fn body(schema: &str) -> Option<utoipa::openapi::request_body::RequestBody> {
         RequestBodyBuilder::new()
             .content(
                 JSON,
-                ContentBuilder::new().schema(Some(schema_ref(schema))).build(),
+                ContentBuilder::new()
+                    .schema(Some(schema_ref(schema)))
+                    .build(),
             )
             .required(Some(Required::True))
             .build(),
@@ -620,7 +624,10 @@ pub fn room() -> Operation {
         answer(
             &[
                 ("room", schema_ref("Room")),
-                ("newRoom", ObjectBuilder::new().schema_type(Type::Boolean).into()),
+                (
+                    "newRoom",
+                    ObjectBuilder::new().schema_type(Type::Boolean).into(),
+                ),
             ],
             &[],
         ),

@@ -206,7 +206,10 @@ pub const ROUTES: &[RouteDef] = &[
     },
     RouteDef {
         path: "/api/openapi.json",
-        endpoints: &[get(|| web::get().to(apidocs::openapi_json), doc::openapi_json)],
+        endpoints: &[get(
+            || web::get().to(apidocs::openapi_json),
+            doc::openapi_json,
+        )],
     },
     RouteDef {
         path: "/api/docs",

@@ -386,7 +386,8 @@ impl Response {
     pub fn check_contract(&self, method: &str, path: &str, headers: &[(&str, &str)]) {
         use crate::common::contract::{check_response, Contract};
         let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-        let preflight = method == "OPTIONS" && has("origin") && has("access-control-request-method");
+        let preflight =
+            method == "OPTIONS" && has("origin") && has("access-control-request-method");
         let mut map = actix_web::http::header::HeaderMap::new();
         for (name, value) in &self.headers {
             if let (Ok(n), Ok(v)) = (

@@ -229,7 +229,7 @@ impl Contract {
     /// The documented path template `path` (query string ignored) falls under, as actix matches
     /// plain paths: literal segments equal, `{name}` any one non-empty segment.
     pub fn template_of(&self, path: &str) -> Option<&str> {
-        let path = path.split('?').next().unwrap_or(path);
+        let path = requote(path.split('?').next().unwrap_or(path));
         let segments: Vec<&str> = path.split('/').collect();
         self.operations.keys().map(String::as_str).find(|template| {
             let parts: Vec<&str> = template.split('/').collect();
@@ -243,6 +243,31 @@ impl Contract {
                 })
         })
     }
+}
+
+/// The path as actix's router matches it: percent-escapes decoded, except those of `/`, `%`
+/// and `+` (which would change the path's meaning).
+fn requote(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) if !matches!(b, b'/' | b'%' | b'+') => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks a response of the in-process app (`actix_web::test`), panicking with the reason when

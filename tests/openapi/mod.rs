@@ -143,7 +143,9 @@ async fn openapi_json_is_served() {
     );
     let served = resp.json();
     assert!(
-        served["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        served["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
         "{}",
         served["openapi"]
     );
@@ -154,7 +156,10 @@ async fn openapi_json_is_served() {
     assert_eq!(schemes["userId"]["name"], "X-User-Id");
     assert_eq!(schemes["authToken"]["name"], "X-Auth-Token");
     let search = &served["paths"]["/api/v1/livechat/visitors.search"]["get"];
-    assert_eq!(search["security"], json!([{ "userId": [], "authToken": [] }]));
+    assert_eq!(
+        search["security"],
+        json!([{ "userId": [], "authToken": [] }])
+    );
     assert!(served["paths"]["/api/v1/livechat/visitor"]["post"]["security"].is_null());
     let limited = &served["components"]["responses"]["TooManyRequests"]["headers"];
     for name in [
@@ -198,7 +203,11 @@ async fn docs_page_and_its_assets_are_served() {
     let html = page.text();
     assert!(!html.contains("<script>"), "inline script in the page");
     assert!(!html.contains("http://") && !html.contains("https://"));
-    for reference in ["docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "docs/init.js"] {
+    for reference in [
+        "docs/swagger-ui.css",
+        "docs/swagger-ui-bundle.js",
+        "docs/init.js",
+    ] {
         assert!(html.contains(reference), "{reference}");
     }
     for asset in ASSETS {
@@ -210,7 +219,11 @@ async fn docs_page_and_its_assets_are_served() {
             Some("css") => "text/css; charset=utf-8",
             _ => "text/plain; charset=utf-8",
         };
-        assert_eq!(resp.header("content-type").as_deref(), Some(expected), "{uri}");
+        assert_eq!(
+            resp.header("content-type").as_deref(),
+            Some(expected),
+            "{uri}"
+        );
         assert_page_headers(&resp, &uri);
         assert_eq!(&resp.body[..], asset.bytes, "{uri}");
         assert!(!resp.body.is_empty(), "{uri}");
@@ -295,10 +308,23 @@ fn the_contract_check_can_fail() {
     // 405 on a documented method is not the document's.
     let nope = json!({"success": false, "error": "API endpoint does not exist"});
     assert!(check("GET", Some(visitor), 405, &h, &nope).is_err());
-    assert_eq!(check("PUT", Some(visitor), 405, &json_headers(&[("allow", "GET, DELETE")]), &nope), Ok(()));
-    assert!(check("PUT", Some(visitor), 405, &h, &nope).is_err(), "405 without Allow");
+    assert_eq!(
+        check(
+            "PUT",
+            Some(visitor),
+            405,
+            &json_headers(&[("allow", "GET, DELETE")]),
+            &nope
+        ),
+        Ok(())
+    );
+    assert!(
+        check("PUT", Some(visitor), 405, &h, &nope).is_err(),
+        "405 without Allow"
+    );
     // 429 needs its headers; a body must be JSON of the documented type.
-    let limited = json!({"success": false, "error": "Error, too many requests. [error-too-many-requests]"});
+    let limited =
+        json!({"success": false, "error": "Error, too many requests. [error-too-many-requests]"});
     assert!(check("GET", Some(visitor), 429, &h, &limited).is_err());
     let rate = json_headers(&[
         ("x-ratelimit-limit", "5"),

@@ -786,9 +786,11 @@ pub fn search() -> Operation {
         "visitorsSearch",
         AGENT,
         "Search visitors",
-        "Needs `view-l-room`. A visitor matches when `term` is a case-insensitive (Unicode) \
-         substring of its name, username, email or a searchable custom field, or when the \
-         term's digits are a substring of its phone's digits. An empty term matches all.",
+        "Needs `view-l-room`. A visitor matches when `term` is a case-insensitive (Unicode \
+         case folding) literal substring of its name, username, email or a custom field \
+         configured `searchable`; or its phone equals the term; or the term is phone-like \
+         (digits and `+ - ( ) . space`, at least three digits) and its digits occur in the \
+         phone's digits. An empty term matches all. Default order `ts` newest first.",
     )
     .parameter(param(
         "term",

@@ -8,7 +8,7 @@
 use super::routes::ROUTES;
 use super::schema::{self as s, always_true};
 use utoipa::openapi::path::{
-    Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathItemBuilder,
+    Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
@@ -58,7 +58,12 @@ pub fn document() -> OpenApi {
                 .title("visitord")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(DESCRIPTION))
-                .license(Some(LicenseBuilder::new().name("MIT").build()))
+                .license(Some(
+                    LicenseBuilder::new()
+                        .name("MIT")
+                        .identifier(Some("MIT"))
+                        .build(),
+                ))
                 .build(),
         )
         .paths(paths.build())
@@ -1085,9 +1090,4 @@ pub fn docs_asset() -> Operation {
     )
     .response("404", Ref::from_response_name(Error::NotFound.component()))
     .build()
-}
-
-/// The path item of `path` in the generated document (for tests and tools).
-pub fn path_item(doc: &OpenApi, path: &str) -> Option<PathItem> {
-    doc.paths.paths.get(path).cloned()
 }

@@ -6,7 +6,6 @@
 //! attributes (`rename`, `deny_unknown_fields` → `additionalProperties: false`,
 //! `skip_serializing_if` → optional) speak for the schema. The integration suite validates every
 //! response it receives against the document, so a shape here that drifts from the wire fails it.
-#![allow(dead_code)]
 
 use serde::Serialize;
 use utoipa::openapi::schema::{ObjectBuilder, Type};

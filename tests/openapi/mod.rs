@@ -349,3 +349,22 @@ fn the_contract_check_can_fail() {
     let odd = json!({"success": false, "error": "x", "reason": "y"});
     assert!(check("GET", Some(info), 400, &h, &odd).is_err());
 }
+
+/// The generated document is a valid OpenAPI 3.1 document (the official schema, vendored in
+/// `tests/fixtures/`).
+#[test]
+fn document_is_valid_openapi_3_1() {
+    let schema: Value = serde_json::from_str(include_str!("../fixtures/openapi-3.1.schema.json"))
+        .expect("the OpenAPI 3.1 schema");
+    let validator = jsonschema::draft202012::new(&schema).expect("compiles");
+    let doc = &Contract::get().doc;
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // And it can fail: a document without `info`.
+    let mut broken = doc.clone();
+    broken.as_object_mut().expect("object").remove("info");
+    assert!(!validator.is_valid(&broken));
+}

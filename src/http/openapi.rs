@@ -244,7 +244,11 @@ impl Error {
             Error::Forbidden => json_response(
                 "Logged in without the permission: `User does not have the permissions \
                  required for this action [error-unauthorized]`.",
-                envelope,
+                fixed_error(
+                    Some("User does not have the permissions required for this action [error-unauthorized]"),
+                    None,
+                    None,
+                ),
             ),
             Error::NotFound => json_response(
                 "No such endpoint (also any path the API does not serve).",
@@ -268,19 +272,37 @@ impl Error {
             Error::RequestTimeout => json_response(
                 "The body did not arrive within `server.request_timeout_ms`: \
                  `Request timeout [error-request-timeout]`; the connection is closed.",
-                envelope,
+                fixed_error(
+                    Some("Request timeout [error-request-timeout]"),
+                    None,
+                    Some("error-request-timeout"),
+                ),
             ),
             Error::PayloadTooLarge => json_response(
                 "The body is over `server.body_limit_bytes`: \
                  `Payload too large [error-payload-too-large]` (before it is parsed).",
-                envelope,
+                fixed_error(
+                    Some("Payload too large [error-payload-too-large]"),
+                    None,
+                    Some("error-payload-too-large"),
+                ),
             ),
             Error::TooManyRequests => {
                 let mut r = json_response(
                     "Rate limited (`rate_limit.*`): `Error, too many requests. Please slow down. \
                      You must wait <n> seconds before trying this endpoint again. \
                      [error-too-many-requests]`. Also when the password hashing queue is full.",
-                    envelope,
+                    fixed_error(
+                        None,
+                        Some(
+                            concat!(
+                                "^Error, too many requests\\. Please slow down\\. You must wait ",
+                                "[0-9]+ seconds before trying this endpoint again\\. ",
+                                "\\[error-too-many-requests\\]$"
+                            ),
+                        ),
+                        None,
+                    ),
                 );
                 for (name, description) in [
                     ("X-RateLimit-Limit", "Calls allowed per window."),
@@ -302,14 +324,43 @@ impl Error {
             }
             Error::Internal => json_response(
                 "A server fault (logged, never detailed): `Internal server error`.",
-                envelope,
+                fixed_error(Some("Internal server error"), None, None),
             ),
             Error::Unavailable => json_response(
                 "The store does not answer: `Service unavailable`.",
-                envelope,
+                fixed_error(Some("Service unavailable"), None, None),
             ),
         }
     }
+}
+
+/// An error body with a fixed `error` (`text`, or matching `pattern`) and, when given, a fixed
+/// `errorType`.
+fn fixed_error(
+    text: Option<&str>,
+    pattern: Option<&str>,
+    error_type: Option<&str>,
+) -> RefOr<Schema> {
+    let mut error = ObjectBuilder::new().schema_type(Type::String);
+    if let Some(text) = text {
+        error = error.enum_values(Some([text]));
+    }
+    error = error.pattern(pattern);
+    let mut o = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("success", s::always_false())
+        .required("success")
+        .property("error", error)
+        .required("error");
+    if let Some(code) = error_type {
+        o = o
+            .property("errorType", s::literal(code))
+            .required("errorType");
+    }
+    o.additional_properties(Some(
+        utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+    ))
+    .into()
 }
 
 fn json_response(description: &str, schema: RefOr<Schema>) -> Response {

@@ -323,8 +323,8 @@ fn the_contract_check_can_fail() {
         "405 without Allow"
     );
     // 429 needs its headers; a body must be JSON of the documented type.
-    let limited =
-        json!({"success": false, "error": "Error, too many requests. [error-too-many-requests]"});
+    let limited = json!({"success": false, "error": "Error, too many requests. Please slow down. \
+        You must wait 12 seconds before trying this endpoint again. [error-too-many-requests]"});
     assert!(check("GET", Some(visitor), 429, &h, &limited).is_err());
     let rate = json_headers(&[
         ("x-ratelimit-limit", "5"),
@@ -332,6 +332,9 @@ fn the_contract_check_can_fail() {
         ("x-ratelimit-reset", "1"),
     ]);
     assert_eq!(check("GET", Some(visitor), 429, &rate, &limited), Ok(()));
+    let vague =
+        json!({"success": false, "error": "Error, too many requests. [error-too-many-requests]"});
+    assert!(check("GET", Some(visitor), 429, &rate, &vague).is_err());
     let html = {
         let mut h = HeaderMap::new();
         h.insert(

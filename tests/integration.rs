@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod crash;
 mod hostile;
+mod openapi;
 mod races;
 mod resources;
 mod store;

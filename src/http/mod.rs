@@ -2,6 +2,7 @@
 //!
 //! [`build_app`] is the whole application; `main` serves it and every test calls it.
 
+pub mod apidocs;
 pub mod auth;
 pub mod body;
 pub mod check;
@@ -11,11 +12,14 @@ pub mod error;
 pub mod hashpool;
 pub mod login;
 pub mod meta;
+pub mod openapi;
 pub mod operations;
 pub mod page;
 pub mod pages;
 pub mod ratelimit;
 pub mod rooms;
+pub mod routes;
+pub mod schema;
 pub mod users;
 pub mod visitor;
 pub mod visitors;
@@ -111,68 +115,15 @@ fn resource(path: &str, methods: &[Method]) -> Resource {
     }))
 }
 
-/// Every route of the API.
+/// Every route of the API, from the route table [`routes::ROUTES`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use Method as M;
-    cfg.service(
-        resource("/api/v1/livechat/visitor", &[M::POST]).route(web::post().to(visitor::register)),
-    )
-    .service(
-        resource("/api/v1/livechat/visitor/{token}", &[M::GET, M::DELETE])
-            .route(web::get().to(visitor::get))
-            .route(web::delete().to(visitor::delete)),
-    )
-    .service(
-        resource("/api/v1/livechat/page.visited", &[M::POST])
-            .route(web::post().to(pages::page_visited)),
-    )
-    .service(resource("/api/v1/livechat/room", &[M::GET]).route(web::get().to(rooms::room)))
-    .service(
-        resource("/api/v1/livechat/room.close", &[M::POST]).route(web::post().to(rooms::close)),
-    )
-    .service(resource("/api/v1/livechat/message", &[M::POST]).route(web::post().to(rooms::message)))
-    .service(
-        resource("/api/v1/livechat/visitors.info", &[M::GET]).route(web::get().to(visitors::info)),
-    )
-    .service(
-        resource("/api/v1/livechat/visitors.pagesVisited", &[M::GET])
-            .route(web::get().to(visitors::pages_visited_by_query)),
-    )
-    .service(
-        resource("/api/v1/livechat/visitors.pagesVisited/{roomId}", &[M::GET])
-            .route(web::get().to(visitors::pages_visited_of_room)),
-    )
-    .service(
-        resource(
-            "/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}",
-            &[M::GET],
-        )
-        .route(web::get().to(visitors::chat_history)),
-    )
-    .service(
-        resource("/api/v1/livechat/visitors.search", &[M::GET])
-            .route(web::get().to(visitors::search)),
-    )
-    .service(
-        resource("/api/v1/livechat/custom-fields", &[M::GET])
-            .route(web::get().to(visitors::custom_fields)),
-    )
-    .service(resource("/api/v1/login", &[M::POST]).route(web::post().to(login::login)))
-    .service(
-        resource("/api/v1/logout", &[M::GET, M::POST])
-            .route(web::post().to(login::logout))
-            .route(web::get().to(login::logout)),
-    )
-    .service(resource("/api/v1/me", &[M::GET]).route(web::get().to(login::me)))
-    .service(resource("/api/v1/users.create", &[M::POST]).route(web::post().to(users::create)))
-    .service(resource("/api/v1/users.list", &[M::GET]).route(web::get().to(users::list)))
-    .service(resource("/api/v1/users.update", &[M::POST]).route(web::post().to(users::update)))
-    .service(resource("/api/v1/users.delete", &[M::POST]).route(web::post().to(users::delete)))
-    .service(
-        resource("/api/v1/visitord.backup", &[M::POST]).route(web::post().to(operations::backup)),
-    )
-    .service(resource("/api/info", &[M::GET]).route(web::get().to(meta::info)))
-    .service(resource("/health", &[M::GET]).route(web::get().to(meta::health)));
+    for def in routes::ROUTES {
+        let mut resource = resource(def.path, &def.methods());
+        for endpoint in def.endpoints {
+            resource = resource.route((endpoint.route)());
+        }
+        cfg.service(resource);
+    }
 }
 
 /// The whole application over `state`.

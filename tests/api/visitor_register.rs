@@ -4,7 +4,7 @@
 
 use super::util::*;
 use crate::common::{Resp, TestApp};
-use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use actix_web::test::{init_service, TestRequest};
 use serde_json::{json, Value};
 use visitord::config::{CustomFieldDef, CustomFieldsMode, FieldScope};
 
@@ -1000,11 +1000,11 @@ async fn concurrent_registrations_of_one_token_make_one_visitor() {
                 .to_request()
         });
         let responses =
-            futures_util::future::join_all(requests.map(|req| call_service(&svc, req))).await;
+            futures_util::future::join_all(requests.map(|req| crate::common::send(&svc, req)))
+                .await;
         let mut visitors = Vec::new();
         for res in responses {
-            let status = res.status().as_u16();
-            let body = read_body(res).await;
+            let (status, body) = (res.status, res.body);
             assert_eq!(
                 status,
                 200,

@@ -295,8 +295,10 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Response {
-        try_request(self.addr, method, path, headers, body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        let res = try_request(self.addr, method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        res.check_contract(method, path, headers);
+        res
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -377,6 +379,33 @@ impl Response {
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Panics unless the API contract (the OpenAPI document) describes this response to
+    /// `method path` (see `common::contract`).
+    pub fn check_contract(&self, method: &str, path: &str, headers: &[(&str, &str)]) {
+        use crate::common::contract::{check_response, Contract};
+        let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let preflight =
+            method == "OPTIONS" && has("origin") && has("access-control-request-method");
+        let mut map = actix_web::http::header::HeaderMap::new();
+        for (name, value) in &self.headers {
+            if let (Ok(n), Ok(v)) = (
+                actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+                actix_web::http::header::HeaderValue::from_str(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        let template = Contract::get().template_of(path);
+        check_response(
+            method,
+            template,
+            preflight,
+            self.status,
+            &map,
+            self.body.as_bytes(),
+        );
     }
 
     /// The body as JSON, asserting a 200 with a JSON content type.

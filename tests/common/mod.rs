@@ -4,10 +4,15 @@
 //! the full middleware stack in-process via `actix_web::test`.
 #![allow(dead_code)]
 
+pub mod contract;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
+use actix_web::HttpMessage;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -110,21 +115,13 @@ impl TestApp {
         TestApp { dir, config, state }
     }
 
-    /// Send a prepared request through the whole app.
+    /// Send a prepared request through the whole app (checked against the API contract).
     pub async fn call(&self, req: TestRequest) -> Resp {
         let app = test::init_service(build_app(self.state.clone())).await;
         let req = req
             .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
             .to_request();
-        let res = test::call_service(&app, req).await;
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = test::read_body(res).await;
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        send(&app, req).await
     }
 
     /// Creates a user with `roles` (password [`PASSWORD`]) straight in the store, and a login
@@ -218,5 +215,42 @@ impl TestApp {
     pub async fn method(&self, method: Method, uri: &str) -> Resp {
         self.call(TestRequest::default().method(method).uri(uri))
             .await
+    }
+}
+
+/// Sends `req` to an app made by `actix_web::test::init_service`, and returns the response once
+/// it is checked against the API contract ([`contract`]): documented for its route template,
+/// method and status, with a body that validates against the document's schema. Every request
+/// the in-process tests send goes through here.
+pub async fn send<S, B>(svc: &S, req: actix_http::Request) -> Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    // As the CORS middleware sees one: an `Origin` that is text, and the method asked for.
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .get("origin")
+            .is_some_and(|v| v.to_str().is_ok())
+        && req.headers().contains_key("access-control-request-method");
+    let res = test::call_service(svc, req).await;
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let method = res.request().method().to_string();
+    let template = res.request().match_pattern();
+    let body = test::read_body(res).await;
+    contract::check_response(
+        &method,
+        template.as_deref(),
+        preflight,
+        status,
+        &headers,
+        &body,
+    );
+    Resp {
+        status,
+        headers,
+        body,
     }
 }

@@ -115,7 +115,10 @@ fn send(
 ) -> Option<Value> {
     let body = body.map(|b| b.to_string());
     match try_request(addr, method, path, headers, body.as_deref()) {
-        Ok(r) if r.status == 200 => Some(r.json()),
+        Ok(r) if r.status == 200 => {
+            r.check_contract(method, path, headers);
+            Some(r.json())
+        }
         Ok(r) => panic!("{method} {path}: unexpected answer before the crash: {r:?}"),
         Err(e) if phase.killing.load(Ordering::SeqCst) => {
             let _ = e;

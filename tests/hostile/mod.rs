@@ -26,7 +26,7 @@ mod queries;
 
 use crate::common::{Creds, Resp, TestApp};
 use actix_web::http::Method;
-use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use actix_web::test::{init_service, TestRequest};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -275,15 +275,7 @@ impl Hostile {
                 let req = req
                     .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
                     .to_request();
-                let res = call_service(&*svc, req).await;
-                let status = res.status().as_u16();
-                let headers = res.headers().clone();
-                let body = read_body(res).await;
-                Resp {
-                    status,
-                    headers,
-                    body,
-                }
+                crate::common::send(&*svc, req).await
             })
         });
         *self.service.borrow_mut() = Some(caller.clone());

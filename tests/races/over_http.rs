@@ -7,7 +7,7 @@ use crate::api::util::{
 };
 use crate::common::{Resp, TestApp};
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use actix_web::test::{init_service, TestRequest};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -29,24 +29,12 @@ fn post_visitor(visitor: Value) -> TestRequest {
 }
 
 /// Sends every request at once; returns the responses in request order.
-async fn all_at_once<S, R, B>(svc: &S, requests: Vec<R>) -> Vec<Resp>
+async fn all_at_once<S, B>(svc: &S, requests: Vec<actix_http::Request>) -> Vec<Resp>
 where
-    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
-    let responses = join_all(requests.into_iter().map(|r| call_service(svc, r))).await;
-    let mut out = Vec::with_capacity(responses.len());
-    for res in responses {
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = read_body(res).await;
-        out.push(Resp {
-            status,
-            headers,
-            body,
-        });
-    }
-    out
+    join_all(requests.into_iter().map(|r| crate::common::send(svc, r))).await
 }
 
 #[actix_web::test]

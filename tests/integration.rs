@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod crash;
 mod hostile;
+mod ops;
 mod races;
 mod resources;
 mod store;

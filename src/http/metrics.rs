@@ -95,10 +95,21 @@ pub async fn observe(
         .map(|state| state.metrics.clone());
     let in_flight = metrics.as_ref().map(|m| m.start_request());
     let id = request_id(&req);
-    let http_req = req.request().clone();
+    // (The request must not be cloned before routing: the router writes its path parameters.)
+    let method = req.method().clone();
     let mut res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
-        Err(e) => ServiceResponse::from_err(e, http_req),
+        Err(e) => {
+            // Inner services answer with responses, errors included; an `Err` is only counted
+            // and passed on (actix turns it into its response).
+            let status = e.as_response_error().status_code().as_u16();
+            drop(in_flight);
+            if let Some(m) = &metrics {
+                m.request(None, method.as_str(), status, started.elapsed());
+            }
+            log::info!(target: ACCESS_LOG, request_id = id.as_str(); "- \"{method} -\" {status} - -");
+            return Err(e);
+        }
     };
     let took = started.elapsed();
     drop(in_flight);

@@ -93,7 +93,10 @@ fn json_log_format_makes_every_line_one_json_object_with_request_ids_on_the_acce
         .ok();
     let got = server.get(&format!("/api/v1/livechat/visitor/{token}"));
     got.ok();
-    let id = got.header("x-request-id").expect("X-Request-Id").to_string();
+    let id = got
+        .header("x-request-id")
+        .expect("X-Request-Id")
+        .to_string();
     let stopped = server.stop();
     assert!(stopped.status.success(), "{stopped:?}");
 
@@ -104,7 +107,10 @@ fn json_log_format_makes_every_line_one_json_object_with_request_ids_on_the_acce
         .filter_map(|v| v["message"].as_str())
         .collect();
     assert_eq!(summary.len(), out.len(), "{}", stopped.stdout);
-    assert_eq!(summary[0], format!("visitord {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        summary[0],
+        format!("visitord {}", env!("CARGO_PKG_VERSION"))
+    );
     assert!(summary.iter().any(|m| m.starts_with("listening:  http://")));
 
     let log = json_lines(&stopped.stderr, "stderr");
@@ -162,7 +168,10 @@ fn sigint_lets_an_in_flight_request_finish_then_exits_0_after_flushing() {
         assert!(Instant::now() < deadline, "{}", server.stderr());
         std::thread::sleep(POLL);
     }
-    assert!(server.alive(), "stopped before the in-flight request finished");
+    assert!(
+        server.alive(),
+        "stopped before the in-flight request finished"
+    );
     slow.write_all(rest.as_bytes()).expect("write the rest");
     let mut answer = String::new();
     slow.read_to_string(&mut answer).expect("the answer");

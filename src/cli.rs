@@ -79,6 +79,13 @@ pub enum Command {
     /// keeps after many rewrites (a bulk load leaves a store several times its live size).
     /// Needs free space for one more copy of the live data.
     Compact,
+    /// Ask a running server's /health (container health checks): exit 0 on 200, else 1 with
+    /// one line on standard error saying why.
+    Healthcheck {
+        /// The URL to GET (default: http://<server.bind>/health, 0.0.0.0 and :: as loopback).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Manage agent accounts on a stopped server (a running one: use the REST API).
     User {
         #[command(subcommand)]

@@ -22,6 +22,8 @@ pub struct Config {
     pub history: HistoryConfig,
     pub auth: AuthConfig,
     pub backup: BackupConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
 }
 
 /// `[server]`: the HTTP listener.
@@ -307,6 +309,46 @@ impl Default for AuthConfig {
             hash_queue: 32,
         }
     }
+}
+
+/// `[metrics]`: the Prometheus endpoint `GET /metrics`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` (off: the path is a JSON 404 and nothing is measured).
+    pub enabled: bool,
+    /// When not empty, `/metrics` needs `Authorization: Bearer <this>` (else a JSON 401).
+    /// Empty (the default): no token is asked.
+    pub bearer_token: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            bearer_token: String::new(),
+        }
+    }
+}
+
+/// `[log]`: how `serve` writes its output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text`: human-readable lines; `json`: one JSON object per line (see [`LogFormat`]).
+    pub format: LogFormat,
+}
+
+/// The shape of every line `serve` writes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// env_logger's lines and a plain launch summary.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message` (and `request_id`
+    /// on access-log lines), launch summary included.
+    Json,
 }
 
 impl AuthConfig {

@@ -9,19 +9,29 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use visitord::admin;
 use visitord::cli::{Cli, Command, UserCommand};
-use visitord::config::{Config, Loaded};
+use visitord::config::{Config, Loaded, LogFormat};
+use visitord::logging;
 use visitord::store::{Store, StoreError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let loaded = match Config::load(&cli.overrides()) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("visitord: {e}");
+            // The configured format is unknown: the environment's, if it asks for JSON.
+            let json = std::env::var("VISITORD_LOG_FORMAT")
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"));
+            let format = if json {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            };
+            logging::fatal(format, &e.to_string());
             return ExitCode::from(2);
         }
     };
+    let format = loaded.config.log.format;
+    logging::init(format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(visitord::server::serve(loaded)),
         Command::User { action } => user_command(&loaded, action),
@@ -53,11 +63,17 @@ fn main() -> ExitCode {
             visitord::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
         }),
         Command::Compact => open_stopped(&loaded, busy).and_then(|s| compact(&loaded, s)),
+        Command::Healthcheck { url } => url
+            .map_or_else(
+                || visitord::healthcheck::default_url(&loaded.config.server.bind),
+                Ok,
+            )
+            .and_then(|url| visitord::healthcheck::check(&url)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("visitord: {e}");
+            logging::fatal(format, &e);
             ExitCode::FAILURE
         }
     }

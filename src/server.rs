@@ -3,10 +3,11 @@
 
 use crate::config::{HistoryConfig, Loaded};
 use crate::http::{build_app, AppState};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::time::{days, now_ms};
 use actix_web::HttpServer;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .max_connections(config.server.max_connections)
         .client_request_timeout(Duration::from_millis(config.server.request_timeout_ms))
         .shutdown_timeout(30)
+        .disable_signals()
         .bind(&config.server.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.bind))?;
     let urls: Vec<String> = server
@@ -50,8 +52,10 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .store
         .visitor_count()
         .map_err(|e| format!("cannot read the store: {e}"))?;
-    println!("visitord {}", env!("CARGO_PKG_VERSION"));
-    println!(
+    let format = config.log.format;
+    let line = |text: String| crate::logging::summary(format, &text);
+    line(format!("visitord {}", env!("CARGO_PKG_VERSION")));
+    line(format!(
         "  config:     {}",
         loaded
             .file
@@ -59,21 +63,27 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
             .map_or("none (built-in defaults)".to_string(), |p| p
                 .display()
                 .to_string())
-    );
-    println!("  data dir:   {}", config.storage.data_dir.display());
-    println!("  listening:  {}", urls.join(", "));
+    ));
+    line(format!(
+        "  data dir:   {}",
+        config.storage.data_dir.display()
+    ));
+    line(format!("  listening:  {}", urls.join(", ")));
     if config.storage.unsafe_ack_before_flush {
-        println!(
+        line(format!(
             "  durability: {} (UNSAFE: acknowledged before flush, testing only)",
             config.storage.durability.as_str()
-        );
+        ));
     } else {
-        println!("  durability: {}", config.storage.durability.as_str());
+        line(format!(
+            "  durability: {}",
+            config.storage.durability.as_str()
+        ));
     }
     let users = state.store.user_count();
-    println!("  store:      {visitors} visitors, {users} users");
+    line(format!("  store:      {visitors} visitors, {users} users"));
     if let Some(note) = admin_note {
-        println!("  admin:      {note}");
+        line(format!("  admin:      {note}"));
     }
     log::info!(
         "serving with {workers} workers, at most {} connections per worker, request timeout {} ms, \
@@ -82,10 +92,24 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         config.server.request_timeout_ms,
         config.storage.cache_mb
     );
-    let pruner = Pruner::spawn(state.store.clone(), &config.history);
+    let pruner = Pruner::spawn(state.store.clone(), &config.history, state.metrics.clone());
+    let sampler = state
+        .metrics
+        .enabled()
+        .then(|| StoreSampler::spawn(state.store.clone(), state.metrics.clone()));
     let backups = crate::backup_schedule::Scheduler::spawn(state.store.clone(), &config.backup);
-    let result = server.run().await;
+    let server = server.run();
+    // SIGINT and SIGTERM both stop gracefully: stop accepting, finish in-flight requests (up to
+    // the shutdown timeout), then flush below. (actix's own handling force-stops on SIGINT.)
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let signal = shutdown_signal().await;
+        log::info!("{signal} received: finishing in-flight requests, then stopping");
+        handle.stop(true).await;
+    });
+    let result = server.await;
     drop(backups);
+    drop(sampler);
     drop(pruner);
     state
         .store
@@ -93,6 +117,71 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .map_err(|e| format!("final flush failed: {e}"))?;
     log::info!("stopped cleanly");
     result.map_err(|e| format!("server error: {e}"))
+}
+
+/// Waits for SIGINT or SIGTERM; names the one that came. If the handlers cannot be installed,
+/// waits forever (the process then stops only when killed) after logging why.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            log::error!("cannot handle SIGINT/SIGTERM: {e}");
+            std::future::pending().await
+        }
+    }
+}
+
+/// The background thread that samples the store's counts and size on disk for the metrics
+/// every [`crate::metrics::STORE_SAMPLE_SECS`] (once at start), so that a scrape never walks a
+/// tree. Stops when dropped.
+pub struct StoreSampler {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreSampler {
+    /// Starts sampling `store` into `metrics`.
+    pub fn spawn(store: Store, metrics: Arc<Metrics>) -> StoreSampler {
+        let interval = Duration::from_secs(crate::metrics::STORE_SAMPLE_SECS);
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("visitord-sampler".into())
+            .spawn(move || loop {
+                let counts = store.counts();
+                let disk = store.size_on_disk().unwrap_or_else(|e| {
+                    log::warn!("cannot measure the store's size on disk: {e}");
+                    0
+                });
+                let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+                metrics.set_store_sample(counts, disk, now);
+                match stopped.recv_timeout(interval) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => break,
+                }
+            })
+            .map_err(|e| log::error!("cannot start the metrics sampler: {e}"))
+            .ok();
+        StoreSampler {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for StoreSampler {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The background task that deletes expired and out-of-retention navigation history.
@@ -103,7 +192,8 @@ pub struct Pruner {
 }
 
 impl Pruner {
-    pub fn spawn(store: Store, history: &HistoryConfig) -> Pruner {
+    /// Starts the pruner; what it deletes is counted in `metrics`.
+    pub fn spawn(store: Store, history: &HistoryConfig, metrics: Arc<Metrics>) -> Pruner {
         let interval = Duration::from_secs(history.prune_interval_secs.max(1));
         let retention = match history.retention_days {
             0 => None,
@@ -113,16 +203,29 @@ impl Pruner {
         let thread = std::thread::Builder::new()
             .name("visitord-pruner".into())
             .spawn(move || loop {
-                match store.prune_history(now_ms(), retention) {
-                    Ok(0) => {}
-                    Ok(n) => log::info!("pruned {n} navigation history entries"),
-                    Err(e) => log::error!("pruning navigation history failed: {e}"),
-                }
-                match store.prune_sessions(now_ms()) {
-                    Ok(0) => {}
-                    Ok(n) => log::info!("removed {n} expired login sessions"),
-                    Err(e) => log::error!("removing expired sessions failed: {e}"),
-                }
+                let history = match store.prune_history(now_ms(), retention) {
+                    Ok(0) => 0,
+                    Ok(n) => {
+                        log::info!("pruned {n} navigation history entries");
+                        n
+                    }
+                    Err(e) => {
+                        log::error!("pruning navigation history failed: {e}");
+                        0
+                    }
+                };
+                let sessions = match store.prune_sessions(now_ms()) {
+                    Ok(0) => 0,
+                    Ok(n) => {
+                        log::info!("removed {n} expired login sessions");
+                        n
+                    }
+                    Err(e) => {
+                        log::error!("removing expired sessions failed: {e}");
+                        0
+                    }
+                };
+                metrics.pruned(history, sessions);
                 match stopped.recv_timeout(interval) {
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
                     _ => break,
@@ -167,7 +270,11 @@ mod tests {
             .record_page_visit(&input, 1_000, Some(DAY_MS))
             .unwrap();
         assert_eq!(store.counts().page_visits, 1);
-        let pruner = Pruner::spawn(store.clone(), &HistoryConfig::default());
+        let pruner = Pruner::spawn(
+            store.clone(),
+            &HistoryConfig::default(),
+            Arc::new(Metrics::new(true)),
+        );
         let mut left = 1;
         for _ in 0..200 {
             left = store.counts().page_visits;
@@ -221,7 +328,7 @@ mod tests {
             prune_interval_secs: 1,
             ..HistoryConfig::default()
         };
-        let pruner = Pruner::spawn(store.clone(), &history);
+        let pruner = Pruner::spawn(store.clone(), &history, Arc::new(Metrics::new(true)));
         // The first run (at start) deletes what is older than a day, keeps the rest.
         wait_for_visits(&store, 1, "after the first run");
         // Only a later run deletes an entry stored after the first: the pruner runs again

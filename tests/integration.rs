@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod hostile;
 mod openapi;
+mod ops;
 mod races;
 mod resources;
 mod store;

@@ -64,6 +64,7 @@ fn harness() -> Harness {
                 email: None,
                 password_hash: "x".into(),
                 roles: vec!["admin".into()],
+                active: true,
             },
             0,
         )

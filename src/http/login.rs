@@ -86,6 +86,7 @@ pub async fn login(
         }
         Ok(None) => {
             log::info!("failed login from {ip}");
+            state.metrics.login_failed();
             return match locked {
                 Some(locked) => Err(locked),
                 None => Ok(unauthorized()),

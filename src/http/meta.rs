@@ -19,3 +19,9 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Err(ApiError::Unavailable)
     }
 }
+
+/// `GET /health/live` — liveness: 200 `{"status":"live","success":true}` whenever the process
+/// serves HTTP, without asking the store (`/health` is readiness: the store answers).
+pub async fn live() -> HttpResponse {
+    success(fields([("status", json!("live"))]))
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod hashpool;
 pub mod login;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod page;
@@ -29,7 +30,7 @@ use crate::store::{self, Store};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::{Condition, DefaultHeaders, Logger};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpRequest, Resource};
 use error::ApiError;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub search_slots: Arc<tokio::sync::Semaphore>,
     /// Password hashing and verification, on threads of their own (see [`hashpool`]).
     pub hasher: Arc<hashpool::HashPool>,
+    /// What `GET /metrics` serves (observations are no-ops with `metrics.enabled` off).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -59,8 +62,19 @@ impl AppState {
         let store = Store::open(&config.storage, search_fields)?;
         store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let metrics = Arc::new(crate::metrics::Metrics::new(config.metrics.enabled));
+        if metrics.enabled() {
+            let m = metrics.clone();
+            store.observe_flushes(Arc::new(move |batch, took, ok| {
+                m.commit_flush(batch, took, ok)
+            }));
+        }
         Ok(AppState {
-            limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit.clone())),
+            limiter: Arc::new(
+                ratelimit::RateLimiter::new(config.rate_limit.clone())
+                    .with_metrics(metrics.clone()),
+            ),
+            metrics,
             search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
             hasher: Arc::new(hasher),
             config: Arc::new(config),
@@ -144,21 +158,8 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store")))
-        // The access log is built per request only when `info` is printed (RUST_LOG).
-        .wrap(Condition::new(
-            log::log_enabled!(log::Level::Info),
-            Logger::new("%{client}xi \"%{request}xo\" %s %b %Dms")
-                .custom_request_replace("client", |req| {
-                    req.peer_addr()
-                        .map(|a| a.ip().to_string())
-                        .unwrap_or_else(|| "-".into())
-                })
-                // After routing, so that the route's template is known.
-                .custom_response_replace("request", |res| {
-                    let req = res.request();
-                    format!("{} {}", req.method(), logged_path(req))
-                }),
-        ))
+        // Outermost: request id, metrics and the access log (by route template, after routing).
+        .wrap(actix_web::middleware::from_fn(metrics::observe))
 }
 
 /// Any unknown path.

@@ -1101,6 +1101,46 @@ pub fn health() -> Operation {
     .build()
 }
 
+/// `GET /health/live`.
+pub fn live() -> Operation {
+    let b = op(
+        "live",
+        SERVER,
+        "Liveness",
+        "200 whenever the process serves HTTP, without asking the store (`/health` is readiness).",
+    );
+    let live = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["live"]))
+        .into();
+    respond(b, "Alive.", answer(&[("status", live)], &[]), &[]).build()
+}
+
+/// `GET /metrics`.
+pub fn metrics() -> Operation {
+    op(
+        "metrics",
+        SERVER,
+        "Prometheus metrics",
+        "Every metric in the Prometheus text format 0.0.4: requests by route template, method \
+         and status, latencies, in-flight requests, group commit, store counts, rate-limit \
+         refusals, search latency, pruner deletions, login failures, build info. With \
+         `metrics.bearer_token` set, only for `Authorization: Bearer <token>` (else 401); with \
+         `metrics.enabled` off, the JSON 404.",
+    )
+    .response(
+        "200",
+        text_response("The metrics.", &[super::super::metrics::CONTENT_TYPE]),
+    )
+    .response(
+        "401",
+        Ref::from_response_name(Error::Unauthorized.component()),
+    )
+    .response("404", Ref::from_response_name(Error::NotFound.component()))
+    .response("500", Ref::from_response_name(Error::Internal.component()))
+    .build()
+}
+
 /// `GET /api/openapi.json`.
 pub fn openapi_json() -> Operation {
     let b = op(

@@ -14,11 +14,12 @@
 use super::client_ip::ClientIp;
 use super::error::ApiError;
 use crate::config::RateLimitConfig;
+use crate::metrics::Metrics;
 use crate::time::{now_ms, Millis};
 use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const WINDOW_MS: Millis = 60_000;
 /// Expired windows are dropped at most this long after they expire.
@@ -50,6 +51,25 @@ pub enum Route {
     LoginFailureIp,
     /// Failed logins, keyed by lower-cased username.
     LoginFailureUser,
+}
+
+impl Route {
+    /// The limit's name in metrics (`visitord_rate_limit_refusals_total{route=…}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::RegisterVisitor => "visitor_register",
+            Route::GetVisitor => "visitor_get",
+            Route::DeleteVisitor => "visitor_delete",
+            Route::PageVisited => "page_visited_token",
+            Route::PageVisitedIp => "page_visited_ip",
+            Route::Room => "room",
+            Route::RoomClose => "room_close",
+            Route::Message => "message",
+            Route::Authenticated => "authenticated",
+            Route::LoginFailureIp => "login_failure_ip",
+            Route::LoginFailureUser => "login_failure_user",
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -90,6 +110,8 @@ pub struct RateLimiter {
     client_ip: ClientIp,
     max_windows: usize,
     windows: Mutex<Windows>,
+    /// Counts refusals by route, when set.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl RateLimiter {
@@ -109,7 +131,14 @@ impl RateLimiter {
                 map: HashMap::new(),
                 last_sweep: now_ms(),
             }),
+            metrics: None,
         }
+    }
+
+    /// The limiter, counting its refusals in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> RateLimiter {
+        self.metrics = Some(metrics);
+        self
     }
 
     fn limit_of(&self, route: Route) -> u32 {
@@ -158,6 +187,14 @@ impl RateLimiter {
     }
 
     fn reserve_at(&self, route: Route, key: &str, now: Millis) -> Result<Reservation, ApiError> {
+        let reserved = self.count_at(route, key, now);
+        if let (Err(_), Some(metrics)) = (&reserved, &self.metrics) {
+            metrics.rate_limited(route.label());
+        }
+        reserved
+    }
+
+    fn count_at(&self, route: Route, key: &str, now: Millis) -> Result<Reservation, ApiError> {
         if !self.config.enabled {
             return Ok(Reservation {
                 slot: None,

@@ -6,7 +6,8 @@
 //! compares them as well). Paths are actix templates, which are also OpenAPI's: `{name}`.
 
 use super::{
-    apidocs, login, meta, openapi as doc, operations, pages, rooms, users, visitor, visitors,
+    apidocs, login, meta, metrics, openapi as doc, operations, pages, rooms, users, visitor,
+    visitors,
 };
 use actix_web::http::Method;
 use actix_web::{web, Route};
@@ -209,6 +210,14 @@ pub const ROUTES: &[RouteDef] = &[
     RouteDef {
         path: "/health",
         endpoints: &[get(|| web::get().to(meta::health), doc::health)],
+    },
+    RouteDef {
+        path: "/health/live",
+        endpoints: &[get(|| web::get().to(meta::live), doc::live)],
+    },
+    RouteDef {
+        path: "/metrics",
+        endpoints: &[get(|| web::get().to(metrics::scrape), doc::metrics)],
     },
     RouteDef {
         path: "/api/openapi.json",

@@ -223,7 +223,9 @@ pub async fn search(
         .acquire()
         .await
         .map_err(|e| ApiError::Internal(format!("search slots: {e}")))?;
+    let started = std::time::Instant::now();
     let found = read(&state, move |s| s.search_visitors(&q)).await?;
+    state.metrics.search(started.elapsed());
     let items = found.visitors.iter().map(search_item).collect();
     Ok(success(paging.body("visitors", items, found.total)))
 }

@@ -14,8 +14,9 @@ use super::{Result, StoreError};
 use crate::config::Durability;
 use sled::Db;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// What the flusher has done so far.
@@ -40,6 +41,8 @@ struct Shared {
     flushed: watch::Sender<Flushed>,
     /// Fault injection for tests: flushes fail as on a full disk while set.
     fail_flushes: AtomicBool,
+    /// Told about every flush (metrics); see [`GroupCommit::observe_flushes`].
+    observer: OnceLock<FlushObserver>,
 }
 
 impl Shared {
@@ -53,6 +56,10 @@ impl Shared {
 /// What the flusher thread calls to make every committed write durable (`Db::flush` in
 /// production; tests substitute a flush they hold open or fail).
 pub type FlushFn = Box<dyn FnMut() -> sled::Result<()> + Send>;
+
+/// Called by the flusher thread after every flush with the number of writes (tickets) it covered,
+/// how long it took and whether it succeeded. It runs on the flusher thread: it must be quick.
+pub type FlushObserver = Arc<dyn Fn(u64, Duration, bool) + Send + Sync>;
 
 /// The group-commit coordinator of one store.
 pub struct GroupCommit {
@@ -78,6 +85,7 @@ impl GroupCommit {
             wake: Condvar::new(),
             flushed,
             fail_flushes: AtomicBool::new(false),
+            observer: OnceLock::new(),
         });
         let flusher = match mode {
             Durability::Sync => {
@@ -100,6 +108,11 @@ impl GroupCommit {
     /// Fault injection for tests: while `on`, durable flushes fail as on a full disk.
     pub fn fail_flushes(&self, on: bool) {
         self.shared.fail_flushes.store(on, Ordering::Relaxed);
+    }
+
+    /// Sets the observer told about every flush (the first one set stays).
+    pub fn observe_flushes(&self, observer: FlushObserver) {
+        let _ = self.shared.observer.set(observer);
     }
 
     /// Whether the newest flush failed (the disk is full or failing): writes are not durable.
@@ -161,6 +174,7 @@ fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
             }
             req.newest
         };
+        let started = Instant::now();
         let result = if shared.fail_flushes.load(Ordering::Relaxed) {
             Err(sled::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::StorageFull,
@@ -169,6 +183,9 @@ fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
         } else {
             flush()
         };
+        if let Some(observe) = shared.observer.get() {
+            observe(target - handled, started.elapsed(), result.is_ok());
+        }
         handled = target;
         shared.flushed.send_modify(|f| match &result {
             Ok(_) => f.ok_through = target,

@@ -463,6 +463,12 @@ impl Store {
         self.inner.commit.wait_durable().await
     }
 
+    /// Tells `observer` about every group-commit flush (writes covered, time, success): the
+    /// metrics hook. Only `sync` durability flushes through group commit.
+    pub fn observe_flushes(&self, observer: commit::FlushObserver) {
+        self.inner.commit.observe_flushes(observer);
+    }
+
     /// Fault injection for tests: while `on`, durable flushes fail as on a full disk, so writes
     /// in `sync` mode are answered 500 and `/health` turns 503.
     #[doc(hidden)]

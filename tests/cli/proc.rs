@@ -222,13 +222,13 @@ impl Server {
             }
             let text = stdout.text();
             if addr.is_none() {
-                addr = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("  listening:  http://"))
+                addr = summary_lines(&text)
+                    .iter()
+                    .find_map(|l| l.strip_prefix("listening:  http://"))
                     .and_then(|a| a.trim().parse::<SocketAddr>().ok());
             }
             if let Some(a) = addr {
-                if text.contains("  store:      ")
+                if summary_lines(&text).iter().any(|l| l.starts_with("store:"))
                     && try_request(a, "GET", "/health", &[], None).is_ok_and(|r| r.status == 200)
                 {
                     break;
@@ -324,12 +324,21 @@ impl Server {
 
     /// Sends SIGTERM (without waiting).
     pub fn terminate(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// Sends SIGINT, as Ctrl-C does (without waiting).
+    pub fn interrupt(&mut self) {
+        self.signal("INT");
+    }
+
+    fn signal(&mut self, name: &str) {
         let pid = self.pid().to_string();
         let kill = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([&format!("-{name}"), &pid])
             .status()
             .expect("run kill");
-        assert!(kill.success(), "kill -TERM {pid} failed");
+        assert!(kill.success(), "kill -{name} {pid} failed");
     }
 
     /// Sends SIGTERM and waits (bounded) for the process to exit by itself.
@@ -357,6 +366,18 @@ impl Server {
             stderr: self.stderr.text(),
         }
     }
+}
+
+/// The launch summary's lines, trimmed: printed as text (`  listening:  …`) or, with
+/// `log.format = "json"`, as JSON lines whose `message` is the line.
+pub fn summary_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| match serde_json::from_str::<Value>(l) {
+            Ok(v) => v["message"].as_str().unwrap_or_default().to_string(),
+            Err(_) => l.trim().to_string(),
+        })
+        .collect()
 }
 
 /// An HTTP response as read off the socket.

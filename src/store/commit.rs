@@ -12,7 +12,6 @@
 
 use super::{Result, StoreError};
 use crate::config::Durability;
-use sled::Db;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -58,8 +57,12 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread (in `sync` mode).
-    pub fn start(db: Db, mode: Durability) -> GroupCommit {
+    /// Starts the flusher thread (in `sync` mode). `flush` flushes the store's live database
+    /// (it may change under the store's online rewrite, so it is looked up per flush).
+    pub fn start(
+        flush: impl Fn() -> sled::Result<()> + Send + 'static,
+        mode: Durability,
+    ) -> GroupCommit {
         let (flushed, _) = watch::channel(Flushed::default());
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
@@ -72,7 +75,7 @@ impl GroupCommit {
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name("visitord-flusher".into())
-                    .spawn(move || flush_loop(&db, &shared))
+                    .spawn(move || flush_loop(&flush, &shared))
                     .map_err(|e| log::error!("cannot start the flusher thread: {e}"))
                     .ok()
             }
@@ -133,7 +136,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flush_loop(db: &Db, shared: &Shared) {
+fn flush_loop(flush: &dyn Fn() -> sled::Result<()>, shared: &Shared) {
     let mut handled = 0u64;
     loop {
         let target = {
@@ -155,7 +158,7 @@ fn flush_loop(db: &Db, shared: &Shared) {
                 "injected: no space left on device",
             )))
         } else {
-            db.flush()
+            flush()
         };
         handled = target;
         shared.flushed.send_modify(|f| match &result {
@@ -166,7 +169,7 @@ fn flush_loop(db: &Db, shared: &Shared) {
             }
         });
     }
-    if let Err(e) = db.flush() {
+    if let Err(e) = flush() {
         log::error!("final flush failed: {e}");
     }
 }

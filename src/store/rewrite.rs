@@ -1,0 +1,423 @@
+//! Online rewrite: the store is copied into a fresh generation while it keeps serving, and the
+//! copy is swapped in. Erasure on disk and compaction both rest on it.
+//!
+//! Why: sled 0.34 keeps superseded and deleted values in its log segments until its segment
+//! cleaner happens to relocate them, so the bytes of an erased visitor stay readable in the
+//! data dir's files. A fresh copy holds only the live keys; once the old generation's files
+//! are deleted, nothing of the erased visitor is left (`storage.erase_within_hours`).
+//!
+//! How ([`Store::rewrite`]), with `old` the live generation `store-<N>` (or a legacy store):
+//! 1. Under the writer lock (a moment): `meta.erase_pending_since` is moved to
+//!    `meta.erase_rewriting_since` (so an erasure during the copy sets a fresh marker, which the
+//!    copy then carries: its bytes may have been copied), and a sled subscriber is registered
+//!    on every tree: from here on every committed write (transactions, batches, plain inserts
+//!    alike) reports its key. A drainer thread collects the keys while the copy runs.
+//! 2. Without the lock: every tree is copied in batches into `store-<N+1>` (mode 0700), opened
+//!    with the store's sled settings. Readers and writers carry on against `old`.
+//! 3. Under the writer lock (writers wait only for this step): the collected keys get their
+//!    current value (or their removal) from `old`; `meta.seq_floor` is set above every id
+//!    `old` issued (sled's id generator is not part of a copy, see [`super::compact`]);
+//!    `meta.erase_rewriting_since` is removed; `compact` also compares every row of both
+//!    (`verify`); the copy is flushed, its files set to 0600; `CURRENT` is switched (the commit
+//!    point, see [`super::layout`]) and the engine swapped. Every write acknowledged before is
+//!    in the flushed copy; every later one goes to it.
+//! 4. Once the last reader of `old` lets go, its directory (or a legacy store's sled files) is
+//!    deleted ([`Store::tidy`]).
+//!
+//! A crash before the switch leaves `old` live and an unfinished `store-<N+1>`, deleted at the
+//! next open; after it, the copy is complete and flushed and `old` is deleted at the next open.
+//! A failed rewrite changes nothing but the marker's name (the schedule reads both).
+
+use super::layout::{self, Live};
+use super::{keys, lock_anyway, Engine, Result, Store, StoreError, ERASE_PENDING, ERASE_REWRITING};
+use crate::time::Millis;
+use sled::{Db, IVec, Subscriber, Tree};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Keys per batch written to the copy.
+const BATCH: usize = 10_000;
+/// How long a rewrite waits for the old generation's last reader before leaving its deletion
+/// to later [`Store::tidy`] calls.
+const RETIRE_WAIT: Duration = Duration::from_secs(10);
+
+/// What a rewrite did.
+#[derive(Debug, Clone, Copy)]
+pub struct Rewrite {
+    /// The new generation's number.
+    pub generation: u64,
+    /// Bytes on disk before (sled's count of the old generation) and after (the copy's).
+    pub before: u64,
+    pub after: u64,
+    /// Keys written by others during the copy, rewritten under the lock.
+    pub caught_up: usize,
+    /// The whole rewrite's duration.
+    pub took: Duration,
+    /// How long writers were held (step 3).
+    pub stall: Duration,
+}
+
+/// The trees of the old generation (name, tree) and their subscribers, index for index.
+struct Watched {
+    trees: Vec<(IVec, Tree)>,
+    subscribers: Vec<Subscriber>,
+}
+
+/// A generation swapped out by a rewrite, waiting for deletion.
+pub(super) struct Retired {
+    engine: std::sync::Weak<Engine>,
+    live: Live,
+    /// Kept on disk until the next open (the switch away from it may not be durable).
+    keep: bool,
+}
+
+/// Moves `erase_pending_since` to `erase_rewriting_since` (keeping the older of both) in one
+/// atomic batch.
+fn set_marker_aside(meta: &Tree) -> Result<()> {
+    let Some(pending) = read_time(meta, ERASE_PENDING)? else {
+        return Ok(());
+    };
+    let since = match read_time(meta, ERASE_REWRITING)? {
+        Some(earlier) => earlier.min(pending),
+        None => pending,
+    };
+    let mut batch = sled::Batch::default();
+    batch.insert(ERASE_REWRITING, &keys::u64_value(since)[..]);
+    batch.remove(ERASE_PENDING);
+    meta.apply_batch(batch)?;
+    Ok(())
+}
+
+/// A u64 BE time in `meta`.
+fn read_time(meta: &Tree, key: &[u8]) -> Result<Option<u64>> {
+    match meta.get(key)? {
+        None => Ok(None),
+        Some(bytes) => keys::read_u64(&bytes)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt {
+                tree: "meta",
+                key: key.to_vec(),
+            }),
+    }
+}
+
+/// Moves every key reported so far into `keys` (tree index, key); returns how many came.
+fn drain(subscribers: &mut [Subscriber], keys: &mut HashSet<(usize, IVec)>) -> usize {
+    let mut n = 0;
+    for (i, subscriber) in subscribers.iter_mut().enumerate() {
+        while let Ok(event) = subscriber.next_timeout(Duration::ZERO) {
+            let key = match event {
+                sled::Event::Insert { key, .. } => key,
+                sled::Event::Remove { key } => key,
+            };
+            keys.insert((i, key));
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Copies every row of `from` into `to`, in batches.
+fn copy_tree(from: &Tree, to: &Tree) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let mut n = 0;
+    for row in from.iter() {
+        let (k, v) = row?;
+        batch.insert(k, v);
+        n += 1;
+        if n == BATCH {
+            to.apply_batch(std::mem::take(&mut batch))?;
+            n = 0;
+        }
+    }
+    to.apply_batch(batch)?;
+    Ok(())
+}
+
+/// Whether a `meta` key is one a rewrite sets itself (and may therefore differ in the copy).
+pub(super) fn rewritten_meta(tree: &[u8], key: &[u8]) -> bool {
+    tree == b"meta" && [&b"seq_floor"[..], ERASE_PENDING, ERASE_REWRITING].contains(&key)
+}
+
+/// Compares every row of every tree of `src` and `dst` (but the `meta` keys a rewrite sets).
+fn verify(src: &Db, dst: &Db) -> Result<()> {
+    let differ = StoreError::Invariant(
+        "the rewritten copy differs from the store; the store was left as it was",
+    );
+    let (mut a, mut b) = (src.tree_names(), dst.tree_names());
+    a.sort();
+    b.sort();
+    if a != b {
+        return Err(differ);
+    }
+    for name in src.tree_names() {
+        let keep = |row: &sled::Result<(IVec, IVec)>| match row {
+            Ok((k, _)) => !rewritten_meta(&name, k),
+            Err(_) => true,
+        };
+        let a = src.open_tree(&name)?;
+        let b = dst.open_tree(&name)?;
+        let mut left = a.iter().filter(keep);
+        let mut right = b.iter().filter(keep);
+        loop {
+            match (left.next().transpose()?, right.next().transpose()?) {
+                (None, None) => break,
+                (Some(x), Some(y)) if x == y => {}
+                _ => return Err(differ),
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Rewrites the store into a fresh generation while it keeps serving (see the module
+    /// header); erased data is gone from the data dir when this returns (unless a reader still
+    /// holds the old generation after [`RETIRE_WAIT`]: then a later [`Store::tidy`] deletes it).
+    pub fn rewrite(&self) -> Result<Rewrite> {
+        self.rewrite_with(false)
+    }
+
+    /// [`Store::rewrite`], with `verify` comparing every row of the copy with the store while
+    /// writers are held (offline `compact`: a full scan, too slow for a serving store).
+    pub(super) fn rewrite_with(&self, verify: bool) -> Result<Rewrite> {
+        let result = {
+            let _one = lock_anyway(&self.inner.rewriting);
+            self.rewrite_locked(verify)
+        };
+        let deadline = Instant::now() + RETIRE_WAIT;
+        loop {
+            match self.tidy() {
+                Ok(true) => break,
+                Ok(false) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Ok(false) => {
+                    log::info!("the old store generation is still in use; it is deleted later");
+                    break;
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    log::error!("cannot delete the old store generation yet: {e}");
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        if let Ok(r) = &result {
+            log::info!(
+                "rewrote the store into store-{} in {:.2} s (writers held {} ms, {} keys caught up): {} MB -> {} MB on disk",
+                r.generation,
+                r.took.as_secs_f64(),
+                r.stall.as_millis(),
+                r.caught_up,
+                r.before / 1_000_000,
+                r.after / 1_000_000
+            );
+        }
+        result
+    }
+
+    /// The rewrite proper; the caller holds `rewriting`.
+    fn rewrite_locked(&self, verify: bool) -> Result<Rewrite> {
+        let started = Instant::now();
+        let data_dir = self.inner.data_dir.clone();
+        // Step 1.
+        let (old, mut watched) = {
+            let _writer = self.lock();
+            let old = self.inner.engine.load_full();
+            set_marker_aside(&old.trees.meta)?;
+            let mut watched = Watched {
+                trees: Vec::new(),
+                subscribers: Vec::new(),
+            };
+            for name in old.db.tree_names() {
+                let tree = old.db.open_tree(&name)?;
+                watched.subscribers.push(tree.watch_prefix(Vec::<u8>::new()));
+                watched.trees.push((name, tree));
+            }
+            (old, watched)
+        };
+        let before = old.db.size_on_disk()?;
+        let current = match old.live {
+            Live::Generation(n) => n,
+            Live::Legacy => 0,
+        };
+        let generation = layout::generations(&data_dir)?
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+            .max(current)
+            + 1;
+        let dir = layout::generation_dir(&data_dir, generation);
+        layout::create_private_dir(&dir)?;
+        let result = self.copy_and_swap(&old, &mut watched, generation, verify);
+        drop(watched);
+        match result {
+            Ok((after, caught_up, stall, durable)) => {
+                lock_anyway(&self.inner.retired).push(Retired {
+                    engine: Arc::downgrade(&old),
+                    live: old.live,
+                    keep: !durable,
+                });
+                Ok(Rewrite {
+                    generation,
+                    before,
+                    after,
+                    caught_up,
+                    took: started.elapsed(),
+                    stall,
+                })
+            }
+            Err(e) => {
+                // Nothing names the copy: it goes now or at the next open.
+                if let Err(rm) = layout::remove_generation(&dir) {
+                    log::warn!("cannot delete the unfinished copy {}: {rm}", dir.display());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Steps 2 and 3; returns the copy's size, the keys caught up, how long writers waited and
+    /// whether the switch is durable (`CURRENT`'s directory was fsynced).
+    fn copy_and_swap(
+        &self,
+        old: &Arc<Engine>,
+        watched: &mut Watched,
+        generation: u64,
+        verify: bool,
+    ) -> Result<(u64, usize, Duration, bool)> {
+        let data_dir = &self.inner.data_dir;
+        let dir = layout::generation_dir(data_dir, generation);
+        let dst = self.inner.sled.open(&dir)?;
+        let stop = AtomicBool::new(false);
+        let collected = Mutex::new(HashSet::new());
+        // Step 2, with the drainer keeping the subscribers' bounded queues empty (a full one
+        // would block writers).
+        let trees = &watched.trees;
+        let copied = std::thread::scope(|scope| {
+            let drainer = scope.spawn(|| {
+                let mut keys = HashSet::new();
+                loop {
+                    let stopping = stop.load(Ordering::Acquire);
+                    let got = drain(&mut watched.subscribers, &mut keys);
+                    if stopping {
+                        break;
+                    }
+                    if got == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                *lock_anyway(&collected) = keys;
+            });
+            let copied = (|| -> Result<()> {
+                for (name, tree) in trees {
+                    copy_tree(tree, &dst.open_tree(name)?)?;
+                }
+                Ok(())
+            })();
+            // Step 3 starts here: the lock is taken before the drainer's last round.
+            let writer = self.lock();
+            stop.store(true, Ordering::Release);
+            if drainer.join().is_err() {
+                return Err(StoreError::Invariant("the rewrite's drainer thread failed"));
+            }
+            copied.map(|()| writer)
+        });
+        let writer = copied?;
+        let stall_started = Instant::now();
+        let keys = std::mem::take(&mut *lock_anyway(&collected));
+        let caught_up = keys.len();
+        let mut batches: Vec<sled::Batch> = trees.iter().map(|_| sled::Batch::default()).collect();
+        for (i, key) in keys {
+            let (Some((_, tree)), Some(batch)) = (trees.get(i), batches.get_mut(i)) else {
+                continue;
+            };
+            match tree.get(&key)? {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        for ((name, _), batch) in trees.iter().zip(batches) {
+            dst.open_tree(name)?.apply_batch(batch)?;
+        }
+        let floor = old
+            .seq_floor
+            .checked_add(old.db.generate_id()?)
+            .ok_or(StoreError::Invariant("write-order numbers exhausted"))?;
+        let meta = dst.open_tree("meta")?;
+        meta.insert(b"seq_floor", &keys::u64_value(floor))?;
+        meta.remove(ERASE_REWRITING)?;
+        if verify {
+            self::verify(&old.db, &dst)?;
+        }
+        dst.flush()?;
+        let after = dst.size_on_disk()?;
+        let engine = Engine::new(dst, Live::Generation(generation))?;
+        layout::secure(data_dir, Live::Generation(generation))?;
+        let durable = layout::write_current(data_dir, generation)?;
+        self.inner.engine.store(Arc::new(engine));
+        drop(writer);
+        if !durable {
+            // A crash could still bring back the old CURRENT: keep what it names.
+            log::error!(
+                "cannot fsync {}: the previous store generation is kept until the next open",
+                data_dir.display()
+            );
+        }
+        Ok((after, caught_up, stall_started.elapsed(), durable))
+    }
+
+    /// Deletes what a rewrite left behind once nothing uses it: old generations and, after a
+    /// migration, a legacy store's sled files. Returns whether nothing is left to delete. Does
+    /// nothing while a rewrite runs.
+    pub fn tidy(&self) -> Result<bool> {
+        let Ok(_one) = self.inner.rewriting.try_lock() else {
+            return Ok(false);
+        };
+        let live = self.engine().live;
+        let in_use: Vec<Live> = {
+            let mut retired = lock_anyway(&self.inner.retired);
+            retired.retain(|r| r.keep || r.engine.strong_count() > 0);
+            retired.iter().map(|r| r.live).collect()
+        };
+        let data_dir = &self.inner.data_dir;
+        for n in layout::generations(data_dir)? {
+            let g = Live::Generation(n);
+            if g != live && !in_use.contains(&g) {
+                layout::remove_generation(&layout::generation_dir(data_dir, n))?;
+            }
+        }
+        if live != Live::Legacy && !in_use.contains(&Live::Legacy) && layout::has_legacy(data_dir) {
+            layout::remove_legacy(data_dir)?;
+        }
+        Ok(lock_anyway(&self.inner.retired).iter().all(|r| r.keep))
+    }
+
+    /// Sets 0600/0700 on the live generation's files (sled creates `snap.*` and blob files over
+    /// time with the process umask; see [`layout`]).
+    pub fn secure_files(&self) -> Result<()> {
+        layout::secure(&self.inner.data_dir, self.engine().live)
+    }
+
+    /// When the oldest erasure that is still on disk happened (ms), if one is.
+    pub fn erase_pending_since(&self) -> Result<Option<Millis>> {
+        let trees = self.trees();
+        let meta = &trees.meta;
+        let pending = read_time(meta, ERASE_PENDING)?;
+        let rewriting = read_time(meta, ERASE_REWRITING)?;
+        let oldest = match (pending, rewriting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(oldest.map(|t| Millis::try_from(t).unwrap_or(Millis::MAX)))
+    }
+
+    /// The live generation (`None` for a legacy store).
+    pub fn generation(&self) -> Option<u64> {
+        match self.engine().live {
+            Live::Generation(n) => Some(n),
+            Live::Legacy => None,
+        }
+    }
+}

@@ -59,9 +59,10 @@ pub struct Rewrite {
     pub stall: Duration,
 }
 
-/// The trees of the old generation (name, tree) and their subscribers, index for index.
+/// The trees of the old generation (name, tree, last key when the recording began) and their
+/// subscribers, index for index.
 struct Watched {
-    trees: Vec<(IVec, Tree)>,
+    trees: Vec<(IVec, Tree, Option<IVec>)>,
     subscribers: Vec<Subscriber>,
 }
 
@@ -104,10 +105,15 @@ fn read_time(meta: &Tree, key: &[u8]) -> Result<Option<u64>> {
 }
 
 /// Moves every key reported so far into `keys` (tree index, key); returns how many came.
+///
+/// Polls the subscribers as futures, without waiting: sled 0.34's `next_timeout` gets stuck
+/// for good on the report of a no-op write (which sled drops unfilled), and a stuck subscriber's
+/// bounded queue would soon block every writer.
 fn drain(subscribers: &mut [Subscriber], keys: &mut HashSet<(usize, IVec)>) -> usize {
+    use futures_util::FutureExt;
     let mut n = 0;
     for (i, subscriber) in subscribers.iter_mut().enumerate() {
-        while let Ok(event) = subscriber.next_timeout(Duration::ZERO) {
+        while let Some(Some(event)) = (&mut *subscriber).now_or_never() {
             let key = match event {
                 sled::Event::Insert { key, .. } => key,
                 sled::Event::Remove { key } => key,
@@ -119,11 +125,14 @@ fn drain(subscribers: &mut [Subscriber], keys: &mut HashSet<(usize, IVec)>) -> u
     n
 }
 
-/// Copies every row of `from` into `to`, in batches.
-fn copy_tree(from: &Tree, to: &Tree) -> Result<()> {
+/// Copies every row of `from` up to `last` into `to`, in batches. Later keys were written
+/// after the recording began, so they are caught up under the lock; the bound keeps writers
+/// that append (new seqs) from keeping the copy busy.
+fn copy_tree(from: &Tree, last: Option<&IVec>, to: &Tree) -> Result<()> {
+    let Some(last) = last else { return Ok(()) };
     let mut batch = sled::Batch::default();
     let mut n = 0;
-    for row in from.iter() {
+    for row in from.range(..=last.clone()) {
         let (k, v) = row?;
         batch.insert(k, v);
         n += 1;
@@ -233,7 +242,8 @@ impl Store {
             for name in old.db.tree_names() {
                 let tree = old.db.open_tree(&name)?;
                 watched.subscribers.push(tree.watch_prefix(Vec::<u8>::new()));
-                watched.trees.push((name, tree));
+                let last = tree.last()?.map(|(k, _)| k);
+                watched.trees.push((name, tree, last));
             }
             (old, watched)
         };
@@ -311,8 +321,8 @@ impl Store {
                 *lock_anyway(&collected) = keys;
             });
             let copied = (|| -> Result<()> {
-                for (name, tree) in trees {
-                    copy_tree(tree, &dst.open_tree(name)?)?;
+                for (name, tree, last) in trees {
+                    copy_tree(tree, last.as_ref(), &dst.open_tree(name)?)?;
                 }
                 Ok(())
             })();
@@ -330,7 +340,7 @@ impl Store {
         let caught_up = keys.len();
         let mut batches: Vec<sled::Batch> = trees.iter().map(|_| sled::Batch::default()).collect();
         for (i, key) in keys {
-            let (Some((_, tree)), Some(batch)) = (trees.get(i), batches.get_mut(i)) else {
+            let (Some((_, tree, _)), Some(batch)) = (trees.get(i), batches.get_mut(i)) else {
                 continue;
             };
             match tree.get(&key)? {
@@ -338,7 +348,7 @@ impl Store {
                 None => batch.remove(key),
             }
         }
-        for ((name, _), batch) in trees.iter().zip(batches) {
+        for ((name, _, _), batch) in trees.iter().zip(batches) {
             dst.open_tree(name)?.apply_batch(batch)?;
         }
         let floor = old
@@ -419,5 +429,294 @@ impl Store {
             Live::Generation(n) => Some(n),
             Live::Legacy => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::history::PageVisitInput;
+    use crate::store::visitors::Registration;
+    use crate::store::{reopen, temp_config, SnapshotRow};
+    use std::path::{Path, PathBuf};
+
+    fn reg(token: &str, name: &str, email: &str) -> Registration {
+        Registration {
+            token: token.into(),
+            name: Some(name.into()),
+            email: Some(email.into()),
+            phone: Some("+55 51 7731 0000".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Every file under `dir`, recursively.
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(files(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    /// The markers found in any file under `dir` (as `grep -a` would).
+    fn found<'a>(dir: &Path, markers: &[&'a str]) -> Vec<&'a str> {
+        let contents: Vec<Vec<u8>> = files(dir)
+            .iter()
+            .filter_map(|f| std::fs::read(f).ok())
+            .collect();
+        markers
+            .iter()
+            .copied()
+            .filter(|m| {
+                contents
+                    .iter()
+                    .any(|c| c.windows(m.len()).any(|w| w == m.as_bytes()))
+            })
+            .collect()
+    }
+
+    /// The snapshot without the `meta` keys a rewrite sets itself.
+    fn rows(s: &Store) -> Vec<SnapshotRow> {
+        s.snapshot()
+            .unwrap()
+            .into_iter()
+            .filter(|(tree, key, _)| !rewritten_meta(tree.as_bytes(), key))
+            .collect()
+    }
+
+    const MARKERS: [&str; 6] = [
+        "Zqxname7731",
+        "zqx7731@erase.example",
+        "zqxtoken7731",
+        "+55 51 7731 0000",
+        "Zqxmessage7731 text",
+        "Zqxtitle7731",
+    ];
+
+    /// A store with a few visitors and one erased visitor that had a room, a message and a page
+    /// visit, every field carrying a marker of [`MARKERS`].
+    fn store_with_an_erasure(s: &Store) {
+        for i in 0..50 {
+            let r = Registration {
+                token: format!("keep-{i}"),
+                name: Some(format!("Kept {i}")),
+                ..Default::default()
+            };
+            s.register_visitor(&r, 1_000 + i).unwrap();
+        }
+        s.register_visitor(&reg("zqxtoken7731", "Zqxname7731", "zqx7731@erase.example"), 2_000)
+            .unwrap();
+        let (room, _) = s.open_room("zqxtoken7731", None, 2_001).unwrap();
+        let visit = PageVisitInput {
+            token: "zqxtoken7731".into(),
+            rid: Some(room.id.clone()),
+            title: "Zqxtitle7731".into(),
+            change: "url".into(),
+            href: "https://shop.example/zqx".into(),
+        };
+        s.record_page_visit(&visit, 2_002, None).unwrap();
+        s.add_message("zqxtoken7731", &room.id, "Zqxmessage7731 text", None, 2_003)
+            .unwrap();
+        s.close_room("zqxtoken7731", &room.id, 2_004).unwrap();
+        s.delete_visitor("zqxtoken7731", false).unwrap();
+        s.flush().unwrap();
+    }
+
+    #[test]
+    fn a_rewrite_keeps_every_row_and_leaves_no_byte_of_an_erased_visitor() {
+        let (_dir, config) = temp_config();
+        let s = reopen(&config);
+        store_with_an_erasure(&s);
+        assert!(s.erase_pending_since().unwrap().is_some());
+        assert_eq!(
+            found(&config.data_dir, &MARKERS),
+            MARKERS,
+            "sled keeps the erased bytes in its log until a rewrite"
+        );
+        let before = rows(&s);
+
+        let r = s.rewrite().unwrap();
+        assert_eq!(r.generation, 2);
+        assert_eq!(s.generation(), Some(2));
+        assert_eq!(rows(&s), before);
+        assert!(s.check().unwrap().problems.is_empty());
+        assert_eq!(s.erase_pending_since().unwrap(), None);
+        assert_eq!(found(&config.data_dir, &MARKERS), Vec::<&str>::new());
+        assert_eq!(layout::generations(&config.data_dir).unwrap(), [2]);
+
+        drop(s);
+        let s = reopen(&config);
+        assert_eq!(rows(&s), before);
+        assert!(s.visitor_by_token("keep-7").unwrap().is_some());
+        let fresh = s
+            .register_visitor(&reg("new", "New", "new@example.com"), 3_000)
+            .unwrap();
+        assert!(before.iter().all(|(tree, key, _)| tree != "visitorseq_visitor"
+            || key.as_slice() < &fresh.seq.to_be_bytes()[..]));
+        assert!(s.check().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn writes_during_a_rewrite_are_all_kept() {
+        let (_dir, config) = temp_config();
+        let s = reopen(&config);
+        for i in 0..1_000 {
+            let r = Registration {
+                token: format!("base-{i}"),
+                name: Some(format!("Base {i}")),
+                email: Some(format!("b{i}@example.com")),
+                ..Default::default()
+            };
+            s.register_visitor(&r, i).unwrap();
+        }
+        let rewriting = AtomicBool::new(true);
+        let written: Vec<Vec<String>> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..2)
+                .map(|w| {
+                    let (s, rewriting) = (&s, &rewriting);
+                    scope.spawn(move || {
+                        let mut tokens = Vec::new();
+                        let mut after_swap = 0;
+                        let mut i = 0;
+                        // Until 20 writes after the rewrite ended (some land in each engine).
+                        while after_swap < 20 {
+                            if !rewriting.load(Ordering::Acquire) {
+                                after_swap += 1;
+                            }
+                            let token = format!("w{w}-{i}");
+                            let r = Registration {
+                                token: token.clone(),
+                                name: Some(format!("Writer {w} {i}")),
+                                ..Default::default()
+                            };
+                            s.register_visitor(&r, 10_000 + i).unwrap();
+                            if i % 3 == 0 {
+                                s.delete_visitor(&format!("base-{}", i + 500 * w), true)
+                                    .unwrap();
+                            }
+                            tokens.push(token);
+                            i += 1;
+                        }
+                        tokens
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(20));
+            let r = s.rewrite().unwrap();
+            assert_eq!(r.generation, 2);
+            assert!(r.caught_up > 0, "no write landed during the copy");
+            rewriting.store(false, Ordering::Release);
+            writers.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let before = rows(&s);
+        let mut total = 0;
+        for tokens in &written {
+            for t in tokens {
+                assert!(s.visitor_by_token(t).unwrap().is_some(), "{t} was lost");
+            }
+            total += tokens.len();
+        }
+        let deleted: usize = written.iter().map(|t| t.len().div_ceil(3)).sum();
+        assert_eq!(s.visitor_count().unwrap() as usize, 1_000 + total - deleted);
+        assert_eq!(s.counts().visitors, 1_000 + total - deleted);
+        assert!(s.check().unwrap().problems.is_empty());
+        drop(s);
+        let s = reopen(&config);
+        assert_eq!(rows(&s), before);
+        assert!(s.check().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn an_unfinished_copy_is_deleted_at_open() {
+        let (_dir, config) = temp_config();
+        {
+            let s = reopen(&config);
+            s.register_visitor(&reg("t1", "N", "n@example.com"), 1).unwrap();
+            s.flush().unwrap();
+        }
+        // As if killed while copying into the next generation.
+        let copy = layout::generation_dir(&config.data_dir, 2);
+        std::fs::create_dir(&copy).unwrap();
+        std::fs::write(copy.join("db"), "half a copy").unwrap();
+        let s = reopen(&config);
+        assert!(!copy.exists());
+        assert_eq!(s.generation(), Some(1));
+        assert!(s.visitor_by_token("t1").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_legacy_store_opens_in_place_and_the_first_rewrite_migrates_it() {
+        let (_dir, config) = temp_config();
+        let before = {
+            let s = reopen(&config);
+            store_with_an_erasure(&s);
+            rows(&s)
+        };
+        // The layout of builds before generations: sled's files in the data dir itself.
+        let gen1 = layout::generation_dir(&config.data_dir, 1);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::rename(gen1.join("db"), config.data_dir.join("db")).is_err()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for entry in std::fs::read_dir(&gen1).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::rename(entry.path(), config.data_dir.join(entry.file_name())).unwrap();
+        }
+        std::fs::remove_dir(&gen1).unwrap();
+        std::fs::remove_file(config.data_dir.join(layout::CURRENT)).unwrap();
+        std::fs::write(config.data_dir.join("initial-admin-password"), "pw\n").unwrap();
+
+        let s = reopen(&config);
+        assert_eq!(s.generation(), None);
+        assert_eq!(rows(&s), before);
+        assert!(layout::has_legacy(&config.data_dir));
+        s.rewrite().unwrap();
+        assert_eq!(s.generation(), Some(1));
+        assert!(!layout::has_legacy(&config.data_dir));
+        let mut names: Vec<String> = std::fs::read_dir(&config.data_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["CURRENT", "LOCK", "initial-admin-password", "store-1"]);
+        assert_eq!(found(&config.data_dir, &MARKERS), Vec::<&str>::new());
+        drop(s);
+        let s = reopen(&config);
+        assert_eq!(s.generation(), Some(1));
+        assert_eq!(rows(&s), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_private_and_an_exposed_one_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let (dir, config) = temp_config();
+        let s = reopen(&config);
+        store_with_an_erasure(&s);
+        s.rewrite().unwrap();
+        s.register_visitor(&reg("t2", "N", "n2@example.com"), 5).unwrap();
+        s.flush().unwrap();
+        s.secure_files().unwrap();
+        assert_eq!(mode(&config.data_dir), 0o700);
+        assert_eq!(layout::exposure_warning(&config.data_dir), None);
+        let all = files(&config.data_dir);
+        assert!(all.len() >= 4, "{all:?}");
+        for f in all {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        let exposed = dir.path().join("exposed");
+        std::fs::create_dir(&exposed).unwrap();
+        std::fs::set_permissions(&exposed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let warning = layout::exposure_warning(&exposed).unwrap();
+        assert!(warning.contains("mode 0755"), "{warning}");
     }
 }

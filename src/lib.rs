@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod eraser;
 pub mod http;
 pub mod import;
 pub mod model;

@@ -60,6 +60,9 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
                 .to_string())
     );
     println!("  data dir:   {}", config.storage.data_dir.display());
+    if let Some(warning) = crate::store::layout::exposure_warning(&config.storage.data_dir) {
+        println!("  warning:    {warning}");
+    }
     println!("  listening:  {}", urls.join(", "));
     println!("  durability: {}", config.storage.durability.as_str());
     let users = state.store.user_count();
@@ -68,7 +71,9 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         println!("  admin:      {note}");
     }
     let pruner = Pruner::spawn(state.store.clone(), &config.history);
+    let eraser = crate::eraser::Eraser::spawn(state.store.clone(), &config.storage);
     let result = server.run().await;
+    drop(eraser);
     drop(pruner);
     state
         .store

@@ -4,6 +4,7 @@
 //! temporary working directory that has no `config.toml`.
 
 mod data;
+mod erase;
 pub mod proc;
 mod serve;
 mod users;

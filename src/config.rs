@@ -374,7 +374,10 @@ impl Config {
         }
         let hours = self.storage.erase_within_hours;
         if !(hours.is_finite() && hours > 0.0) {
-            return bad("storage.erase_within_hours", "must be a number of hours above 0");
+            return bad(
+                "storage.erase_within_hours",
+                "must be a number of hours above 0",
+            );
         }
         if self.auth.token_ttl_days == 0 {
             return bad("auth.token_ttl_days", "must be at least 1");
@@ -602,7 +605,10 @@ mod tests {
             Overrides::default(),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("storage.erase_within_hours"), "{err}");
+        assert!(
+            err.to_string().contains("storage.erase_within_hours"),
+            "{err}"
+        );
     }
 
     #[test]

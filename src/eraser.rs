@@ -42,7 +42,8 @@ impl Eraser {
     pub fn spawn(store: Store, storage: &StorageConfig) -> Eraser {
         let deadline = deadline_ms(storage.erase_within_hours);
         let due_after = deadline / 2;
-        let tick = Duration::from_millis(u64::try_from(deadline / 10).unwrap_or(0).clamp(100, 10_000));
+        let tick =
+            Duration::from_millis(u64::try_from(deadline / 10).unwrap_or(0).clamp(100, 10_000));
         let retry_after = RETRY_AFTER.min(tick * 10);
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()

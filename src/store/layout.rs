@@ -375,7 +375,13 @@ mod tests {
     fn legacy_cleanup_deletes_only_sleds_files() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for f in ["conf", "db", "snap.0000000000000ABC", "initial-admin-password", "notes"] {
+        for f in [
+            "conf",
+            "db",
+            "snap.0000000000000ABC",
+            "initial-admin-password",
+            "notes",
+        ] {
             std::fs::write(d.join(f), "x").unwrap();
         }
         std::fs::create_dir(d.join("blobs")).unwrap();

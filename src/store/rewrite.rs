@@ -200,7 +200,9 @@ impl Store {
         loop {
             match self.tidy() {
                 Ok(true) => break,
-                Ok(false) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Ok(false) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
                 Ok(false) => {
                     log::info!("the old store generation is still in use; it is deleted later");
                     break;
@@ -241,7 +243,9 @@ impl Store {
             };
             for name in old.db.tree_names() {
                 let tree = old.db.open_tree(&name)?;
-                watched.subscribers.push(tree.watch_prefix(Vec::<u8>::new()));
+                watched
+                    .subscribers
+                    .push(tree.watch_prefix(Vec::<u8>::new()));
                 let last = tree.last()?.map(|(k, _)| k);
                 watched.trees.push((name, tree, last));
             }
@@ -510,8 +514,11 @@ mod tests {
             };
             s.register_visitor(&r, 1_000 + i).unwrap();
         }
-        s.register_visitor(&reg("zqxtoken7731", "Zqxname7731", "zqx7731@erase.example"), 2_000)
-            .unwrap();
+        s.register_visitor(
+            &reg("zqxtoken7731", "Zqxname7731", "zqx7731@erase.example"),
+            2_000,
+        )
+        .unwrap();
         let (room, _) = s.open_room("zqxtoken7731", None, 2_001).unwrap();
         let visit = PageVisitInput {
             token: "zqxtoken7731".into(),
@@ -557,8 +564,10 @@ mod tests {
         let fresh = s
             .register_visitor(&reg("new", "New", "new@example.com"), 3_000)
             .unwrap();
-        assert!(before.iter().all(|(tree, key, _)| tree != "visitorseq_visitor"
-            || key.as_slice() < &fresh.seq.to_be_bytes()[..]));
+        assert!(before
+            .iter()
+            .all(|(tree, key, _)| tree != "visitorseq_visitor"
+                || key.as_slice() < &fresh.seq.to_be_bytes()[..]));
         assert!(s.check().unwrap().problems.is_empty());
     }
 
@@ -637,7 +646,8 @@ mod tests {
         let (_dir, config) = temp_config();
         {
             let s = reopen(&config);
-            s.register_visitor(&reg("t1", "N", "n@example.com"), 1).unwrap();
+            s.register_visitor(&reg("t1", "N", "n@example.com"), 1)
+                .unwrap();
             s.flush().unwrap();
         }
         // As if killed while copying into the next generation.
@@ -686,7 +696,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["CURRENT", "LOCK", "initial-admin-password", "store-1"]);
+        assert_eq!(
+            names,
+            ["CURRENT", "LOCK", "initial-admin-password", "store-1"]
+        );
         assert_eq!(found(&config.data_dir, &MARKERS), Vec::<&str>::new());
         drop(s);
         let s = reopen(&config);
@@ -703,7 +716,8 @@ mod tests {
         let s = reopen(&config);
         store_with_an_erasure(&s);
         s.rewrite().unwrap();
-        s.register_visitor(&reg("t2", "N", "n2@example.com"), 5).unwrap();
+        s.register_visitor(&reg("t2", "N", "n2@example.com"), 5)
+            .unwrap();
         s.flush().unwrap();
         s.secure_files().unwrap();
         assert_eq!(mode(&config.data_dir), 0o700);

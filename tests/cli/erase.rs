@@ -77,7 +77,9 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
             &json!({"visitor": {"token": "stays", "name": "Kept Visitor"}}),
         )
         .ok();
-    let room = server.get(&format!("/api/v1/livechat/room?token={token}")).ok();
+    let room = server
+        .get(&format!("/api/v1/livechat/room?token={token}"))
+        .ok();
     let rid = room["room"]["_id"].as_str().expect("room id").to_string();
     server
         .post(
@@ -98,7 +100,12 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
             &json!({"token": token, "rid": rid}),
         )
         .ok();
-    let deleted = server.request("DELETE", &format!("/api/v1/livechat/visitor/{token}"), &[], None);
+    let deleted = server.request(
+        "DELETE",
+        &format!("/api/v1/livechat/visitor/{token}"),
+        &[],
+        None,
+    );
     assert_eq!(deleted.status, 200, "{deleted:?}");
     assert!(
         !found(&sb.data(), &MARKERS).is_empty(),
@@ -126,7 +133,9 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
     assert_eq!(left, Vec::<&str>::new(), "still on disk after 30 s");
     for n in 0..i {
         assert_eq!(
-            server.get(&format!("/api/v1/livechat/visitor/during-{n}")).status,
+            server
+                .get(&format!("/api/v1/livechat/visitor/during-{n}"))
+                .status,
             200,
             "during-{n}"
         );
@@ -136,7 +145,9 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
     let stopped = server.stop();
     assert!(stopped.status.success(), "{stopped:?}");
     assert!(
-        stopped.stderr.contains("rewrote the store into store-2 in "),
+        stopped
+            .stderr
+            .contains("rewrote the store into store-2 in "),
         "{}",
         stopped.stderr
     );
@@ -217,7 +228,11 @@ fn a_data_dir_readable_by_others_is_reported_at_start() {
         "{}",
         stopped.stdout
     );
-    assert!(stopped.stderr.contains("has mode 0755"), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("has mode 0755"),
+        "{}",
+        stopped.stderr
+    );
 }
 
 #[test]

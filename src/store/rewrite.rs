@@ -185,8 +185,21 @@ impl Store {
     /// Rewrites the store into a fresh generation while it keeps serving (see the module
     /// header); erased data is gone from the data dir when this returns (unless a reader still
     /// holds the old generation after [`RETIRE_WAIT`]: then a later [`Store::tidy`] deletes it).
+    /// Logs one line with its duration and sizes.
     pub fn rewrite(&self) -> Result<Rewrite> {
-        self.rewrite_with(false)
+        let result = self.rewrite_with(false);
+        if let Ok(r) = &result {
+            log::info!(
+                "rewrote the store into store-{} in {:.2} s (writers held {} ms, {} keys caught up): {} MB -> {} MB on disk",
+                r.generation,
+                r.took.as_secs_f64(),
+                r.stall.as_millis(),
+                r.caught_up,
+                r.before / 1_000_000,
+                r.after / 1_000_000
+            );
+        }
+        result
     }
 
     /// [`Store::rewrite`], with `verify` comparing every row of the copy with the store while
@@ -213,17 +226,6 @@ impl Store {
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
-        }
-        if let Ok(r) = &result {
-            log::info!(
-                "rewrote the store into store-{} in {:.2} s (writers held {} ms, {} keys caught up): {} MB -> {} MB on disk",
-                r.generation,
-                r.took.as_secs_f64(),
-                r.stall.as_millis(),
-                r.caught_up,
-                r.before / 1_000_000,
-                r.after / 1_000_000
-            );
         }
         result
     }
@@ -328,18 +330,20 @@ impl Store {
                 for (name, tree, last) in trees {
                     copy_tree(tree, last.as_ref(), &dst.open_tree(name)?)?;
                 }
+                // The bulk of the flush, before writers are held.
+                dst.flush()?;
                 Ok(())
             })();
             // Step 3 starts here: the lock is taken before the drainer's last round.
             let writer = self.lock();
+            let held_since = Instant::now();
             stop.store(true, Ordering::Release);
             if drainer.join().is_err() {
                 return Err(StoreError::Invariant("the rewrite's drainer thread failed"));
             }
-            copied.map(|()| writer)
+            copied.map(|()| (writer, held_since))
         });
-        let writer = copied?;
-        let stall_started = Instant::now();
+        let (writer, stall_started) = copied?;
         let keys = std::mem::take(&mut *lock_anyway(&collected));
         let caught_up = keys.len();
         let mut batches: Vec<sled::Batch> = trees.iter().map(|_| sled::Batch::default()).collect();

@@ -454,6 +454,11 @@ mod tests {
             name: Some(name.into()),
             email: Some(email.into()),
             phone: Some("+55 51 7731 0000".into()),
+            custom_fields: vec![crate::store::visitors::CustomFieldWrite {
+                key: "address".into(),
+                value: "Zqxstreet7731".into(),
+                overwrite: true,
+            }],
             ..Default::default()
         }
     }
@@ -498,13 +503,15 @@ mod tests {
             .collect()
     }
 
-    const MARKERS: [&str; 6] = [
+    const MARKERS: [&str; 8] = [
         "Zqxname7731",
         "zqx7731@erase.example",
         "zqxtoken7731",
         "+55 51 7731 0000",
+        "Zqxstreet7731",
         "Zqxmessage7731 text",
         "Zqxtitle7731",
+        "https://shop.example/zqx7731",
     ];
 
     /// A store with a few visitors and one erased visitor that had a room, a message and a page
@@ -529,7 +536,7 @@ mod tests {
             rid: Some(room.id.clone()),
             title: "Zqxtitle7731".into(),
             change: "url".into(),
-            href: "https://shop.example/zqx".into(),
+            href: "https://shop.example/zqx7731".into(),
         };
         s.record_page_visit(&visit, 2_002, None).unwrap();
         s.add_message("zqxtoken7731", &room.id, "Zqxmessage7731 text", None, 2_003)

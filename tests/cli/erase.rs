@@ -42,13 +42,15 @@ fn found<'a>(dir: &Path, markers: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-const MARKERS: [&str; 6] = [
+const MARKERS: [&str; 8] = [
     "Qvzname5518",
     "qvz5518@erase.example",
     "qvztoken5518",
     "+1 555 0155 18",
     "Qvzmessage5518",
     "Qvztitle5518",
+    "Qvzstreet5518",
+    "https://shop.example/qvz5518",
 ];
 
 #[test]
@@ -61,6 +63,10 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
         &[
             ("VISITORD_STORAGE_ERASE_WITHIN_HOURS", "0.0005"),
             ("VISITORD_RATE_LIMIT_ENABLED", "false"),
+            (
+                "VISITORD_LIVECHAT_CUSTOM_FIELDS",
+                "[{id = \"address\", searchable = true}]",
+            ),
         ],
     );
     let token = MARKERS[2];
@@ -68,7 +74,8 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
         .post(
             "/api/v1/livechat/visitor",
             &json!({"visitor": {"token": token, "name": MARKERS[0], "email": MARKERS[1],
-                "phone": MARKERS[3]}}),
+                "phone": MARKERS[3], "customFields": [{"key": "address", "value": MARKERS[6],
+                "overwrite": true}]}}),
         )
         .ok();
     server
@@ -85,7 +92,7 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
         .post(
             "/api/v1/livechat/page.visited",
             &json!({"token": token, "rid": rid, "pageInfo": {"change": "url",
-                "title": MARKERS[5], "location": {"href": "https://shop.example/qvz"}}}),
+                "title": MARKERS[5], "location": {"href": MARKERS[7]}}}),
         )
         .ok();
     server
@@ -107,8 +114,9 @@ fn an_erased_visitor_leaves_the_data_dir_within_the_deadline_while_serving() {
         None,
     );
     assert_eq!(deleted.status, 200, "{deleted:?}");
-    assert!(
-        !found(&sb.data(), &MARKERS).is_empty(),
+    assert_eq!(
+        found(&sb.data(), &MARKERS),
+        MARKERS,
         "sled still holds the erased bytes right after the DELETE"
     );
 

@@ -13,9 +13,12 @@
 //!    on every tree: from here on every committed write (transactions, batches, plain inserts
 //!    alike) reports its key. A drainer thread collects the keys while the copy runs.
 //! 2. Without the lock: every tree is copied in batches into `store-<N+1>` (mode 0700), opened
-//!    with the store's sled settings. Readers and writers carry on against `old`.
-//! 3. Under the writer lock (writers wait only for this step): the collected keys get their
-//!    current value (or their removal) from `old`; `meta.seq_floor` is set above every id
+//!    with the store's sled settings, up to its last key at step 1 (later keys are reported).
+//!    Then, still without the lock, the keys reported so far get their current value (or
+//!    removal) from `old`, in rounds until few are left (a key written again after its round is
+//!    reported again), and the copy is flushed. Readers and writers carry on against `old`.
+//! 3. Under the writer lock (writers wait only for this step): the keys reported since get
+//!    their current value (or their removal) from `old`; `meta.seq_floor` is set above every id
 //!    `old` issued (sled's id generator is not part of a copy, see [`super::compact`]);
 //!    `meta.erase_rewriting_since` is removed; `compact` also compares every row of both
 //!    (`verify`); the copy is flushed, its files set to 0600; `CURRENT` is switched (the commit
@@ -37,8 +40,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Keys per batch written to the copy.
-const BATCH: usize = 10_000;
+/// Keys per batch written to the copy (sled applies a batch under its process-wide write
+/// lock, so a smaller batch holds writers for less).
+const BATCH: usize = 1_000;
+/// Catch-up rounds run without the writer lock while more keys than this were written since
+/// the previous round (so the round under the lock is short).
+const CATCH_UP_UNDER_LOCK: usize = 2_000;
+/// At most this many catch-up rounds without the lock (writers may outpace them).
+const CATCH_UP_ROUNDS: usize = 8;
 /// How long a rewrite waits for the old generation's last reader before leaving its deletion
 /// to later [`Store::tidy`] calls.
 const RETIRE_WAIT: Duration = Duration::from_secs(10);
@@ -142,6 +151,35 @@ fn copy_tree(from: &Tree, last: Option<&IVec>, to: &Tree) -> Result<()> {
         }
     }
     to.apply_batch(batch)?;
+    Ok(())
+}
+
+/// Copies the current value (or the removal) of each `(tree index, key)` from the old trees
+/// into `dst`.
+fn catch_up(
+    trees: &[(IVec, Tree, Option<IVec>)],
+    keys: HashSet<(usize, IVec)>,
+    dst: &Db,
+) -> Result<()> {
+    let mut batches: Vec<(sled::Batch, usize)> =
+        trees.iter().map(|_| (sled::Batch::default(), 0)).collect();
+    for (i, key) in keys {
+        let (Some((name, tree, _)), Some((batch, n))) = (trees.get(i), batches.get_mut(i)) else {
+            continue;
+        };
+        match tree.get(&key)? {
+            Some(value) => batch.insert(key, value),
+            None => batch.remove(key),
+        }
+        *n += 1;
+        if *n == BATCH {
+            dst.open_tree(name)?.apply_batch(std::mem::take(batch))?;
+            *n = 0;
+        }
+    }
+    for ((name, _, _), (batch, _)) in trees.iter().zip(batches) {
+        dst.open_tree(name)?.apply_batch(batch)?;
+    }
     Ok(())
 }
 
@@ -311,24 +349,36 @@ impl Store {
         // Step 2, with the drainer keeping the subscribers' bounded queues empty (a full one
         // would block writers).
         let trees = &watched.trees;
+        let subscribers = &mut watched.subscribers;
+        let (collected, stop) = (&collected, &stop);
         let copied = std::thread::scope(|scope| {
-            let drainer = scope.spawn(|| {
+            let drainer = scope.spawn(move || loop {
+                let stopping = stop.load(Ordering::Acquire);
                 let mut keys = HashSet::new();
-                loop {
-                    let stopping = stop.load(Ordering::Acquire);
-                    let got = drain(&mut watched.subscribers, &mut keys);
-                    if stopping {
-                        break;
-                    }
-                    if got == 0 {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
+                let got = drain(subscribers, &mut keys);
+                lock_anyway(collected).extend(keys);
+                if stopping {
+                    break;
                 }
-                *lock_anyway(&collected) = keys;
+                if got == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             });
+            let mut caught_up = 0;
             let copied = (|| -> Result<()> {
                 for (name, tree, last) in trees {
                     copy_tree(tree, last.as_ref(), &dst.open_tree(name)?)?;
+                }
+                // Keys written meanwhile, while writers carry on: a key written again after it
+                // is read here is reported again, and caught up in a later round.
+                for _ in 0..CATCH_UP_ROUNDS {
+                    let keys = std::mem::take(&mut *lock_anyway(collected));
+                    let n = keys.len();
+                    caught_up += n;
+                    catch_up(trees, keys, &dst)?;
+                    if n <= CATCH_UP_UNDER_LOCK {
+                        break;
+                    }
                 }
                 // The bulk of the flush, before writers are held.
                 dst.flush()?;
@@ -341,24 +391,12 @@ impl Store {
             if drainer.join().is_err() {
                 return Err(StoreError::Invariant("the rewrite's drainer thread failed"));
             }
-            copied.map(|()| (writer, held_since))
+            copied.map(|()| (writer, held_since, caught_up))
         });
-        let (writer, stall_started) = copied?;
-        let keys = std::mem::take(&mut *lock_anyway(&collected));
-        let caught_up = keys.len();
-        let mut batches: Vec<sled::Batch> = trees.iter().map(|_| sled::Batch::default()).collect();
-        for (i, key) in keys {
-            let (Some((_, tree, _)), Some(batch)) = (trees.get(i), batches.get_mut(i)) else {
-                continue;
-            };
-            match tree.get(&key)? {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
-        }
-        for ((name, _, _), batch) in trees.iter().zip(batches) {
-            dst.open_tree(name)?.apply_batch(batch)?;
-        }
+        let (writer, stall_started, earlier) = copied?;
+        let keys = std::mem::take(&mut *lock_anyway(collected));
+        let caught_up = earlier + keys.len();
+        catch_up(trees, keys, &dst)?;
         let floor = old
             .seq_floor
             .checked_add(old.db.generate_id()?)

@@ -691,6 +691,31 @@ mod tests {
     }
 
     #[test]
+    fn an_erasure_stays_due_when_a_rewrite_is_interrupted() {
+        let (_dir, config) = temp_config();
+        let since = {
+            let s = reopen(&config);
+            store_with_an_erasure(&s);
+            let since = s.erase_pending_since().unwrap().unwrap();
+            // Step 1 of a rewrite, then a crash before the switch.
+            set_marker_aside(&s.trees().meta).unwrap();
+            assert_eq!(s.trees().meta.get(ERASE_PENDING).unwrap(), None);
+            s.flush().unwrap();
+            since
+        };
+        let s = reopen(&config);
+        assert_eq!(s.erase_pending_since().unwrap(), Some(since));
+        // An erasure meanwhile does not make the older one look younger.
+        s.register_visitor(&reg("later", "Later", "later@example.com"), 9_000)
+            .unwrap();
+        s.delete_visitor("later", false).unwrap();
+        assert_eq!(s.erase_pending_since().unwrap(), Some(since));
+        s.rewrite().unwrap();
+        assert_eq!(s.erase_pending_since().unwrap(), None);
+        assert_eq!(found(&config.data_dir, &MARKERS), Vec::<&str>::new());
+    }
+
+    #[test]
     fn an_unfinished_copy_is_deleted_at_open() {
         let (_dir, config) = temp_config();
         {

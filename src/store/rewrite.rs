@@ -799,7 +799,10 @@ mod tests {
         let all = files(&config.data_dir);
         assert!(all.len() >= 4, "{all:?}");
         for f in all {
-            assert_eq!(mode(&f), 0o600, "{}", f.display());
+            // sled renames `snap.*.generating` files: one may be gone by now.
+            if let Ok(meta) = std::fs::metadata(&f) {
+                assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", f.display());
+            }
         }
         let exposed = dir.path().join("exposed");
         std::fs::create_dir(&exposed).unwrap();

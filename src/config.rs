@@ -73,6 +73,10 @@ pub struct StorageConfig {
     /// leave flushing to sled's timer (every `flush_every_ms`). It exists so the crash test can
     /// prove that it detects lost acknowledged writes.
     pub unsafe_ack_before_flush: bool,
+    /// An erased visitor's bytes are gone from the data dir's files within this many hours
+    /// (fractions allowed): the store is rewritten online once the oldest pending erasure is
+    /// half this old (`store::rewrite`).
+    pub erase_within_hours: f64,
 }
 
 impl Default for StorageConfig {
@@ -83,6 +87,7 @@ impl Default for StorageConfig {
             durability: Durability::Sync,
             flush_every_ms: 500,
             unsafe_ack_before_flush: false,
+            erase_within_hours: 24.0,
         }
     }
 }
@@ -505,6 +510,13 @@ impl Config {
         if self.storage.flush_every_ms == 0 {
             return bad("storage.flush_every_ms", "must be at least 1");
         }
+        let hours = self.storage.erase_within_hours;
+        if !(hours.is_finite() && hours > 0.0) {
+            return bad(
+                "storage.erase_within_hours",
+                "must be a number of hours above 0",
+            );
+        }
         if self.auth.token_ttl_days == 0 {
             return bad("auth.token_ttl_days", "must be at least 1");
         }
@@ -776,6 +788,34 @@ mod tests {
         assert_eq!(c.server.bind, "0.0.0.0:3");
         assert_eq!(c.storage.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.storage.cache_mb, 7);
+    }
+
+    #[test]
+    fn erase_within_hours_takes_fractions_and_whole_hours() {
+        assert_eq!(Config::default().storage.erase_within_hours, 24.0);
+        let env = [("VISITORD_STORAGE_ERASE_WITHIN_HOURS", "0.0005")];
+        let c = load(None, &env, Overrides::default()).unwrap();
+        assert_eq!(c.storage.erase_within_hours, 0.0005);
+        let env = [("VISITORD_STORAGE_ERASE_WITHIN_HOURS", "2")];
+        let c = load(None, &env, Overrides::default()).unwrap();
+        assert_eq!(c.storage.erase_within_hours, 2.0);
+        let c = load(
+            Some("[storage]\nerase_within_hours = 6\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.storage.erase_within_hours, 6.0);
+        let err = load(
+            Some("[storage]\nerase_within_hours = 0\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("storage.erase_within_hours"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod backup_schedule;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod eraser;
 pub mod export;
 pub mod healthcheck;
 pub mod http;

@@ -68,6 +68,9 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         "  data dir:   {}",
         config.storage.data_dir.display()
     ));
+    if let Some(warning) = crate::store::layout::exposure_warning(&config.storage.data_dir) {
+        line(format!("  warning:    {warning}"));
+    }
     line(format!("  listening:  {}", urls.join(", ")));
     if config.storage.unsafe_ack_before_flush {
         line(format!(
@@ -97,6 +100,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .metrics
         .enabled()
         .then(|| StoreSampler::spawn(state.store.clone(), state.metrics.clone()));
+    let eraser = crate::eraser::Eraser::spawn(state.store.clone(), &config.storage);
     let backups = crate::backup_schedule::Scheduler::spawn(state.store.clone(), &config.backup);
     let server = server.run();
     // SIGINT and SIGTERM both stop gracefully: stop accepting, finish in-flight requests (up to
@@ -109,6 +113,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     });
     let result = server.await;
     drop(backups);
+    drop(eraser);
     drop(sampler);
     drop(pruner);
     state

@@ -88,7 +88,8 @@ impl Store {
     /// Raises the guest counter to at least `n`, so the next `guest-N` is above every imported one.
     pub fn raise_guest_counter(&self, n: u64) -> Result<()> {
         let _writer = self.lock();
-        let meta = &self.trees().meta;
+        let trees = self.trees();
+        let meta = &trees.meta;
         let current = meta
             .get(b"guest_counter")?
             .and_then(|b| keys::read_u64(&b))

@@ -46,21 +46,21 @@ impl Expected {
 }
 
 impl Store {
-    fn derived_tree(&self, name: &str) -> Option<&sled::Tree> {
+    fn derived_tree(&self, name: &str) -> Option<sled::Tree> {
         let t = self.trees();
         Some(match name {
-            "visitorkey_seqs" => &t.visitorkey_seqs,
-            "visitortime_seq" => &t.visitortime_seq,
-            "gram_postings" => &t.gram_postings,
-            "visitorid_openroomid" => &t.visitorid_openroomid,
-            "visitorid_roomtime" => &t.visitorid_roomtime,
-            "roomid_msgtime_msgid" => &t.roomid_msgtime_msgid,
-            "roomid_navtime_navid" => &t.roomid_navtime_navid,
-            "token_navtime_navid" => &t.token_navtime_navid,
-            "navtime_navid" => &t.navtime_navid,
-            "navexpiry_navid" => &t.navexpiry_navid,
-            "username_userid" => &t.username_userid,
-            "userid_tokenhash" => &t.userid_tokenhash,
+            "visitorkey_seqs" => t.visitorkey_seqs.clone(),
+            "visitortime_seq" => t.visitortime_seq.clone(),
+            "gram_postings" => t.gram_postings.clone(),
+            "visitorid_openroomid" => t.visitorid_openroomid.clone(),
+            "visitorid_roomtime" => t.visitorid_roomtime.clone(),
+            "roomid_msgtime_msgid" => t.roomid_msgtime_msgid.clone(),
+            "roomid_navtime_navid" => t.roomid_navtime_navid.clone(),
+            "token_navtime_navid" => t.token_navtime_navid.clone(),
+            "navtime_navid" => t.navtime_navid.clone(),
+            "navexpiry_navid" => t.navexpiry_navid.clone(),
+            "username_userid" => t.username_userid.clone(),
+            "userid_tokenhash" => t.userid_tokenhash.clone(),
             _ => return None,
         })
     }
@@ -445,7 +445,7 @@ impl Store {
         self.trees()
             .meta
             .insert(b"visitor_count", &keys::u64_value(expected.visitor_count))?;
-        self.inner.db.flush()?;
+        self.engine().db.flush()?;
         drop(_writer);
         self.check()
     }

@@ -12,7 +12,6 @@
 
 use super::{Result, StoreError};
 use crate::config::Durability;
-use sled::Db;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -57,6 +56,9 @@ impl Shared {
 /// production; tests substitute a flush they hold open or fail).
 pub type FlushFn = Box<dyn FnMut() -> sled::Result<()> + Send>;
 
+/// The flush run when the coordinator stops.
+pub type FinalFlush = Box<dyn FnOnce() -> sled::Result<()> + Send>;
+
 /// Called by the flusher thread after every flush with the number of writes (tickets) it covered,
 /// how long it took and whether it succeeded. It runs on the flusher thread: it must be quick.
 pub type FlushObserver = Arc<dyn Fn(u64, Duration, bool) + Send + Sync>;
@@ -69,16 +71,20 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread (in `sync` mode).
-    pub fn start(db: Db, mode: Durability) -> GroupCommit {
-        let on_exit = db.clone();
-        let flush: FlushFn = Box::new(move || db.flush().map(|_| ()));
-        Self::start_with(flush, mode, on_exit)
+    /// Starts the flusher thread (in `sync` mode). `flush` flushes the store's live database
+    /// (it may change under the store's online rewrite, so it is looked up per flush).
+    pub fn start(
+        flush: impl Fn() -> sled::Result<()> + Send + Sync + 'static,
+        mode: Durability,
+    ) -> GroupCommit {
+        let flush = Arc::new(flush);
+        let each = flush.clone();
+        Self::start_with(Box::new(move || each()), mode, Box::new(move || flush()))
     }
 
     /// Starts group commit with `flush` as the durable flush (the seam of the unit tests);
-    /// `db` is flushed once more when the coordinator is dropped.
-    fn start_with(flush: FlushFn, mode: Durability, db: Db) -> GroupCommit {
+    /// `last` runs once more when the coordinator is dropped.
+    fn start_with(flush: FlushFn, mode: Durability, last: FinalFlush) -> GroupCommit {
         let (flushed, _) = watch::channel(Flushed::default());
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
@@ -92,7 +98,7 @@ impl GroupCommit {
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name("visitord-flusher".into())
-                    .spawn(move || flush_loop(flush, &db, &shared))
+                    .spawn(move || flush_loop(flush, last, &shared))
                     .map_err(|e| log::error!("cannot start the flusher thread: {e}"))
                     .ok()
             }
@@ -158,7 +164,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
+fn flush_loop(mut flush: FlushFn, last: FinalFlush, shared: &Shared) {
     let mut handled = 0u64;
     loop {
         let target = {
@@ -195,7 +201,7 @@ fn flush_loop(mut flush: FlushFn, db: &Db, shared: &Shared) {
             }
         });
     }
-    if let Err(e) = db.flush() {
+    if let Err(e) = last() {
         log::error!("final flush failed: {e}");
     }
 }
@@ -279,7 +285,11 @@ mod tests {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let gate = Arc::new(Gate::default());
         let g = gate.clone();
-        let gc = GroupCommit::start_with(Box::new(move || g.flush()), Durability::Sync, db);
+        let gc = GroupCommit::start_with(
+            Box::new(move || g.flush()),
+            Durability::Sync,
+            Box::new(move || db.flush().map(|_| ())),
+        );
         (gate, gc, dir)
     }
 
@@ -414,7 +424,11 @@ mod tests {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let gate = Arc::new(Gate::default());
         let g = gate.clone();
-        let gc = GroupCommit::start_with(Box::new(move || g.flush()), Durability::Periodic, db);
+        let gc = GroupCommit::start_with(
+            Box::new(move || g.flush()),
+            Durability::Periodic,
+            Box::new(move || db.flush().map(|_| ())),
+        );
         let mut w: Waiter = Box::pin(gc.wait_durable());
         assert!(matches!(poll_once(&mut w).await, Some(Ok(()))));
         assert_eq!(gate.started(), 0);

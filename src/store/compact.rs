@@ -1,4 +1,4 @@
-//! Offline compaction: a stopped store is copied, key by key, into a fresh directory that then
+//! Offline compaction: a stopped store is copied, key by key, into a fresh generation that then
 //! takes its place.
 //!
 //! Why: sled 0.34 appends every rewrite of a page to its log and reclaims the superseded
@@ -7,24 +7,24 @@
 //! leaves a store several times its live size: 1,000,000 imported visitors took 1.78 GB on
 //! disk for 281 MB of keys and values; the fresh copy takes 0.70 GB (`docs/benchmarks.md`).
 //!
-//! How, so that no crash loses the store:
-//! 1. The copy is written to `<dir>.compacting` (one left by an interrupted run is deleted
-//!    first), flushed, and compared with the original by sled's checksum of every key and value.
-//! 2. `<dir>` is renamed to `<dir>.old`, `<dir>.compacting` to `<dir>`, and `<dir>.old` deleted.
-//!    [`recover`], run by every open, puts `<dir>.old` back when a crash struck between the two
-//!    renames.
+//! How: it is the online rewrite ([`super::rewrite`]) with nothing else writing, plus a check
+//! that every row of the copy equals the store's: the copy goes to `<data dir>/store-<N+1>`, is
+//! flushed and compared, `CURRENT` is switched to it (the commit point) and `store-<N>` deleted.
+//! A crash leaves `CURRENT` naming a complete generation; the other one is deleted at the next
+//! open ([`super::layout`]). Files in the data dir that are not the store's (such as
+//! `initial-admin-password`) are never touched. Compaction also completes pending erasures
+//! (it clears `meta.erase_pending_since`).
 //!
-//! sled's id generator (the source of write-order `seq`s) is not part of a copy, so the original
-//! store first records `meta.seq_floor`, an id above every one it issued; stores add it to every
+//! sled's id generator (the source of write-order `seq`s) is not part of a copy, so the copy
+//! records `meta.seq_floor`, an id above every one the original issued; stores add it to every
 //! new id (see [`super::Store::next_seq`]).
+//!
+//! Builds before generations compacted by renaming the whole data dir to `<dir>.old` and a copy
+//! from `<dir>.compacting` into its place; [`recover`] still undoes such a swap that a crash
+//! interrupted.
 
-use super::{keys, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use std::path::{Path, PathBuf};
-
-/// Keys per batch written to the copy.
-const BATCH: usize = 10_000;
-/// Page cache of the copy being written.
-const COPY_CACHE_BYTES: u64 = 64 << 20;
 
 /// Sizes on disk (sled's own count, as `import` prints it) before and after, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +48,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Finishes or undoes a compaction that a crash interrupted (see the module header).
+/// Undoes a whole-directory compaction of an older build that a crash interrupted (see the
+/// module header).
 pub(super) fn recover(dir: &Path) -> Result<()> {
     let dir: &Path = &dir.components().collect::<PathBuf>();
     let old = sibling(dir, ".old");
@@ -63,60 +64,15 @@ pub(super) fn recover(dir: &Path) -> Result<()> {
 }
 
 /// Compacts the store `store` (open, so locked against servers), which must be its only handle:
-/// it is consumed, and the store is closed when this returns.
-pub fn compact(store: Store, dir: &Path) -> Result<Compaction> {
-    let dir: &Path = &dir.components().collect::<PathBuf>();
-    let before = store.size_on_disk()?;
-    let tmp = sibling(dir, ".compacting");
-    let after;
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    {
-        let _writer = store.lock();
-        let floor = store.next_seq()?;
-        store
-            .trees()
-            .meta
-            .insert(b"seq_floor", &keys::u64_value(floor))?;
-        store.inner.db.flush()?;
-        let src = &store.inner.db;
-        // Written once and not read back: a small cache (sled's default is 1 GiB).
-        let dst = sled::Config::new()
-            .path(&tmp)
-            .cache_capacity(COPY_CACHE_BYTES)
-            .flush_every_ms(None)
-            .open()?;
-        for name in src.tree_names() {
-            let from = src.open_tree(&name)?;
-            let to = dst.open_tree(&name)?;
-            let mut batch = sled::Batch::default();
-            let mut n = 0;
-            for row in from.iter() {
-                let (k, v) = row?;
-                batch.insert(k, v);
-                n += 1;
-                if n == BATCH {
-                    to.apply_batch(std::mem::take(&mut batch))?;
-                    n = 0;
-                }
-            }
-            to.apply_batch(batch)?;
-        }
-        dst.flush()?;
-        after = dst.size_on_disk()?;
-        if dst.checksum()? != src.checksum()? {
-            return Err(StoreError::Invariant(
-                "the compacted copy differs from the store; the store was left as it was",
-            ));
-        }
-    }
+/// it is consumed, and the store is closed when this returns. `_dir` is its data dir (the store
+/// knows it; kept for callers).
+pub fn compact(store: Store, _dir: &Path) -> Result<Compaction> {
+    let r = store.rewrite_with(true)?;
     drop(store);
-    let old = sibling(dir, ".old");
-    std::fs::rename(dir, &old).map_err(io(dir))?;
-    std::fs::rename(&tmp, dir).map_err(io(dir))?;
-    std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    Ok(Compaction { before, after })
+    Ok(Compaction {
+        before: r.before,
+        after: r.after,
+    })
 }
 
 #[cfg(test)]
@@ -155,17 +111,33 @@ mod tests {
             })
             .max()
             .unwrap();
-        let before = s.snapshot().unwrap();
+        let before: Vec<_> = s
+            .snapshot()
+            .unwrap()
+            .into_iter()
+            .filter(|(tree, key, _)| !super::super::rewrite::rewritten_meta(tree.as_bytes(), key))
+            .collect();
+        std::fs::write(config.data_dir.join("initial-admin-password"), "pw\n").unwrap();
         compact(s, &config.data_dir).unwrap();
         assert!(!sibling(&config.data_dir, ".compacting").exists());
         assert!(!sibling(&config.data_dir, ".old").exists());
+        assert_eq!(
+            crate::store::layout::generations(&config.data_dir).unwrap(),
+            [2],
+            "the copy replaced the first generation"
+        );
+        assert_eq!(
+            std::fs::read_to_string(config.data_dir.join("initial-admin-password")).unwrap(),
+            "pw\n",
+            "a file that is not the store's survives"
+        );
 
         let s = open(&config);
         let after: Vec<_> = s
             .snapshot()
             .unwrap()
             .into_iter()
-            .filter(|(tree, key, _)| !(tree == "meta" && key == b"seq_floor"))
+            .filter(|(tree, key, _)| !super::super::rewrite::rewritten_meta(tree.as_bytes(), key))
             .collect();
         assert_eq!(after, before);
         assert!(s.check().unwrap().problems.is_empty());

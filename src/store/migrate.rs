@@ -253,7 +253,8 @@ mod tests {
                 };
                 visitors.push(s.register_visitor(&reg, 1000 + i).unwrap());
             }
-            let db = &s.inner.db;
+            let engine = s.engine();
+            let db = &engine.db;
             let old = db.open_tree("visitorid_visitor").unwrap();
             let tokens = db.open_tree("token_visitorid").unwrap();
             for v in &visitors {
@@ -280,7 +281,7 @@ mod tests {
             assert_eq!(s.visitor_by_email(email).unwrap().as_ref(), Some(v));
         }
         assert!(!s
-            .inner
+            .engine()
             .db
             .tree_names()
             .iter()

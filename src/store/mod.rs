@@ -6,6 +6,13 @@
 //! transaction (prefix scans, which transactions cannot do) makes read-then-write race-free.
 //! Durability is decided by [`commit::GroupCommit`].
 //!
+//! The sled database sits in a generation directory of the data dir (`store-<N>`, named by
+//! `CURRENT`; see [`layout`] for every file). The live one is held in a swappable [`Engine`]:
+//! [`rewrite`] copies the store into the next generation while it keeps serving and swaps it
+//! in, so that erased visitors leave no byte on disk (`storage.erase_within_hours`). Readers
+//! and writers load the engine per call ([`Store::trees`], [`Store::transact`]); writers do so
+//! only after taking the writer lock, under which the swap happens.
+//!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
 pub mod buckets;
@@ -15,21 +22,25 @@ pub mod commit;
 pub mod compact;
 pub mod history;
 pub mod keys;
+pub mod layout;
 pub mod logical;
 mod migrate;
 pub mod postings;
+pub mod rewrite;
 pub mod rooms;
 pub mod search;
 pub mod users;
 pub mod visitors;
 
 use crate::config::{Durability, StorageConfig};
+use crate::time::Millis;
+use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::{Db, Tree};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -99,7 +110,9 @@ struct Trees {
     /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
     /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds),
     /// `hash_key` (the secret of [`buckets::Hasher`], made with the store), `seq_floor` (u64 BE,
-    /// added to sled's ids, see [`compact`]).
+    /// added to sled's ids, see [`compact`]), `erase_pending_since` (u64 BE ms: the oldest
+    /// erasure not yet rewritten off the disk, see [`rewrite`]; absent when none) and
+    /// `erase_rewriting_since` (u64 BE ms: the same, moved aside while a rewrite runs).
     meta: Tree,
     /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
     /// Keyed by seq so that a search posting resolves to its record in one read.
@@ -148,6 +161,11 @@ struct Trees {
 }
 
 const TREE_COUNT: usize = 20;
+
+/// `meta` key: when the oldest erasure not yet rewritten off the disk happened (u64 BE ms).
+const ERASE_PENDING: &[u8] = b"erase_pending_since";
+/// `meta` key: [`ERASE_PENDING`] as moved aside by a running rewrite (u64 BE ms).
+const ERASE_REWRITING: &[u8] = b"erase_rewriting_since";
 
 impl Trees {
     fn open(db: &Db) -> sled::Result<Trees> {
@@ -266,6 +284,16 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Records an erasure for [`rewrite`]: sets `meta.erase_pending_since` to `now` unless an
+    /// older erasure is already pending. Called in the transaction that erases.
+    fn note_erasure(&self, now: Millis) -> TxResult<()> {
+        if self.meta.get(ERASE_PENDING)?.is_none() {
+            let now = u64::try_from(now).unwrap_or(0);
+            self.meta.insert(ERASE_PENDING, &keys::u64_value(now))?;
+        }
+        Ok(())
+    }
+
     /// Encodes and writes one record inside the transaction.
     fn put<T: Serialize>(&self, tree: &TransactionalTree, key: &[u8], value: &T) -> TxResult<()> {
         let bytes = encode(value).map_err(ConflictableTransactionError::Abort)?;
@@ -334,16 +362,82 @@ fn id_value(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<String> {
     })
 }
 
-struct Inner {
+/// One open sled database (a generation of the store) with its trees. Swapped as a whole by
+/// [`rewrite`]; a retired one is closed when its last reader drops it.
+struct Engine {
     db: Db,
     trees: Trees,
     all: [Tree; TREE_COUNT],
+    /// Added to every id sled generates: raised by each rewrite and [`compact`], whose copy
+    /// starts sled's id generator again from zero.
+    seq_floor: u64,
+    /// Where its files are.
+    live: layout::Live,
+}
+
+impl Engine {
+    /// Wraps an open database (whose trees exist and whose schema is current).
+    fn new(db: Db, live: layout::Live) -> Result<Engine> {
+        let trees = Trees::open(&db)?;
+        let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
+        let all = trees.all();
+        Ok(Engine {
+            db,
+            trees,
+            all,
+            seq_floor,
+            live,
+        })
+    }
+}
+
+/// The live trees, kept alive (even across a swap) as long as the guard lives.
+struct TreesGuard(arc_swap::Guard<Arc<Engine>>);
+
+impl std::ops::Deref for TreesGuard {
+    type Target = Trees;
+    fn deref(&self) -> &Trees {
+        &self.0.trees
+    }
+}
+
+/// How sled is opened (from the config), for the store and each new generation.
+#[derive(Debug, Clone, Copy)]
+struct SledSettings {
+    cache_bytes: u64,
+    flush_every_ms: Option<u64>,
+}
+
+impl SledSettings {
+    fn of(config: &StorageConfig) -> SledSettings {
+        let flush_every_ms = match config.durability {
+            // The testing-only seam: nothing but sled's timer flushes.
+            _ if config.unsafe_ack_before_flush => Some(config.flush_every_ms),
+            // Sync mode flushes through group commit; sled's own timer stays as a backstop.
+            Durability::Sync => Some(config.flush_every_ms.max(1000)),
+            Durability::Periodic => Some(config.flush_every_ms),
+        };
+        SledSettings {
+            cache_bytes: config.cache_mb.saturating_mul(1024 * 1024),
+            flush_every_ms,
+        }
+    }
+
+    fn open(&self, dir: &Path) -> sled::Result<Db> {
+        sled::Config::new()
+            .path(dir)
+            .cache_capacity(self.cache_bytes)
+            .flush_every_ms(self.flush_every_ms)
+            .open()
+    }
+}
+
+struct Inner {
+    /// The live generation; the group-commit flusher holds the same cell.
+    engine: Arc<ArcSwap<Engine>>,
     /// Held by every writer from its first read to its commit.
     write_lock: Mutex<()>,
     commit: commit::GroupCommit,
-    /// Added to every id sled generates: raised by [`compact`], whose copy starts sled's id
-    /// generator again from zero.
-    seq_floor: u64,
     /// Places values in the exact-match buckets (keyed with the store's secret).
     hasher: buckets::Hasher,
     /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
@@ -353,12 +447,27 @@ struct Inner {
     /// Room-less history of unregistered tokens is configured to expire
     /// (`history.roomless_ttl_days` > 0); see [`Store::set_roomless_expiry`].
     roomless_expiry: AtomicBool,
+    /// The data dir.
+    data_dir: PathBuf,
+    /// How each generation is opened.
+    sled: SledSettings,
+    /// Held by a rewrite (one at a time) and by the deletion of old generations.
+    rewriting: Mutex<()>,
+    /// Engines swapped out by a rewrite: their files are deleted once the last reader let go.
+    retired: Mutex<Vec<rewrite::Retired>>,
+    /// The lock on `<data dir>/LOCK`; released last, when the store closes.
+    _lock: std::fs::File,
 }
 
 /// A handle on the open store; cheap to clone, closed when the last clone is dropped.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+}
+
+/// Takes a mutex, also when a panic poisoned it (nothing here panics while holding one).
+fn lock_anyway<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Store {
@@ -368,72 +477,73 @@ impl Store {
     pub fn open(config: &StorageConfig, search_fields: Vec<String>) -> Result<Store> {
         let dir = &config.data_dir;
         compact::recover(dir)?;
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let flush_every_ms = match config.durability {
-            // The testing-only seam: nothing but sled's timer flushes.
-            _ if config.unsafe_ack_before_flush => Some(config.flush_every_ms),
-            // Sync mode flushes through group commit; sled's own timer stays as a backstop.
-            Durability::Sync => Some(config.flush_every_ms.max(1000)),
-            Durability::Periodic => Some(config.flush_every_ms),
-        };
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(config.cache_mb.saturating_mul(1024 * 1024))
-            .flush_every_ms(flush_every_ms)
-            .open()
+        layout::create_private_dir(dir)?;
+        if let Some(warning) = layout::exposure_warning(dir) {
+            log::warn!("{warning}");
+        }
+        let lock = layout::lock(dir)?;
+        let live = layout::prepare(dir)?;
+        let sled = SledSettings::of(config);
+        let db = sled
+            .open(&layout::live_dir(dir, live))
             .map_err(|e| open_error(dir, e))?;
         let trees = Trees::open(&db)?;
         let found = check_schema(&trees.meta)?;
         let hasher = buckets::Hasher::new(&hash_key(&trees.meta)?);
         migrate::run(&db, &trees, &hasher, found)?;
-        let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
-        let all = trees.all();
+        let engine = Arc::new(ArcSwap::from_pointee(Engine::new(db, live)?));
+        layout::secure(dir, live)?;
+        let flushed = engine.clone();
+        let flush = move || flushed.load().db.flush().map(|_| ());
         let commit = if config.unsafe_ack_before_flush {
             log::warn!(
                 "storage.unsafe_ack_before_flush is on: writes are acknowledged before they are \
                  on disk and a crash loses them (testing only, never use)"
             );
             // Writers do not wait for any flush, as in `periodic` mode.
-            commit::GroupCommit::start(db.clone(), Durability::Periodic)
+            commit::GroupCommit::start(flush, Durability::Periodic)
         } else {
-            commit::GroupCommit::start(db.clone(), config.durability)
+            commit::GroupCommit::start(flush, config.durability)
         };
         let store = Store {
             inner: Arc::new(Inner {
-                db,
-                trees,
-                all,
+                engine,
                 write_lock: Mutex::new(()),
                 commit,
-                seq_floor,
                 hasher,
                 search_fields,
                 write_failing: AtomicBool::new(false),
                 roomless_expiry: AtomicBool::new(true),
+                data_dir: dir.clone(),
+                sled,
+                rewriting: Mutex::new(()),
+                retired: Mutex::new(Vec::new()),
+                _lock: lock,
             }),
         };
         store.ensure_search_index()?;
         Ok(store)
     }
 
-    fn trees(&self) -> &Trees {
-        &self.inner.trees
+    /// The live generation (load it after taking the writer lock when preparing a write).
+    fn engine(&self) -> arc_swap::Guard<Arc<Engine>> {
+        self.inner.engine.load()
+    }
+
+    /// The live trees.
+    fn trees(&self) -> TreesGuard {
+        TreesGuard(self.engine())
     }
 
     /// Takes the writers' lock (a poisoned lock is still a lock: no writer panics mid-write).
     fn lock(&self) -> MutexGuard<'_, ()> {
-        self.inner
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_anyway(&self.inner.write_lock)
     }
 
     /// Runs `f` in one transaction over every tree.
     fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
-        let result = Transactional::<StoreError>::transaction(&self.inner.all[..], |trees| {
+        let engine = self.engine();
+        let result = Transactional::<StoreError>::transaction(&engine.all[..], |trees| {
             f(&Tx::new(trees, &self.inner.hasher))
         });
         let storage_failed = matches!(
@@ -451,8 +561,9 @@ impl Store {
 
     /// A fresh write-order number (monotonic across restarts and compactions).
     fn next_seq(&self) -> Result<u64> {
-        let id = self.inner.db.generate_id()?;
-        self.inner
+        let engine = self.engine();
+        let id = engine.db.generate_id()?;
+        engine
             .seq_floor
             .checked_add(id)
             .ok_or(StoreError::Invariant("write-order numbers exhausted"))
@@ -494,8 +605,8 @@ impl Store {
     /// prove that [`Store::check`] notices. Never used by visitord itself.
     #[doc(hidden)]
     pub fn raw_write(&self, tree: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        let tree = self
-            .inner
+        let engine = self.engine();
+        let tree = engine
             .all
             .iter()
             .find(|t| t.name().as_ref() == tree.as_bytes())
@@ -504,7 +615,7 @@ impl Store {
             Some(v) => tree.insert(key, v)?,
             None => tree.remove(key)?,
         };
-        self.inner.db.flush()?;
+        engine.db.flush()?;
         Ok(())
     }
 
@@ -517,7 +628,7 @@ impl Store {
 
     /// Flushes everything to disk now (clean shutdown).
     pub fn flush(&self) -> Result<()> {
-        self.inner.db.flush()?;
+        self.engine().db.flush()?;
         Ok(())
     }
 
@@ -531,7 +642,7 @@ impl Store {
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.inner.db.size_on_disk()?)
+        Ok(self.engine().db.size_on_disk()?)
     }
 
     /// Counts of the main records (tests and tools: each walks its tree).
@@ -571,7 +682,8 @@ impl Store {
     /// when the store's contents are. For tests that prove a rejected request changed nothing.
     pub fn snapshot(&self) -> Result<Vec<SnapshotRow>> {
         let mut rows = Vec::new();
-        for tree in self.inner.all.iter() {
+        let engine = self.engine();
+        for tree in engine.all.iter() {
             let name = String::from_utf8_lossy(&tree.name()).into_owned();
             for row in tree.iter() {
                 let (k, v) = row?;

@@ -159,7 +159,8 @@ impl Store {
     /// The chunk of `prefix` that holds (or would hold) `seq`, with its seqs: the last chunk
     /// starting at or before it, else the first chunk after it; `None` when the list is empty.
     fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>, Vec<u64>)>> {
-        let tree = &self.trees().gram_postings;
+        let trees = self.trees();
+        let tree = &trees.gram_postings;
         let at = chunk_key(prefix, seq);
         let row = match tree.range(prefix.to_vec()..=at.clone()).next_back() {
             Some(row) => Some(row?),

@@ -452,7 +452,7 @@ impl Store {
             }
         }
         t.meta.insert(b"search_fields", signature.as_bytes())?;
-        self.inner.db.flush()?;
+        self.engine().db.flush()?;
         Ok(())
     }
 }

@@ -434,6 +434,7 @@ impl Store {
                 super::rooms::erase_room(tx, room)?;
             }
             erase_visitor(tx, &visitor)?;
+            tx.note_erasure(crate::time::now_ms())?;
             Ok(())
         })?;
         Ok(visitor.id)

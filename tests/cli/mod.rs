@@ -7,6 +7,7 @@ mod access_log;
 mod config_effects;
 mod data;
 mod env_vars;
+mod erase;
 mod ops;
 pub mod proc;
 mod serve;

@@ -4,8 +4,9 @@
 //! every index row (search postings included). Nothing here is sled's format, so a
 //! backup restores into a newer schema or another backend.
 
-use super::{Refusal, Result, Store, StoreError};
+use super::{Engine, Refusal, Result, Store, StoreError, Trees};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
+use std::sync::Arc;
 
 /// One logical record of a store.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,62 @@ pub enum Record {
     GuestCounter(u64),
 }
 
+/// The records of `t`, in the order of [`Store::each_record`].
+fn each_record_of(t: &Trees, mut f: impl FnMut(Record) -> bool) -> Result<bool> {
+    for row in t.userid_user.iter() {
+        let (key, value) = row?;
+        if !f(Record::User(super::decode("userid_user", &key, &value)?)) {
+            return Ok(false);
+        }
+    }
+    for row in t.tokenhash_session.iter() {
+        let (key, value) = row?;
+        let session = super::decode("tokenhash_session", &key, &value)?;
+        let token_hash = key.to_vec();
+        if !f(Record::Session {
+            token_hash,
+            session,
+        }) {
+            return Ok(false);
+        }
+    }
+    for row in t.visitorseq_visitor.iter() {
+        let (key, value) = row?;
+        let v = super::decode_compact("visitorseq_visitor", &key, &value)?;
+        if !f(Record::Visitor(v)) {
+            return Ok(false);
+        }
+    }
+    for row in t.roomid_room.iter() {
+        let (key, value) = row?;
+        if !f(Record::Room(super::decode("roomid_room", &key, &value)?)) {
+            return Ok(false);
+        }
+    }
+    for row in t.msgid_message.iter() {
+        let (key, value) = row?;
+        if !f(Record::Message(super::decode(
+            "msgid_message",
+            &key,
+            &value,
+        )?)) {
+            return Ok(false);
+        }
+    }
+    for row in t.navid_pagevisit.iter() {
+        let (key, value) = row?;
+        if !f(Record::Page(super::decode(
+            "navid_pagevisit",
+            &key,
+            &value,
+        )?)) {
+            return Ok(false);
+        }
+    }
+    let guests = super::read_u64_or_zero(&t.meta, "meta", b"guest_counter")?;
+    Ok(f(Record::GuestCounter(guests)))
+}
+
 /// Something whose logical records can be read in order: a stopped [`Store`], or a
 /// [`Snapshot`] of a serving one.
 pub trait RecordSource {
@@ -37,16 +94,30 @@ impl RecordSource for Store {
     }
 }
 
-/// A consistent view of a serving store for a backup: no write lands between its first and its
-/// last record. (Held by the writers' lock while it lives: writes wait for the dump.)
+/// A consistent view of a serving store for a backup ([`Store::backup_view`]): the generation
+/// an online rewrite just replaced, which nobody writes to any more. Writers are held only for
+/// the rewrite's short final catch-up, not for the backup's read. Its files are deleted when the
+/// view is dropped.
 pub struct Snapshot<'a> {
     store: &'a Store,
-    _writers: std::sync::MutexGuard<'a, ()>,
+    old: Option<Arc<Engine>>,
 }
 
 impl RecordSource for Snapshot<'_> {
     fn each_record(&self, f: &mut dyn FnMut(Record) -> bool) -> Result<bool> {
-        Store::each_record(self.store, f)
+        match &self.old {
+            Some(engine) => each_record_of(&engine.trees, f),
+            None => Ok(true),
+        }
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        drop(self.old.take());
+        if let Err(e) = self.store.tidy() {
+            log::warn!("the generation a backup read is deleted later: {e}");
+        }
     }
 }
 
@@ -58,66 +129,23 @@ impl Store {
     /// entries, then the guest counter. Stops early (returning `Ok(false)`) when `f` does.
     /// Reads one record at a time. Consistent only on a store nobody writes to (a stopped one,
     /// or a rewrite's snapshot).
-    pub fn each_record(&self, mut f: impl FnMut(Record) -> bool) -> Result<bool> {
-        let t = self.trees();
-        for row in t.userid_user.iter() {
-            let (key, value) = row?;
-            if !f(Record::User(super::decode("userid_user", &key, &value)?)) {
-                return Ok(false);
-            }
-        }
-        for row in t.tokenhash_session.iter() {
-            let (key, value) = row?;
-            let session = super::decode("tokenhash_session", &key, &value)?;
-            let token_hash = key.to_vec();
-            if !f(Record::Session {
-                token_hash,
-                session,
-            }) {
-                return Ok(false);
-            }
-        }
-        for row in t.visitorseq_visitor.iter() {
-            let (key, value) = row?;
-            let v = super::decode_compact("visitorseq_visitor", &key, &value)?;
-            if !f(Record::Visitor(v)) {
-                return Ok(false);
-            }
-        }
-        for row in t.roomid_room.iter() {
-            let (key, value) = row?;
-            if !f(Record::Room(super::decode("roomid_room", &key, &value)?)) {
-                return Ok(false);
-            }
-        }
-        for row in t.msgid_message.iter() {
-            let (key, value) = row?;
-            if !f(Record::Message(super::decode(
-                "msgid_message",
-                &key,
-                &value,
-            )?)) {
-                return Ok(false);
-            }
-        }
-        for row in t.navid_pagevisit.iter() {
-            let (key, value) = row?;
-            if !f(Record::Page(super::decode(
-                "navid_pagevisit",
-                &key,
-                &value,
-            )?)) {
-                return Ok(false);
-            }
-        }
-        Ok(f(Record::GuestCounter(self.guest_counter()?)))
+    pub fn each_record(&self, f: impl FnMut(Record) -> bool) -> Result<bool> {
+        each_record_of(&self.trees(), f)
     }
 
-    /// A consistent view of the store for a backup, while it keeps serving.
+    /// A consistent view of the store for a backup, while it keeps serving: an online rewrite
+    /// (which also carries out pending erasures and compacts) whose replaced generation is read.
     pub fn backup_view(&self) -> Result<Snapshot<'_>> {
+        let (rewrite, old) = self.rewrite_keeping_old()?;
+        log::info!(
+            "rewrote the store into store-{} for a backup in {:.2} s (writers held {} ms)",
+            rewrite.generation,
+            rewrite.took.as_secs_f64(),
+            rewrite.stall.as_millis()
+        );
         Ok(Snapshot {
             store: self,
-            _writers: self.lock(),
+            old: Some(old),
         })
     }
 

@@ -245,7 +245,7 @@ impl Store {
     pub(super) fn rewrite_with(&self, verify: bool) -> Result<Rewrite> {
         let result = {
             let _one = lock_anyway(&self.inner.rewriting);
-            self.rewrite_locked(verify)
+            self.rewrite_locked(verify).map(|(rewrite, _old)| rewrite)
         };
         let deadline = Instant::now() + RETIRE_WAIT;
         loop {
@@ -268,8 +268,16 @@ impl Store {
         result
     }
 
-    /// The rewrite proper; the caller holds `rewriting`.
-    fn rewrite_locked(&self, verify: bool) -> Result<Rewrite> {
+    /// An online rewrite that hands back the generation it replaced: from the swap on nobody
+    /// writes to it, so it is a consistent snapshot of the store at that moment (what a backup
+    /// reads). Its files are deleted by [`Store::tidy`] once the caller lets it go.
+    pub(super) fn rewrite_keeping_old(&self) -> Result<(Rewrite, Arc<Engine>)> {
+        let _one = lock_anyway(&self.inner.rewriting);
+        self.rewrite_locked(false)
+    }
+
+    /// The rewrite proper; the caller holds `rewriting`. Returns the replaced engine too.
+    fn rewrite_locked(&self, verify: bool) -> Result<(Rewrite, Arc<Engine>)> {
         let started = Instant::now();
         let data_dir = self.inner.data_dir.clone();
         // Step 1.
@@ -313,14 +321,15 @@ impl Store {
                     live: old.live,
                     keep: !durable,
                 });
-                Ok(Rewrite {
+                let rewrite = Rewrite {
                     generation,
                     before,
                     after,
                     caught_up,
                     took: started.elapsed(),
                     stall,
-                })
+                };
+                Ok((rewrite, old))
             }
             Err(e) => {
                 // Nothing names the copy: it goes now or at the next open.

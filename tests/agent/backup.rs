@@ -112,4 +112,14 @@ async fn a_backup_taken_during_writes_restores_every_write_acknowledged_before_i
     }
     // The admin is in it, with its password hash.
     assert!(r.user_by_username("boss").unwrap().is_some());
+
+    // The generation the backup read is gone from the data dir: one store generation is left.
+    let generations = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("store-"))
+            .count()
+    };
+    assert_eq!(generations(&app.config.storage.data_dir), 1);
 }

@@ -1,11 +1,13 @@
-//! Measures the online rewrite (`Store::rewrite`, the GDPR erasure on disk) on an existing store:
-//! its duration and the longest any write waited while it ran, with writers running throughout.
+//! Measures what a serving store does in the background, on an existing store: the online rewrite
+//! (`Store::rewrite`, the GDPR erasure on disk) or a backup (`backup_schedule::take`, which reads
+//! the generation a rewrite replaced): its duration and the longest any write waited while it
+//! ran, with writers running throughout.
 //!
-//! cargo run --release --example rewrite_stall -- DATA_DIR [WRITERS]
+//! cargo run --release --example write_stall -- DATA_DIR [WRITERS] [--backup BACKUP_DIR]
 //!
 //! Make a store first, e.g. `visitord demo-data --visitors 100000 --data-dir /tmp/x`. Each writer
 //! thread registers visitors back to back; the report gives the longest single write before and
-//! during the rewrite, and the rewrite's own numbers (copy time, time writers were held).
+//! during the operation, and its own numbers (copy time, time writers were held, backup size).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,8 +19,13 @@ fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let dir = args
         .next()
-        .ok_or("usage: rewrite_stall DATA_DIR [WRITERS]")?;
+        .ok_or("usage: write_stall DATA_DIR [WRITERS] [--backup BACKUP_DIR]")?;
     let writers: usize = args.next().and_then(|w| w.parse().ok()).unwrap_or(2);
+    let backup_dir = match (args.next().as_deref(), args.next()) {
+        (Some("--backup"), Some(dir)) => Some(std::path::PathBuf::from(dir)),
+        (None, _) => None,
+        _ => return Err("usage: write_stall DATA_DIR [WRITERS] [--backup BACKUP_DIR]".into()),
+    };
     let config = StorageConfig {
         data_dir: dir.into(),
         ..Default::default()
@@ -65,27 +72,51 @@ fn main() -> Result<(), String> {
             .collect();
         std::thread::sleep(Duration::from_secs(2));
         rewriting.store(true, Ordering::Release);
-        let report = store.rewrite();
+        let started = Instant::now();
+        let report = match &backup_dir {
+            None => store
+                .rewrite()
+                .map(|r| {
+                    format!(
+                        "rewrite: {:.2} s, writers held {} ms, {} keys caught up, {} MB -> {} MB",
+                        r.took.as_secs_f64(),
+                        r.stall.as_millis(),
+                        r.caught_up,
+                        r.before / 1_000_000,
+                        r.after / 1_000_000
+                    )
+                })
+                .map_err(|e| e.to_string()),
+            Some(dir) => {
+                let config = visitord::config::BackupConfig {
+                    dir: dir.clone(),
+                    interval_hours: 0.0,
+                    keep: 0,
+                };
+                visitord::backup_schedule::take(&store, &config).map(|t| {
+                    format!(
+                        "backup: {:.2} s in all, {} records, {} MB in {}",
+                        started.elapsed().as_secs_f64(),
+                        t.written.records,
+                        t.written.bytes / 1_000_000,
+                        t.file.display()
+                    )
+                })
+            }
+        };
         rewriting.store(false, Ordering::Release);
         std::thread::sleep(Duration::from_millis(500));
         done.store(true, Ordering::Release);
         let worst: Vec<_> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
         (report, worst)
     });
-    let r = report.map_err(|e| e.to_string())?;
+    let report = report?;
     let before = worst.iter().map(|w| w.0).max().unwrap_or_default();
     let during = worst.iter().map(|w| w.1).max().unwrap_or_default();
     let writes: u64 = worst.iter().map(|w| w.2).sum();
+    println!("{report}");
     println!(
-        "rewrite: {:.2} s, writers held {} ms, {} keys caught up, {} MB -> {} MB",
-        r.took.as_secs_f64(),
-        r.stall.as_millis(),
-        r.caught_up,
-        r.before / 1_000_000,
-        r.after / 1_000_000
-    );
-    println!(
-        "{writers} writers: longest write before {} ms, during the rewrite {} ms ({writes} writes during it)",
+        "{writers} writers: longest write before {} ms, during it {} ms ({writes} writes during it)",
         before.as_millis(),
         during.as_millis()
     );

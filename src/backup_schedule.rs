@@ -4,10 +4,10 @@
 
 use crate::backup::{write_file, Written};
 use crate::config::BackupConfig;
+use crate::periodic::{First, Periodic};
 use crate::store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// File names are `visitord-<UTC time>.backup`; nothing else in the folder is touched.
@@ -98,8 +98,7 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, String> {
 
 /// The background thread of scheduled backups; stops when dropped.
 pub struct Scheduler {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _job: Periodic,
 }
 
 impl Scheduler {
@@ -111,38 +110,22 @@ impl Scheduler {
         }
         let interval = Duration::from_secs_f64(config.interval_hours * 3600.0);
         let config = config.clone();
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("visitord-backup".into())
-            .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    match take(&store, &config) {
-                        Ok(t) => log::info!(
-                            "backup {}: {} records, {} bytes in {:.1} s",
-                            t.file.display(),
-                            t.written.records,
-                            t.written.bytes,
-                            t.took.as_secs_f64()
-                        ),
-                        Err(e) => log::error!("scheduled backup failed: {e}"),
-                    }
-                }
-            })
-            .map_err(|e| log::error!("cannot start the backup scheduler: {e}"))
-            .ok()?;
-        Some(Scheduler {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Scheduler {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let job = Periodic::spawn(
+            "backup",
+            interval,
+            First::AfterInterval,
+            move || match take(&store, &config) {
+                Ok(t) => log::info!(
+                    "backup {}: {} records, {} bytes in {:.1} s",
+                    t.file.display(),
+                    t.written.records,
+                    t.written.bytes,
+                    t.took.as_secs_f64()
+                ),
+                Err(e) => log::error!("scheduled backup failed: {e}"),
+            },
+        );
+        Some(Scheduler { _job: job })
     }
 }
 

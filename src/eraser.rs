@@ -11,10 +11,9 @@
 //!   minute per million visitors) and for a retry after a failure.
 
 use crate::config::StorageConfig;
+use crate::periodic::{First, Periodic};
 use crate::store::Store;
 use crate::time::{now_ms, Millis};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long to wait after a failed rewrite before trying again (at most).
@@ -22,8 +21,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// The maintenance thread; stops when dropped.
 pub struct Eraser {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _job: Periodic,
 }
 
 /// The erasure deadline of `hours`, in milliseconds (at least 1).
@@ -45,54 +43,32 @@ impl Eraser {
         let tick =
             Duration::from_millis(u64::try_from(deadline / 10).unwrap_or(0).clamp(100, 10_000));
         let retry_after = RETRY_AFTER.min(tick * 10);
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("visitord-eraser".into())
-            .spawn(move || {
-                let mut not_before = Instant::now();
-                loop {
-                    if let Err(e) = store.secure_files() {
-                        log::warn!("cannot set the modes of the store's files: {e}");
-                    }
-                    if let Err(e) = store.tidy() {
-                        log::warn!("cannot delete an old store generation yet: {e}");
-                    }
-                    match store.erase_pending_since() {
-                        Ok(Some(since))
-                            if now_ms().saturating_sub(since) >= due_after
-                                && Instant::now() >= not_before =>
-                        {
-                            if let Err(e) = store.rewrite() {
-                                log::error!(
-                                    "the rewrite that completes pending erasures on disk failed \
-                                     (retried): {e}"
-                                );
-                                not_before = Instant::now() + retry_after;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => log::error!("cannot read the pending erasures: {e}"),
-                    }
-                    match stopped.recv_timeout(tick) {
-                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                        _ => break,
-                    }
-                }
-            })
-            .map_err(|e| log::error!("cannot start the eraser: {e}"))
-            .ok();
+        let mut not_before = Instant::now();
         Eraser {
-            stop: Some(stop),
-            thread,
-        }
-    }
-}
-
-impl Drop for Eraser {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            _job: Periodic::spawn("eraser", tick, First::Now, move || {
+                if let Err(e) = store.secure_files() {
+                    log::warn!("cannot set the modes of the store's files: {e}");
+                }
+                if let Err(e) = store.tidy() {
+                    log::warn!("cannot delete an old store generation yet: {e}");
+                }
+                match store.erase_pending_since() {
+                    Ok(Some(since))
+                        if now_ms().saturating_sub(since) >= due_after
+                            && Instant::now() >= not_before =>
+                    {
+                        if let Err(e) = store.rewrite() {
+                            log::error!(
+                                "the rewrite that completes pending erasures on disk failed \
+                             (retried): {e}"
+                            );
+                            not_before = Instant::now() + retry_after;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::error!("cannot read the pending erasures: {e}"),
+                }
+            }),
         }
     }
 }

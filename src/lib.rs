@@ -18,6 +18,7 @@ pub mod import;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod periodic;
 pub mod server;
 pub mod store;
 pub mod time;

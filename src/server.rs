@@ -4,11 +4,11 @@
 use crate::config::{HistoryConfig, Loaded};
 use crate::http::{build_app, AppState};
 use crate::metrics::Metrics;
+use crate::periodic::{First, Periodic};
 use crate::store::Store;
 use crate::time::{days, now_ms};
 use actix_web::HttpServer;
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Blocking-pool threads per worker (see `serve`).
@@ -147,18 +147,15 @@ async fn shutdown_signal() -> &'static str {
 /// every [`crate::metrics::STORE_SAMPLE_SECS`] (once at start), so that a scrape never walks a
 /// tree. Stops when dropped.
 pub struct StoreSampler {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _job: Periodic,
 }
 
 impl StoreSampler {
     /// Starts sampling `store` into `metrics`.
     pub fn spawn(store: Store, metrics: Arc<Metrics>) -> StoreSampler {
         let interval = Duration::from_secs(crate::metrics::STORE_SAMPLE_SECS);
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("visitord-sampler".into())
-            .spawn(move || loop {
+        StoreSampler {
+            _job: Periodic::spawn("sampler", interval, First::Now, move || {
                 let counts = store.counts();
                 let disk = store.size_on_disk().unwrap_or_else(|e| {
                     log::warn!("cannot measure the store's size on disk: {e}");
@@ -166,25 +163,7 @@ impl StoreSampler {
                 });
                 let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
                 metrics.set_store_sample(counts, disk, now);
-                match stopped.recv_timeout(interval) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    _ => break,
-                }
-            })
-            .map_err(|e| log::error!("cannot start the metrics sampler: {e}"))
-            .ok();
-        StoreSampler {
-            stop: Some(stop),
-            thread,
-        }
-    }
-}
-
-impl Drop for StoreSampler {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            }),
         }
     }
 }
@@ -192,8 +171,7 @@ impl Drop for StoreSampler {
 /// The background task that deletes expired and out-of-retention navigation history.
 /// Runs once at start, then every `prune_interval_secs`; stops when dropped.
 pub struct Pruner {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _job: Periodic,
 }
 
 impl Pruner {
@@ -204,10 +182,8 @@ impl Pruner {
             0 => None,
             n => Some(days(n)),
         };
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("visitord-pruner".into())
-            .spawn(move || loop {
+        Pruner {
+            _job: Periodic::spawn("pruner", interval, First::Now, move || {
                 let history = match store.prune_history(now_ms(), retention) {
                     Ok(0) => 0,
                     Ok(n) => {
@@ -231,25 +207,7 @@ impl Pruner {
                     }
                 };
                 metrics.pruned(history, sessions);
-                match stopped.recv_timeout(interval) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    _ => break,
-                }
-            })
-            .map_err(|e| log::error!("cannot start the pruner: {e}"))
-            .ok();
-        Pruner {
-            stop: Some(stop),
-            thread,
-        }
-    }
-}
-
-impl Drop for Pruner {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            }),
         }
     }
 }

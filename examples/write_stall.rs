@@ -16,6 +16,8 @@ use visitord::store::visitors::Registration;
 use visitord::store::Store;
 
 fn main() -> Result<(), String> {
+    // The rewrite logs how long it held writers (`RUST_LOG=info`).
+    env_logger::init();
     let mut args = std::env::args().skip(1);
     let dir = args
         .next()

@@ -92,7 +92,9 @@ fn restore_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String
         restored.header.software,
         config.storage.data_dir.display()
     );
-    Ok(())
+    // Written in transactions of a few thousand records, the store is larger than its live data
+    // (as after `import`): compact it.
+    compact(loaded, open_stopped(loaded, busy)?)
 }
 
 /// Opens the store of a stopped server, or says why not.

@@ -90,23 +90,38 @@ impl Store {
         let _writer = self.lock();
         let trees = self.trees();
         let meta = &trees.meta;
-        let current = meta
-            .get(b"guest_counter")?
-            .and_then(|b| keys::read_u64(&b))
-            .unwrap_or(0);
+        let current = super::read_u64_or_zero(meta, "meta", b"guest_counter")?;
         if n > current {
             meta.insert(b"guest_counter", &keys::u64_value(n))?;
         }
         Ok(())
     }
 
-    /// The last `guest-N` number handed out.
+    /// The last `guest-N` number handed out (0 before the first; a corrupt counter is an error,
+    /// never a 0 that would hand out `guest-1` again).
     pub fn guest_counter(&self) -> Result<u64> {
-        Ok(self
-            .trees()
-            .meta
-            .get(b"guest_counter")?
-            .and_then(|b| keys::read_u64(&b))
-            .unwrap_or(0))
+        super::read_u64_or_zero(&self.trees().meta, "meta", b"guest_counter")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::visitors::Registration;
+    use crate::store::{temp_store, StoreError};
+
+    #[test]
+    fn a_corrupt_guest_counter_is_an_error_not_zero() {
+        let (_dir, s) = temp_store(&[]);
+        s.raw_write("meta", b"guest_counter", Some(b"\x01\x02"))
+            .unwrap();
+        let corrupt =
+            |r: Result<u64, StoreError>| matches!(r, Err(StoreError::Corrupt { tree: "meta", .. }));
+        assert!(corrupt(s.guest_counter()));
+        assert!(s.raise_guest_counter(5).is_err());
+        let reg = Registration {
+            token: "t".into(),
+            ..Default::default()
+        };
+        assert!(corrupt(s.register_visitor(&reg, 1).map(|v| v.seq)));
     }
 }

@@ -1,7 +1,7 @@
 //! User management outside the HTTP API: the first admin of a new store, and the
 //! `visitord user …` commands that work on a stopped store.
 
-use crate::auth::{hash_password, new_password, valid_username, ROLES};
+use crate::credentials::{hash_password, new_password, valid_username, ROLES};
 use crate::store::users::{NewUser, UserChanges, ADMIN_ROLE};
 use crate::store::{Store, StoreError};
 use crate::time::now_ms;
@@ -87,7 +87,7 @@ pub fn forget_stale_initial_password(store: &Store, data_dir: &Path) -> Result<(
     let still_valid = store
         .user_by_username(FIRST_ADMIN)
         .map_err(store_error)?
-        .is_some_and(|admin| crate::auth::verify_password(&password, &admin.password_hash));
+        .is_some_and(|admin| crate::credentials::verify_password(&password, &admin.password_hash));
     if still_valid {
         Ok(())
     } else {

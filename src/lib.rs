@@ -4,11 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
-pub mod auth;
 pub mod backup;
 pub mod backup_schedule;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod eraser;
 pub mod export;

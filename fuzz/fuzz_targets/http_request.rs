@@ -73,7 +73,7 @@ fn harness() -> Harness {
     state
         .store
         .create_session(
-            &visitord::auth::token_hash(&token),
+            &visitord::credentials::token_hash(&token),
             &visitord::model::Session {
                 user_id: user.id.clone(),
                 created_at: 0,

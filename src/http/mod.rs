@@ -2,28 +2,20 @@
 //!
 //! [`build_app`] is the whole application; `main` serves it and every test calls it.
 
-pub mod apidocs;
-pub mod auth;
+pub mod agent;
 pub mod body;
-pub mod check;
 pub mod client_ip;
 pub mod cors;
 pub mod error;
 pub mod hashpool;
-pub mod login;
-pub mod meta;
+pub mod livechat;
 pub mod metrics;
-pub mod openapi;
-pub mod operations;
-pub mod page;
-pub mod pages;
+pub mod param_errors;
+pub mod query;
 pub mod ratelimit;
-pub mod rooms;
+pub mod reference;
 pub mod routes;
-pub mod schema;
-pub mod users;
-pub mod visitor;
-pub mod visitors;
+pub mod status;
 
 use crate::config::Config;
 use crate::store::{self, Store};

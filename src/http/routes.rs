@@ -1,14 +1,14 @@
 //! The route table: every path the API serves, its methods, the handler of each, and the
 //! OpenAPI operation that documents it.
 //!
-//! [`super::routes`] registers exactly these routes and [`super::openapi::document`] documents
+//! [`super::routes`] registers exactly these routes and [`super::reference::document::document`] documents
 //! exactly these, so the router and the document cannot disagree on paths or methods (a test
 //! compares them as well). Paths are actix templates, which are also OpenAPI's: `{name}`.
 
-use super::{
-    apidocs, login, meta, metrics, openapi as doc, operations, pages, rooms, users, visitor,
-    visitors,
-};
+use super::agent::{login, operations, users, visitors};
+use super::livechat::{navigation, room as rooms, visitor};
+use super::reference::{document as doc, viewer as apidocs};
+use super::{metrics, status as meta};
 use actix_web::http::Method;
 use actix_web::{web, Route};
 use utoipa::openapi::path::{HttpMethod, Operation};
@@ -116,7 +116,7 @@ pub const ROUTES: &[RouteDef] = &[
     RouteDef {
         path: "/api/v1/livechat/page.visited",
         endpoints: &[post(
-            || web::post().to(pages::page_visited),
+            || web::post().to(navigation::page_visited),
             doc::page_visited,
         )],
     },

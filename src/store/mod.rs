@@ -17,9 +17,9 @@
 
 pub mod buckets;
 pub mod bulk;
-pub mod check;
 pub mod commit;
 pub mod compact;
+pub mod consistency;
 pub mod history;
 pub mod keys;
 pub mod layout;

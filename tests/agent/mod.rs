@@ -257,12 +257,12 @@ pub async fn login_ok(app: &TestApp, username: &str, password: &str) -> Creds {
 
 /// A session of `user_id` that expired a millisecond ago, written straight to the store.
 pub fn expired_creds(app: &TestApp, user_id: &str) -> Creds {
-    let token = visitord::auth::new_login_token();
+    let token = visitord::credentials::new_login_token();
     let now = visitord::time::now_ms();
     app.state
         .store
         .create_session(
-            &visitord::auth::token_hash(&token),
+            &visitord::credentials::token_hash(&token),
             &visitord::model::Session {
                 user_id: user_id.to_string(),
                 created_at: now - 2 * visitord::time::DAY_MS,
@@ -280,7 +280,7 @@ pub fn expired_creds(app: &TestApp, user_id: &str) -> Creds {
 pub fn forged_creds(user_id: &str) -> Creds {
     Creds {
         user_id: user_id.to_string(),
-        token: visitord::auth::new_login_token(),
+        token: visitord::credentials::new_login_token(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The API contract as the tests hold the server to it: every response the suite receives must
-//! be documented by the generated OpenAPI document (`visitord::http::openapi::document`) for its
+//! be documented by the generated OpenAPI document (`visitord::http::reference::document::document`) for its
 //! route template, method and status, and its body must validate against that status's schema.
 //!
 //! The document and one JSON-schema validator per documented (path, method, status) are built
@@ -89,7 +89,7 @@ impl Contract {
     pub fn get() -> &'static Contract {
         static CONTRACT: OnceLock<Contract> = OnceLock::new();
         CONTRACT.get_or_init(|| {
-            let doc = serde_json::to_value(visitord::http::openapi::document())
+            let doc = serde_json::to_value(visitord::http::reference::document::document())
                 .expect("the OpenAPI document serializes");
             Contract::compile(doc)
         })

@@ -27,7 +27,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// An argon2 hash of [`PASSWORD`], computed once per test binary.
 fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| visitord::auth::hash_password(PASSWORD).expect("hash"))
+    HASH.get_or_init(|| visitord::credentials::hash_password(PASSWORD).expect("hash"))
         .clone()
 }
 
@@ -141,11 +141,11 @@ impl TestApp {
                 visitord::time::now_ms(),
             )
             .expect("create user");
-        let token = visitord::auth::new_login_token();
+        let token = visitord::credentials::new_login_token();
         let now = visitord::time::now_ms();
         store
             .create_session(
-                &visitord::auth::token_hash(&token),
+                &visitord::credentials::token_hash(&token),
                 &Session {
                     user_id: user.id.clone(),
                     created_at: now,

@@ -529,7 +529,7 @@ fn verify(sandbox: &Sandbox, seed: u64, book: &HashMap<String, Known>, agents: &
     }
     for (user, uid, token) in &agents.logins {
         acked += 1;
-        let hash = visitord::auth::token_hash(token);
+        let hash = visitord::credentials::token_hash(token);
         match store.session(&hash).expect("read") {
             Some(s) if s.user_id == *uid => {}
             other => lost.push(format!("login of {user}: session {other:?}")),

@@ -8,7 +8,7 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use visitord::http::apidocs::{ASSETS, CSP};
+use visitord::http::reference::viewer::{ASSETS, CSP};
 use visitord::http::routes::ROUTES;
 
 /// A concrete path for a template: each `{name}` becomes `name-1`.

@@ -1,10 +1,10 @@
 //! The visitor's chat loop: open a room, send messages, close it.
 
-use super::body::JsonBody;
-use super::check::{flat_strings, missing, unknown};
-use super::error::{fields, success, ApiError};
-use super::ratelimit::Route;
-use super::{write, AppState};
+use crate::http::body::JsonBody;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::param_errors::{flat_strings, missing, unknown};
+use crate::http::ratelimit::Route;
+use crate::http::{write, AppState};
 use crate::model::wire::{self, Token};
 use crate::model::RoomSource;
 use crate::time::now_ms;

@@ -1,12 +1,12 @@
 //! Agent login, logout and `me`.
 
-use super::auth::Agent;
-use super::body::JsonBody;
-use super::check::{expected, missing};
-use super::error::{json_response, success, ApiError};
-use super::ratelimit::{Reservation, Route};
-use super::{lookup, write, AppState};
-use crate::auth::{new_login_token, token_hash, verify_dummy, verify_password};
+use crate::credentials::{new_login_token, token_hash, verify_dummy, verify_password};
+use crate::http::agent::session::Agent;
+use crate::http::body::JsonBody;
+use crate::http::error::{json_response, success, ApiError};
+use crate::http::param_errors::{expected, missing};
+use crate::http::ratelimit::{Reservation, Route};
+use crate::http::{lookup, write, AppState};
 use crate::model::{wire, Session};
 use crate::time::{days, now_ms};
 use actix_web::http::StatusCode;

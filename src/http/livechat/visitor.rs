@@ -1,13 +1,13 @@
 //! The visitor resource: register/update, read by token, GDPR erase.
 
-use super::body::JsonBody;
-use super::check::{
+use crate::config::{Config, CustomFieldsMode};
+use crate::http::body::JsonBody;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::param_errors::{
     expected, maybe_string, missing, string, unknown, valid_email, MAX_TOKEN_BYTES,
 };
-use super::error::{fields, success, ApiError};
-use super::ratelimit::Route;
-use super::{lookup, visitor_ip, write, AppState};
-use crate::config::{Config, CustomFieldsMode};
+use crate::http::ratelimit::Route;
+use crate::http::{lookup, visitor_ip, write, AppState};
 use crate::model::wire::{self, Token};
 use crate::model::MAX_CUSTOM_FIELDS;
 use crate::store::visitors::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};

@@ -1,8 +1,8 @@
 //! Query parameters of agent endpoints, checked in AJV's order (required, then unlisted, then
 //! types), and the shared `offset`/`count`/`sort` parser of paginated endpoints (§1.5).
 
-use super::check::{ajv_additional, ajv_required};
 use super::error::ApiError;
+use super::param_errors::{ajv_additional, ajv_required};
 use crate::config::ApiConfig;
 use actix_web::HttpRequest;
 use serde_json::{json, Map, Value};

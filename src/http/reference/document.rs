@@ -1,12 +1,12 @@
-//! The OpenAPI 3.1 document of the API, generated from the route table ([`super::routes`]) and
-//! the shapes in [`super::schema`]; served at `GET /api/openapi.json`, rendered at `/api/docs`.
+//! The OpenAPI 3.1 document of the API, generated from the route table ([`crate::http::routes`]) and
+//! the shapes in [`crate::http::reference::schema`]; served at `GET /api/openapi.json`, rendered at `/api/docs`.
 //!
 //! Each operation lists every status its handler can answer, each with its body's schema. The
 //! integration suite validates every response it receives against this document (route
 //! template + method + status), so the document is held to what the server really sends.
 
-use super::routes::ROUTES;
-use super::schema::{self as s, always_true};
+use crate::http::reference::schema::{self as s, always_true};
+use crate::http::routes::ROUTES;
 use utoipa::openapi::path::{
     Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder,
 };
@@ -1130,7 +1130,7 @@ pub fn metrics() -> Operation {
     )
     .response(
         "200",
-        text_response("The metrics.", &[super::super::metrics::CONTENT_TYPE]),
+        text_response("The metrics.", &[crate::metrics::CONTENT_TYPE]),
     )
     .response(
         "401",
@@ -1184,7 +1184,7 @@ pub fn docs_page() -> Operation {
 
 /// `GET /api/docs/{file}`.
 pub fn docs_asset() -> Operation {
-    let names = super::apidocs::ASSETS
+    let names = crate::http::reference::viewer::ASSETS
         .iter()
         .map(|a| a.name)
         .collect::<Vec<_>>();

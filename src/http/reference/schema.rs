@@ -1,4 +1,4 @@
-//! The shapes of the API's JSON, for the OpenAPI document ([`super::openapi`]).
+//! The shapes of the API's JSON, for the OpenAPI document ([`crate::http::reference::document`]).
 //!
 //! The bodies themselves are built by hand in `model::wire` and the handlers (Rocket.Chat's field
 //! order, absent rather than `null`); these structs only *describe* them, through

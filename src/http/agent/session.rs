@@ -1,9 +1,9 @@
 //! The authenticated agent: `X-User-Id` + `X-Auth-Token` → a user, or 401.
 
-use super::error::ApiError;
-use super::ratelimit::Route;
-use super::{lookup, AppState};
-use crate::auth::{has_permission, token_hash, Permission};
+use crate::credentials::{has_permission, token_hash, Permission};
+use crate::http::error::ApiError;
+use crate::http::ratelimit::Route;
+use crate::http::{lookup, AppState};
 use crate::model::User;
 use crate::time::now_ms;
 use actix_web::dev::Payload;

@@ -1,9 +1,9 @@
 //! Server operations for admins: backups on request.
 
-use super::auth::Agent;
-use super::error::{fields, success, ApiError};
-use super::AppState;
-use crate::auth::Permission;
+use crate::credentials::Permission;
+use crate::http::agent::session::Agent;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 

@@ -4,8 +4,8 @@
 //! the binary with `include_bytes!`: building needs no node and no network, and the page loads
 //! nothing from anywhere but this server.
 
-use super::error::ApiError;
-use super::openapi;
+use crate::http::error::ApiError;
+use crate::http::reference::document;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use std::sync::OnceLock;
@@ -90,7 +90,7 @@ fn asset_response(content_type: &'static str, bytes: &'static [u8]) -> HttpRespo
 /// The document as served: built and serialized once.
 fn document_bytes() -> Result<&'static [u8], ApiError> {
     static DOC: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::to_vec(&openapi::document()).map_err(|e| e.to_string()))
+    DOC.get_or_init(|| serde_json::to_vec(&document::document()).map_err(|e| e.to_string()))
         .as_ref()
         .map(Vec::as_slice)
         .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))

@@ -1,13 +1,13 @@
 //! User administration for holders of `manage-users`, with Rocket.Chat's endpoint names.
 
-use super::auth::Agent;
-use super::body::JsonBody;
-use super::check::{ajv_additional, ajv_required, ajv_type};
-use super::error::{fields, success, ApiError};
-use super::page::{paginated, query_map};
-use super::{read, write, AppState};
 use crate::admin::{forget_initial_password, FIRST_ADMIN};
-use crate::auth::{hash_password, valid_username, Permission, ROLES};
+use crate::credentials::{hash_password, valid_username, Permission, ROLES};
+use crate::http::agent::session::Agent;
+use crate::http::body::JsonBody;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::param_errors::{ajv_additional, ajv_required, ajv_type};
+use crate::http::query::{paginated, query_map};
+use crate::http::{read, write, AppState};
 use crate::model::wire;
 use crate::store::users::{NewUser, UserChanges};
 use crate::time::now_ms;
@@ -101,7 +101,7 @@ fn check_profile(
         if e.chars().count() > MAX_EMAIL_CHARS {
             return Err(ApiError::too_long("email", MAX_EMAIL_CHARS));
         }
-        if !super::check::valid_email(e) {
+        if !crate::http::param_errors::valid_email(e) {
             return Err(ApiError::reason(
                 "error-invalid-email",
                 format!("Invalid email {e}"),

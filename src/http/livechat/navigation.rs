@@ -1,10 +1,10 @@
 //! Navigation history from the visitor's browser.
 
-use super::body::JsonBody;
-use super::check::{ajv_object, ajv_string, ajv_type, MAX_TOKEN_BYTES};
-use super::error::{fields, success, ApiError};
-use super::ratelimit::Route;
-use super::{write, AppState};
+use crate::http::body::JsonBody;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::param_errors::{ajv_object, ajv_string, ajv_type, MAX_TOKEN_BYTES};
+use crate::http::ratelimit::Route;
+use crate::http::{write, AppState};
 use crate::store::history::PageVisitInput;
 use crate::time::{days, now_ms};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -1,11 +1,11 @@
 //! The agent-facing visitor endpoints: info, pages visited, chat history, search, and the
 //! custom field definitions. None of them ever returns a visitor token.
 
-use super::auth::Agent;
-use super::error::{fields, success, ApiError};
-use super::page::{check_params, paginated, query_map, Paging};
-use super::{lookup, read, AppState};
-use crate::auth::Permission;
+use crate::credentials::Permission;
+use crate::http::agent::session::Agent;
+use crate::http::error::{fields, success, ApiError};
+use crate::http::query::{check_params, paginated, query_map, Paging};
+use crate::http::{lookup, read, AppState};
 use crate::model::wire::{self, Token};
 use crate::model::{PageVisit, Room, Visitor};
 use crate::store::search::{SearchQuery, SortField};

@@ -90,9 +90,9 @@ impl Store {
         let _writer = self.lock();
         let trees = self.trees();
         let meta = &trees.meta;
-        let current = super::read_u64_or_zero(meta, "meta", b"guest_counter")?;
+        let current = super::read_u64_or_zero(meta, "meta", keys::meta::GUEST_COUNTER)?;
         if n > current {
-            meta.insert(b"guest_counter", &keys::u64_value(n))?;
+            meta.insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n))?;
         }
         Ok(())
     }
@@ -100,7 +100,7 @@ impl Store {
     /// The last `guest-N` number handed out (0 before the first; a corrupt counter is an error,
     /// never a 0 that would hand out `guest-1` again).
     pub fn guest_counter(&self) -> Result<u64> {
-        super::read_u64_or_zero(&self.trees().meta, "meta", b"guest_counter")
+        super::read_u64_or_zero(&self.trees().meta, "meta", keys::meta::GUEST_COUNTER)
     }
 }
 
@@ -112,8 +112,12 @@ mod tests {
     #[test]
     fn a_corrupt_guest_counter_is_an_error_not_zero() {
         let (_dir, s) = temp_store(&[]);
-        s.raw_write("meta", b"guest_counter", Some(b"\x01\x02"))
-            .unwrap();
+        s.raw_write(
+            "meta",
+            crate::store::keys::meta::GUEST_COUNTER,
+            Some(b"\x01\x02"),
+        )
+        .unwrap();
         let corrupt =
             |r: Result<u64, StoreError>| matches!(r, Err(StoreError::Corrupt { tree: "meta", .. }));
         assert!(corrupt(s.guest_counter()));

@@ -47,38 +47,8 @@ impl Expected {
 
 impl Store {
     fn derived_tree(&self, name: &str) -> Option<sled::Tree> {
-        let t = self.trees();
-        Some(match name {
-            "visitorkey_seqs" => t.visitorkey_seqs.clone(),
-            "visitortime_seq" => t.visitortime_seq.clone(),
-            "gram_postings" => t.gram_postings.clone(),
-            "visitorid_openroomid" => t.visitorid_openroomid.clone(),
-            "visitorid_roomtime" => t.visitorid_roomtime.clone(),
-            "roomid_msgtime_msgid" => t.roomid_msgtime_msgid.clone(),
-            "roomid_navtime_navid" => t.roomid_navtime_navid.clone(),
-            "token_navtime_navid" => t.token_navtime_navid.clone(),
-            "navtime_navid" => t.navtime_navid.clone(),
-            "navexpiry_navid" => t.navexpiry_navid.clone(),
-            "username_userid" => t.username_userid.clone(),
-            "userid_tokenhash" => t.userid_tokenhash.clone(),
-            _ => return None,
-        })
+        self.trees().by_name(name).cloned()
     }
-
-    const DERIVED: [&'static str; 12] = [
-        "visitorkey_seqs",
-        "visitortime_seq",
-        "gram_postings",
-        "visitorid_openroomid",
-        "visitorid_roomtime",
-        "roomid_msgtime_msgid",
-        "roomid_navtime_navid",
-        "token_navtime_navid",
-        "navtime_navid",
-        "navexpiry_navid",
-        "username_userid",
-        "userid_tokenhash",
-    ];
 
     /// Reads every record and derives the rows its indexes must hold.
     fn expected(&self) -> Result<Expected> {
@@ -418,7 +388,7 @@ impl Store {
 
     /// Checks every derived index of the store against the records.
     pub fn check(&self) -> Result<Report> {
-        self.check_trees(&Self::DERIVED)
+        self.check_trees(&super::trees::derived().collect::<Vec<_>>())
     }
 
     /// Rewrites every derived tree (and the visitor count) from the records, then checks again.
@@ -427,7 +397,7 @@ impl Store {
         let _writer = self.lock();
         let expected = self.expected()?;
         let empty = Rows::new();
-        for name in Self::DERIVED {
+        for name in super::trees::derived() {
             let Some(tree) = self.derived_tree(name) else {
                 continue;
             };
@@ -442,9 +412,10 @@ impl Store {
                 postings::apply_batch(self, postings::full_lists(&expected.postings))?;
             }
         }
-        self.trees()
-            .meta
-            .insert(b"visitor_count", &keys::u64_value(expected.visitor_count))?;
+        self.trees().meta.insert(
+            keys::meta::VISITOR_COUNT,
+            &keys::u64_value(expected.visitor_count),
+        )?;
         self.engine().db.flush()?;
         drop(_writer);
         self.check()
@@ -627,7 +598,7 @@ mod tests {
         let (_dir, s, _room) = populated();
         let v = s.visitor_by_token("tok").unwrap().unwrap();
         assert_eq!(v.username, "guest-1");
-        s.raw_write("meta", b"guest_counter", Some(&keys::u64_value(0)))
+        s.raw_write("meta", keys::meta::GUEST_COUNTER, Some(&keys::u64_value(0)))
             .unwrap();
         reports(
             &s,

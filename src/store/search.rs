@@ -411,7 +411,7 @@ impl Store {
 
     /// How many visitors there are (kept in `meta`, since sled's `len` walks the tree).
     pub fn visitor_count(&self) -> Result<u64> {
-        super::read_u64_or_zero(&self.trees().meta, "meta", b"visitor_count")
+        super::read_u64_or_zero(&self.trees().meta, "meta", keys::meta::VISITOR_COUNT)
     }
 
     /// Rebuilds the search index when the searchable custom fields changed since it was built,
@@ -420,13 +420,14 @@ impl Store {
     pub(super) fn ensure_search_index(&self) -> Result<()> {
         let _writer = self.lock();
         let t = self.trees();
-        if t.meta.get(b"visitor_count")?.is_none() {
+        if t.meta.get(keys::meta::VISITOR_COUNT)?.is_none() {
             let n = t.visitorseq_visitor.len() as u64;
-            t.meta.insert(b"visitor_count", &keys::u64_value(n))?;
+            t.meta
+                .insert(keys::meta::VISITOR_COUNT, &keys::u64_value(n))?;
         }
         // The layout version first: a change of what is indexed rebuilds the index too.
         let signature = format!("{INDEX_LAYOUT}\n{}", self.inner.search_fields.join("\n"));
-        let built = t.meta.get(b"search_fields")?;
+        let built = t.meta.get(keys::meta::SEARCH_FIELDS)?;
         if built.as_deref() == Some(signature.as_bytes()) {
             return Ok(());
         }
@@ -451,7 +452,8 @@ impl Store {
                 super::postings::apply_batch(self, writes)?;
             }
         }
-        t.meta.insert(b"search_fields", signature.as_bytes())?;
+        t.meta
+            .insert(keys::meta::SEARCH_FIELDS, signature.as_bytes())?;
         self.engine().db.flush()?;
         Ok(())
     }

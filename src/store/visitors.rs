@@ -166,7 +166,7 @@ fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
 /// the caller applies the writes of [`Store::plan_visitor_postings`] in the same transaction.
 pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
     if old.is_none() {
-        bump_counter(tx, b"visitor_count", 1)?;
+        bump_counter(tx, keys::meta::VISITOR_COUNT, 1)?;
     }
     if let Some(o) = old.filter(|o| o.seq != new.seq) {
         tx.visitorseq_visitor.remove(&o.seq.to_be_bytes()[..])?;
@@ -183,7 +183,7 @@ pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> Tx
 /// Removes a visitor and its index rows (postings: as for [`write_visitor`]).
 pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
     VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
-    bump_counter(tx, b"visitor_count", -1)?;
+    bump_counter(tx, keys::meta::VISITOR_COUNT, -1)?;
     tx.visitorseq_visitor.remove(&v.seq.to_be_bytes()[..])?;
     Ok(())
 }
@@ -375,7 +375,7 @@ impl Store {
         self.transact(|tx| {
             if let Some(n) = raise_to {
                 tx.meta
-                    .insert(&b"guest_counter"[..], &keys::u64_value(n)[..])?;
+                    .insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
             }
             write_visitor(tx, old.as_ref(), &new)?;
             super::postings::apply(tx, &postings)?;

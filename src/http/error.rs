@@ -242,7 +242,7 @@ impl From<StoreError> for ApiError {
                 Refusal::UnknownUser => ApiError::reason("error-invalid-user", "Invalid user"),
                 Refusal::TooManyCustomFields => ApiError::InvalidParams(format!(
                     "too many custom fields (max {})",
-                    crate::model::MAX_CUSTOM_FIELDS
+                    crate::model::limits::CUSTOM_FIELDS
                 )),
                 Refusal::LastAdmin => ApiError::reason(
                     "error-action-not-allowed",

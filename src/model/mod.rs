@@ -4,6 +4,7 @@
 //! the wire views in [`wire`] decide which fields a client sees.
 
 pub mod ids;
+pub mod limits;
 pub mod wire;
 
 use crate::time::Millis;
@@ -84,9 +85,6 @@ pub struct LastChat {
     pub rid: String,
     pub ts: Millis,
 }
-
-/// Most custom fields (`livechatData` keys) one visitor may hold in total.
-pub const MAX_CUSTOM_FIELDS: usize = 100;
 
 /// A livechat room (`t:"l"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

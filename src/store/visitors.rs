@@ -4,7 +4,8 @@ use super::buckets::{Hasher, Index, Slot};
 use super::keys;
 use super::{abort, decode_compact, Refusal, Result, Store, Tx, TxResult};
 use crate::model::ids::new_id;
-use crate::model::{PageVisit, Room, Visitor, MAX_CUSTOM_FIELDS};
+use crate::model::limits::CUSTOM_FIELDS as MAX_CUSTOM_FIELDS;
+use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
 use std::collections::BTreeSet;
 

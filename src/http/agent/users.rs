@@ -1,22 +1,19 @@
 //! User administration for holders of `manage-users`, with Rocket.Chat's endpoint names.
 
 use crate::admin::{forget_initial_password, FIRST_ADMIN};
-use crate::credentials::{hash_password, valid_username, Permission, ROLES};
+use crate::credentials::{hash_password, Permission, ROLES};
 use crate::http::agent::session::Agent;
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::param_errors::{ajv_additional, ajv_required, ajv_type};
 use crate::http::query::{paginated, query_map};
 use crate::http::{read, write, AppState};
+use crate::model::limits::{self, valid_username};
 use crate::model::wire;
 use crate::store::users::{NewUser, UserChanges};
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
-
-const MAX_PASSWORD_CHARS: usize = 1024;
-const MAX_NAME_CHARS: usize = 256;
-const MAX_EMAIL_CHARS: usize = 254;
 
 fn opt_string(map: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
     match map.get(key) {
@@ -80,8 +77,8 @@ fn check_password(password: &str) -> Result<(), ApiError> {
             "Password cannot be empty",
         ));
     }
-    if password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::too_long("password", MAX_PASSWORD_CHARS));
+    if password.chars().count() > limits::PASSWORD_CHARS {
+        return Err(ApiError::too_long("password", limits::PASSWORD_CHARS));
     }
     Ok(())
 }
@@ -92,16 +89,16 @@ fn check_profile(
 ) -> Result<Option<String>, ApiError> {
     if name
         .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+        .is_some_and(|n| n.chars().count() > limits::NAME_CHARS)
     {
-        return Err(ApiError::too_long("name", MAX_NAME_CHARS));
+        return Err(ApiError::too_long("name", limits::NAME_CHARS));
     }
     let email = email.as_ref().map(|e| e.trim().to_lowercase());
     if let Some(e) = &email {
-        if e.chars().count() > MAX_EMAIL_CHARS {
-            return Err(ApiError::too_long("email", MAX_EMAIL_CHARS));
+        if e.chars().count() > limits::EMAIL_CHARS {
+            return Err(ApiError::too_long("email", limits::EMAIL_CHARS));
         }
-        if !crate::http::param_errors::valid_email(e) {
+        if !limits::valid_email(e) {
             return Err(ApiError::reason(
                 "error-invalid-email",
                 format!("Invalid email {e}"),

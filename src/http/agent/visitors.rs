@@ -6,13 +6,12 @@ use crate::http::agent::session::Agent;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::query::{check_params, paginated, query_map, Paging};
 use crate::http::{lookup, read, AppState};
+use crate::model::limits;
 use crate::model::wire::{self, Token};
 use crate::model::{PageVisit, Room, Visitor};
 use crate::store::search::{SearchQuery, SortField};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
-
-const MAX_TERM_CHARS: usize = 256;
 
 /// `GET /api/v1/livechat/visitors.info?visitorId=` — the visitor, without its token.
 pub async fn info(
@@ -204,8 +203,8 @@ pub async fn search(
         &state.config.api,
     )?;
     let term = query.get("term").cloned().unwrap_or_default();
-    if term.chars().count() > MAX_TERM_CHARS {
-        return Err(ApiError::too_long("term", MAX_TERM_CHARS));
+    if term.chars().count() > limits::TERM_CHARS {
+        return Err(ApiError::too_long("term", limits::TERM_CHARS));
     }
     let sort = paging
         .sort

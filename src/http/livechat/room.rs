@@ -5,14 +5,12 @@ use crate::http::error::{fields, success, ApiError};
 use crate::http::param_errors::{flat_strings, missing, unknown};
 use crate::http::ratelimit::Route;
 use crate::http::{write, AppState};
+use crate::model::limits;
 use crate::model::wire::{self, Token};
 use crate::model::RoomSource;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
-
-const MAX_ID_CHARS: usize = 64;
-const MAX_MESSAGE_CHARS: usize = 5000;
 
 /// `GET /api/v1/livechat/room?token=&rid=` — the visitor's open room, or a new one.
 pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -32,8 +30,8 @@ pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     let token = token.ok_or_else(|| missing("token", ""))?;
     if let Some(rid) = &rid {
-        if rid.chars().count() > MAX_ID_CHARS {
-            return Err(ApiError::too_long("rid", MAX_ID_CHARS));
+        if rid.chars().count() > limits::ID_CHARS {
+            return Err(ApiError::too_long("rid", limits::ID_CHARS));
         }
     }
     let source = room_source(&req);
@@ -119,14 +117,14 @@ pub async fn message(
         required[2].clone(),
     ];
     let id = optional[0].clone().filter(|id| !id.is_empty());
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::too_long("msg", MAX_MESSAGE_CHARS));
+    if text.chars().count() > limits::MESSAGE_CHARS {
+        return Err(ApiError::too_long("msg", limits::MESSAGE_CHARS));
     }
     if id
         .as_ref()
-        .is_some_and(|id| id.chars().count() > MAX_ID_CHARS)
+        .is_some_and(|id| id.chars().count() > limits::ID_CHARS)
     {
-        return Err(ApiError::too_long("_id", MAX_ID_CHARS));
+        return Err(ApiError::too_long("_id", limits::ID_CHARS));
     }
     let now = now_ms();
     let msg = write(&state, move |s| {

@@ -14,8 +14,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-/// Length limits of a registration (ours; Rocket.Chat has none).
-
 /// `POST /api/v1/livechat/visitor` — register a visitor or update the one it matches.
 pub async fn register(
     state: web::Data<AppState>,

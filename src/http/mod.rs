@@ -7,6 +7,7 @@ pub mod body;
 pub mod client_ip;
 pub mod cors;
 pub mod error;
+pub mod extract;
 pub mod hashpool;
 pub mod livechat;
 pub mod metrics;

@@ -2,8 +2,8 @@
 
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
+use crate::http::extract::{limit, PerIp};
 use crate::http::param_errors::{flat_strings, missing, unknown};
-use crate::http::ratelimit::Route;
 use crate::http::{write, AppState};
 use crate::model::limits;
 use crate::model::wire::{self, Token};
@@ -13,10 +13,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 /// `GET /api/v1/livechat/room?token=&rid=` — the visitor's open room, or a new one.
-pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::Room, &state.limiter.client_ip(&req))?;
+pub async fn room(
+    _counted: PerIp<limit::Room>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| ApiError::InvalidParams(format!("Invalid query string: {e}")))?;
     let (mut token, mut rid) = (None, None);
@@ -80,14 +81,11 @@ fn plain_refusal(e: ApiError) -> ApiError {
 
 /// `POST /api/v1/livechat/room.close` — the visitor closes its open room.
 pub async fn close(
+    _counted: PerIp<limit::RoomClose>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::RoomClose, &state.limiter.client_ip(&req))?;
     let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
     let [rid, token] = [required[0].clone(), required[1].clone()];
     let now = now_ms();
@@ -102,14 +100,11 @@ pub async fn close(
 
 /// `POST /api/v1/livechat/message` — a visitor's message in its open room.
 pub async fn message(
+    _counted: PerIp<limit::Message>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::Message, &state.limiter.client_ip(&req))?;
     let (required, optional) = flat_strings(&body, &["token", "rid", "msg"], &["_id"])?;
     let [token, rid, text] = [
         required[0].clone(),

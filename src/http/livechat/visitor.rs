@@ -3,8 +3,8 @@
 use crate::config::{Config, CustomFieldsMode};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
+use crate::http::extract::{limit, PerIp};
 use crate::http::param_errors::{expected, maybe_string, missing, string, unknown};
-use crate::http::ratelimit::Route;
 use crate::http::{lookup, visitor_ip, write, AppState};
 use crate::model::limits;
 use crate::model::wire::{self, Token};
@@ -16,14 +16,12 @@ use serde_json::{json, Map, Value};
 
 /// `POST /api/v1/livechat/visitor` — register a visitor or update the one it matches.
 pub async fn register(
+    _counted: PerIp<limit::RegisterVisitor>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::RegisterVisitor, &state.limiter.client_ip(&req))?;
     let raw = parse_register(&body)?;
     let mut reg = validate(raw, &state.config)?;
     if state.config.livechat.store_http_headers {
@@ -53,13 +51,10 @@ pub async fn register(
 
 /// `GET /api/v1/livechat/visitor/{token}` — the whole visitor document, token included.
 pub async fn get(
+    _counted: PerIp<limit::GetVisitor>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::GetVisitor, &state.limiter.client_ip(&req))?;
     let token = path.into_inner();
     let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
@@ -71,13 +66,10 @@ pub async fn get(
 
 /// `DELETE /api/v1/livechat/visitor/{token}` — GDPR erasure of the visitor and all it left.
 pub async fn delete(
+    _counted: PerIp<limit::DeleteVisitor>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::DeleteVisitor, &state.limiter.client_ip(&req))?;
     let token = path.into_inner();
     let allow_open = state.config.livechat.allow_delete_with_open_rooms;
     let id = write(&state, move |s| s.delete_visitor(&token, allow_open)).await?;

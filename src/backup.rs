@@ -372,10 +372,10 @@ pub fn restore_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::NewUser;
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::history::PageVisitInput;
-    use crate::store::users::NewUser;
-    use crate::store::visitors::Registration;
     use crate::store::{reopen, temp_config};
 
     /// A store with a bit of everything.

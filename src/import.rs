@@ -3,8 +3,8 @@
 //! store, keeping `_id`, `token`, `username`, dates and every field the API knows, with all
 //! indexes. Bad lines are reported (line number and reason) and skipped, never fatal.
 
+use crate::domain::ImportItem;
 use crate::model::{limits, LastChat, Visitor};
-use crate::store::bulk::ImportItem;
 use crate::store::Store;
 use crate::time::{now_ms, Millis};
 use chrono::DateTime;

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod domain;
 pub mod eraser;
 pub mod export;
 pub mod healthcheck;

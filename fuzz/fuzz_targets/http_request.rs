@@ -50,7 +50,7 @@ fn harness() -> Harness {
     let user = state
         .store
         .create_user(
-            visitord::store::users::NewUser {
+            visitord::domain::NewUser {
                 username: "fuzzer".into(),
                 name: None,
                 email: None,

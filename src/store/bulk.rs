@@ -3,17 +3,8 @@
 
 use super::keys;
 use super::{Result, Store};
-use crate::model::{Message, PageVisit, Room, Visitor};
+use crate::domain::ImportItem;
 use std::collections::HashSet;
-
-/// One new visitor and what belongs to it. Write-order numbers (`seq`) are assigned on write.
-#[derive(Debug, Clone)]
-pub struct ImportItem {
-    pub visitor: Visitor,
-    pub rooms: Vec<Room>,
-    pub messages: Vec<Message>,
-    pub visits: Vec<PageVisit>,
-}
 
 impl Store {
     /// Writes `items` in one transaction. An item whose visitor `_id` or token is taken (in the
@@ -106,7 +97,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
     use crate::store::{temp_store, StoreError};
 
     #[test]

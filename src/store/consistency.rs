@@ -76,7 +76,7 @@ impl Store {
                 ));
             }
             e.visitor_count += 1;
-            if let Some(n) = super::visitors::guest_number(&v.username) {
+            if let Some(n) = crate::domain::rules::guest_number(&v.username) {
                 if top_guest.as_ref().is_none_or(|(top, _)| n > *top) {
                     top_guest = Some((n, v.id.clone()));
                 }
@@ -424,9 +424,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::history::PageVisitInput;
-    use crate::store::visitors::Registration;
 
     #[test]
     fn check_finds_and_repair_fixes_index_damage() {
@@ -653,7 +653,7 @@ mod tests {
         let reg = |token: &str| Registration {
             token: token.into(),
             email: Some("same@example.com".into()),
-            merge: crate::store::visitors::MergePolicy::rocketchat(),
+            merge: crate::domain::MergePolicy::rocketchat(),
             ..Default::default()
         };
         s.register_visitor(&reg("old"), 1).unwrap();

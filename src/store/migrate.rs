@@ -231,7 +231,7 @@ fn detach_foreign_history(trees: &Trees) -> Result<u64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
     use crate::store::{keys, reopen, temp_config, Store};
 
     /// A schema-1 store (as the first releases wrote it) opens with every visitor findable by
@@ -299,8 +299,8 @@ mod tests {
     /// entries are room-less, the owner's entries stay in its room, and `check` is clean.
     #[test]
     fn schema_2_history_in_foreign_rooms_becomes_room_less() {
+        use crate::domain::PageVisitInput;
         use crate::model::{PageVisit, RoomSource};
-        use crate::store::history::PageVisitInput;
         let (_dir, config) = temp_config();
         let (own, rid) = {
             let s = Store::open(&config, Vec::new()).unwrap();

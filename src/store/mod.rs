@@ -28,6 +28,7 @@ mod migrate;
 pub mod postings;
 pub mod rewrite;
 pub mod rooms;
+mod seam;
 pub mod search;
 mod trees;
 pub mod users;
@@ -46,67 +47,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use trees::{Trees, Tx, TREE_COUNT};
 
+pub use crate::domain::{Counts, Refusal, Result, StoreError};
+
 pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
 pub const SCHEMA_VERSION: u64 = 3;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("storage error: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("cannot use data dir {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("data dir {path} is in use by another visitord process (the store is locked)")]
-    Locked { path: String },
-    #[error("corrupt record in tree {tree} at key {key:?}")]
-    Corrupt { tree: &'static str, key: Vec<u8> },
-    #[error("cannot encode a record: {0}")]
-    Encode(String),
-    #[error("store schema version {found} is newer than this build supports ({SCHEMA_VERSION}); upgrade visitord")]
-    SchemaTooNew { found: u64 },
-    #[error("store invariant broken: {0}")]
-    Invariant(&'static str),
-    #[error("durable flush failed: {0}")]
-    Flush(String),
-    #[error("{0}")]
-    Refused(Refusal),
-}
-
-/// A request the data does not allow; the HTTP layer turns each into its Rocket.Chat error.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("no visitor has this token")]
-    InvalidToken,
-    #[error("the room is closed")]
-    RoomClosed,
-    #[error("the room does not exist or is not this visitor's")]
-    InvalidRoom,
-    #[error("the visitor has an open room")]
-    VisitorHasOpenRooms,
-    #[error("a message with this id already exists")]
-    MessageIdTaken,
-    #[error("the username is taken")]
-    UsernameTaken,
-    #[error("no such user")]
-    UnknownUser,
-    #[error("the change would leave no active admin")]
-    LastAdmin,
-    #[error("the visitor would have too many custom fields")]
-    TooManyCustomFields,
-}
-
-impl From<Refusal> for StoreError {
-    fn from(r: Refusal) -> Self {
-        StoreError::Refused(r)
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Storage(e.to_string())
     }
 }
-
-pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// What a transaction closure returns.
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
@@ -391,14 +343,15 @@ impl Store {
         });
         let storage_failed = matches!(
             result,
-            Err(TransactionError::Storage(_)) | Err(TransactionError::Abort(StoreError::Sled(_)))
+            Err(TransactionError::Storage(_))
+                | Err(TransactionError::Abort(StoreError::Storage(_)))
         );
         self.inner
             .write_failing
             .store(storage_failed, Ordering::Relaxed);
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Storage(e) => StoreError::from(e),
         })
     }
 
@@ -580,16 +533,6 @@ pub(crate) fn reopen(config: &StorageConfig) -> Store {
 /// One row of [`Store::snapshot`]: tree name, key, value.
 pub type SnapshotRow = (String, Vec<u8>, Vec<u8>);
 
-/// How many records the store holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counts {
-    pub visitors: usize,
-    pub users: usize,
-    pub rooms: usize,
-    pub messages: usize,
-    pub page_visits: usize,
-}
-
 /// Turns sled's open errors into ones a person can act on.
 fn open_error(dir: &Path, e: sled::Error) -> StoreError {
     if let sled::Error::Io(io) = &e {
@@ -600,7 +543,7 @@ fn open_error(dir: &Path, e: sled::Error) -> StoreError {
             };
         }
     }
-    StoreError::Sled(e)
+    StoreError::from(e)
 }
 
 /// The store's bucket-hash secret, made when missing.

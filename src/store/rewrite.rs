@@ -496,8 +496,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::history::PageVisitInput;
-    use crate::store::visitors::Registration;
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::store::{reopen, temp_config, SnapshotRow};
     use std::path::{Path, PathBuf};
 
@@ -507,7 +507,7 @@ mod tests {
             name: Some(name.into()),
             email: Some(email.into()),
             phone: Some("+55 51 7731 0000".into()),
-            custom_fields: vec![crate::store::visitors::CustomFieldWrite {
+            custom_fields: vec![crate::domain::CustomFieldWrite {
                 key: "address".into(),
                 value: "Zqxstreet7731".into(),
                 overwrite: true,

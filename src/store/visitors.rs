@@ -3,74 +3,13 @@
 use super::buckets::{Hasher, Index, Slot};
 use super::keys;
 use super::{abort, decode_compact, Refusal, Result, Store, Tx, TxResult};
+use crate::domain::rules::{apply_registration, guest_name, guest_number, Target};
+use crate::domain::Registration;
 use crate::model::ids::new_id;
 use crate::model::limits::CUSTOM_FIELDS as MAX_CUSTOM_FIELDS;
 use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
 use std::collections::BTreeSet;
-
-/// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
-#[derive(Debug, Clone, Default)]
-pub struct Registration {
-    pub token: String,
-    pub name: Option<String>,
-    /// Trimmed and lower-cased.
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub username: Option<String>,
-    pub department: Option<String>,
-    pub custom_fields: Vec<CustomFieldWrite>,
-    /// Stored on creation only, when the server is configured to keep them.
-    pub http: Option<HttpInfo>,
-    /// Which contact data may match a visitor of another token (`livechat.merge_by`).
-    pub merge: MergePolicy,
-}
-
-/// Besides the token, what may make a registration update an existing visitor
-/// (`livechat.merge_by`). The default matches by token only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MergePolicy {
-    /// A visitor with exactly this stored phone is updated and keeps its token.
-    pub phone: bool,
-    /// A visitor with this (lower-cased) email is updated and takes the new token.
-    pub email: bool,
-}
-
-impl MergePolicy {
-    /// The policy of `livechat.merge_by`.
-    pub fn of(merge_by: &[crate::config::MergeBy]) -> MergePolicy {
-        use crate::config::MergeBy;
-        MergePolicy {
-            phone: merge_by.contains(&MergeBy::Phone),
-            email: merge_by.contains(&MergeBy::Email),
-        }
-    }
-
-    /// Rocket.Chat's policy: phone, then email.
-    pub fn rocketchat() -> MergePolicy {
-        MergePolicy {
-            phone: true,
-            email: true,
-        }
-    }
-}
-
-/// One `customFields` entry to apply.
-#[derive(Debug, Clone)]
-pub struct CustomFieldWrite {
-    pub key: String,
-    pub value: String,
-    /// `false`: only set when the visitor has no non-empty value.
-    pub overwrite: bool,
-}
-
-/// Request headers a visitor may be created with.
-#[derive(Debug, Clone, Default)]
-pub struct HttpInfo {
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub host: Option<String>,
-}
 
 /// The index rows that a visitor record owns, derived from the record alone (its search
 /// postings are planned separately, see [`super::postings`]): its entries in the exact-match
@@ -189,14 +128,6 @@ pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
     Ok(())
 }
 
-/// Which existing visitor a registration updates, by Rocket.Chat's order.
-enum Target {
-    Token(Visitor),
-    Phone(Visitor),
-    Email(Visitor),
-    New,
-}
-
 impl Store {
     /// Plans the search-posting writes for visitors going from `old` to `new` (under the lock).
     pub(super) fn plan_visitor_postings(
@@ -283,21 +214,13 @@ impl Store {
     /// Returns the visitor after the write.
     pub fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let _writer = self.lock();
-        let target = if let Some(v) = self.visitor_by_token(&reg.token)? {
-            Target::Token(v)
-        } else if let Some(v) = match &reg.phone {
-            Some(phone) if reg.merge.phone => self.visitor_by_phone(phone)?,
-            _ => None,
-        } {
-            Target::Phone(v)
-        } else if let Some(v) = match &reg.email {
-            Some(email) if reg.merge.email => self.visitor_by_email(email)?,
-            _ => None,
-        } {
-            Target::Email(v)
-        } else {
-            Target::New
-        };
+        let target = crate::domain::rules::target(
+            reg,
+            reg.merge,
+            |token| self.visitor_by_token(token),
+            |phone| self.visitor_by_phone(phone),
+            |email| self.visitor_by_email(email),
+        )?;
 
         let (old, mut new) = match target {
             Target::Token(v) | Target::Phone(v) => (Some(v.clone()), v),
@@ -367,7 +290,7 @@ impl Store {
         if old.is_none() {
             new.username = match (&reg.username, guest) {
                 (Some(u), _) => u.clone(),
-                (None, Some(n)) => format!("guest-{n}"),
+                (None, Some(n)) => guest_name(n),
                 (None, None) => String::new(),
             };
         }
@@ -439,40 +362,6 @@ impl Store {
             Ok(())
         })?;
         Ok(visitor.id)
-    }
-}
-
-/// `N` of a username `guest-N` (the form the guest counter issues), if it is one.
-pub(super) fn guest_number(username: &str) -> Option<u64> {
-    let digits = username.strip_prefix("guest-")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Sets the fields a registration writes (Rocket.Chat's `registerGuest`): empty values never
-/// clear a field, email and phone replace the old ones, `status` is `online` on every call.
-fn apply_registration(v: &mut Visitor, reg: &Registration, now: Millis) {
-    v.status = "online".into();
-    v.updated_at = now;
-    if let Some(name) = reg.name.as_ref().filter(|n| !n.is_empty()) {
-        v.name = Some(name.clone());
-    }
-    if let Some(email) = reg.email.as_ref().filter(|e| !e.is_empty()) {
-        v.email = Some(email.clone());
-    }
-    if let Some(phone) = reg.phone.as_ref().filter(|p| !p.is_empty()) {
-        v.phone = Some(phone.clone());
-    }
-    if let Some(dep) = &reg.department {
-        v.department = Some(dep.clone());
-    }
-    for field in &reg.custom_fields {
-        let has_value = v.custom_field(&field.key).is_some_and(|s| !s.is_empty());
-        if field.overwrite || !has_value {
-            v.set_custom_field(&field.key, &field.value);
-        }
     }
 }
 

@@ -273,7 +273,7 @@ fn check_reports_each_broken_invariant_and_fails() {
             Vec::new(),
         )
         .expect("open");
-        let reg = visitord::store::visitors::Registration {
+        let reg = visitord::domain::Registration {
             token: "tok".into(),
             ..Default::default()
         };

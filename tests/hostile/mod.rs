@@ -35,10 +35,10 @@ use std::rc::Rc;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::Required;
 use visitord::config::Durability;
+use visitord::domain::PageVisitInput;
+use visitord::domain::Registration;
 use visitord::http::build_app;
 use visitord::http::routes::ROUTES;
-use visitord::store::history::PageVisitInput;
-use visitord::store::visitors::Registration;
 use visitord::time::now_ms;
 
 /// Every route of the API with the method it serves, a path that reaches the handler, whether it

@@ -2,6 +2,7 @@
 
 use crate::admin::{forget_initial_password, FIRST_ADMIN};
 use crate::credentials::{hash_password, ROLES};
+use crate::domain::{NewUser, UserChanges};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{grant, Authorized, QueryParams};
@@ -11,7 +12,6 @@ use crate::http::{read, write, AppState};
 use crate::model::limits::{self, valid_username};
 use crate::model::wire;
 use crate::model::{sort_by_fields, User};
-use crate::store::users::{NewUser, UserChanges};
 use crate::time::now_ms;
 use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};

@@ -3,6 +3,7 @@
 
 use crate::config::CustomFieldDef;
 use crate::credentials::Permission;
+use crate::domain::{SearchQuery, SortField};
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{grant, Authorized, QueryParams};
 use crate::http::query::{check_params, paginated, Paging};
@@ -10,7 +11,6 @@ use crate::http::{lookup, read, AppState};
 use crate::model::limits;
 use crate::model::wire::{self, Token};
 use crate::model::{sort_by_fields, PageVisit, Room, Visitor};
-use crate::store::search::{SearchQuery, SortField};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 

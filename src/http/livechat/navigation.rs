@@ -1,12 +1,12 @@
 //! Navigation history from the visitor's browser.
 
+use crate::domain::PageVisitInput;
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::param_errors::{ajv_object, ajv_string, ajv_type};
 use crate::http::ratelimit::Route;
 use crate::http::{write, AppState};
 use crate::model::limits;
-use crate::store::history::PageVisitInput;
 use crate::time::{days, now_ms};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};

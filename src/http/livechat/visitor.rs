@@ -1,6 +1,7 @@
 //! The visitor resource: register/update, read by token, GDPR erase.
 
 use crate::config::{Config, CustomFieldsMode};
+use crate::domain::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{limit, PerIp};
@@ -8,7 +9,6 @@ use crate::http::param_errors::{expected, maybe_string, missing, string, unknown
 use crate::http::{lookup, visitor_ip, write, AppState};
 use crate::model::limits;
 use crate::model::wire::{self, Token};
-use crate::store::visitors::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::time::{iso, now_ms};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

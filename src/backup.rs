@@ -16,8 +16,8 @@
 //! newer format is refused with the reason, and nothing is written.
 
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
-use crate::store::logical::{Record, RecordSource};
 use crate::store::Store;
+use crate::store::{Record, RecordSource};
 use crate::time::{iso, now_ms};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;

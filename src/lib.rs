@@ -7,6 +7,7 @@ pub mod admin;
 pub mod backup;
 pub mod backup_schedule;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod demo;

@@ -68,7 +68,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         "  data dir:   {}",
         config.storage.data_dir.display()
     ));
-    if let Some(warning) = crate::store::layout::exposure_warning(&config.storage.data_dir) {
+    if let Some(warning) = crate::store::exposure_warning(&config.storage.data_dir) {
         line(format!("  warning:    {warning}"));
     }
     line(format!("  listening:  {}", urls.join(", ")));

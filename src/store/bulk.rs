@@ -60,12 +60,12 @@ impl Store {
                 if verdict.is_some() {
                     continue;
                 }
-                super::visitors::write_visitor(tx, None, &item.visitor)?;
+                super::visitor_rows::write_visitor(tx, None, &item.visitor)?;
                 for room in &item.rooms {
-                    super::rooms::write_room(tx, room)?;
+                    super::room_rows::write_room(tx, room)?;
                 }
                 for msg in &item.messages {
-                    super::rooms::write_message(tx, msg)?;
+                    super::room_rows::write_message(tx, msg)?;
                 }
                 for visit in &item.visits {
                     super::history::write_visit(tx, None, visit)?;

@@ -89,7 +89,7 @@ impl Store {
                 e.problems
                     .push(format!("two visitors have one token (visitor {})", v.id));
             }
-            let rows = super::visitors::VisitorRows::of(&v, &self.inner.hasher);
+            let rows = super::visitor_rows::VisitorRows::of(&v, &self.inner.hasher);
             e.put("visitortime_seq", rows.time_key().to_vec(), Vec::new());
             entries.extend(rows.bucket_entries());
             for prefix in super::search::grams_of(&v, fields) {
@@ -128,7 +128,7 @@ impl Store {
             }
             e.put(
                 "visitorid_roomtime",
-                super::rooms::visitor_room_key(&r),
+                super::room_rows::visitor_room_key(&r),
                 Vec::new(),
             );
             if r.open {
@@ -165,7 +165,7 @@ impl Store {
             }
             e.put(
                 "roomid_msgtime_msgid",
-                super::rooms::message_key(&m),
+                super::room_rows::message_key(&m),
                 m.id.as_bytes().to_vec(),
             );
         }

@@ -18,19 +18,6 @@ pub fn prefix(value: &str) -> Vec<u8> {
     k
 }
 
-/// `value 0xFF id`: a row of a key-only (non-unique) index.
-pub fn value_id(value: &str, id: &str) -> Vec<u8> {
-    let mut k = prefix(value);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-/// The id part of a `value 0xFF id` key.
-pub fn id_after_value(key: &[u8]) -> Option<&str> {
-    let pos = key.iter().position(|b| *b == SEP)?;
-    std::str::from_utf8(&key[pos + 1..]).ok()
-}
-
 /// 16 bytes, time then write sequence, that sort as (time, write order).
 pub fn time_seq(ts: Millis, seq: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -91,7 +78,8 @@ pub mod meta {
     /// [`ERASE_PENDING`] as moved aside by a running rewrite (u64 BE ms).
     pub const ERASE_REWRITING: &[u8] = b"erase_rewriting_since";
 
-    /// Every name, for tests and tools.
+    /// Every name.
+    #[cfg(test)]
     pub const ALL: [&[u8]; 8] = [
         SCHEMA_VERSION,
         GUEST_COUNTER,
@@ -120,11 +108,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn value_id_layout() {
-        assert_eq!(value_id("a@b", "X1"), b"a@b\xFFX1".to_vec());
+    fn prefix_layout() {
         assert_eq!(prefix("ab"), b"ab\xFF".to_vec());
-        assert!(!value_id("abc", "X").starts_with(&prefix("ab")));
-        assert_eq!(id_after_value(b"a@b\xFFX1"), Some("X1"));
+        assert!(!prefix("abc").starts_with(&prefix("ab")));
     }
 
     #[test]

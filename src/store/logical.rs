@@ -210,9 +210,9 @@ impl Store {
                             &[][..],
                         )?;
                     }
-                    Record::Visitor(v) => super::visitors::write_visitor(tx, None, v)?,
-                    Record::Room(r) => super::rooms::write_room(tx, r)?,
-                    Record::Message(m) => super::rooms::write_message(tx, m)?,
+                    Record::Visitor(v) => super::visitor_rows::write_visitor(tx, None, v)?,
+                    Record::Room(r) => super::room_rows::write_room(tx, r)?,
+                    Record::Message(m) => super::room_rows::write_message(tx, m)?,
                     Record::Page(p) => super::history::write_visit(tx, None, p)?,
                     Record::GuestCounter(_) => {}
                 }

@@ -20,7 +20,7 @@
 
 use super::buckets::{self, Hasher};
 use super::keys;
-use super::visitors::VisitorRows;
+use super::visitor_rows::VisitorRows;
 use super::{decode, encode, encode_compact, Result, Trees, SCHEMA_VERSION};
 use crate::model::{PageVisit, Room, RoomSource, RoomVisitor, Visitor};
 use crate::time::Millis;

@@ -15,24 +15,26 @@
 //!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
-pub mod buckets;
-pub mod bulk;
-pub mod commit;
-pub mod compact;
-pub mod consistency;
-pub mod history;
-pub mod keys;
-pub mod layout;
-pub mod logical;
+mod buckets;
+mod bulk;
+mod commit;
+mod compact;
+mod consistency;
+mod history;
+mod keys;
+mod layout;
+mod logical;
 mod migrate;
-pub mod postings;
-pub mod rewrite;
-pub mod rooms;
+mod postings;
+mod rewrite;
+mod room_rows;
+mod rooms;
 mod seam;
-pub mod search;
+mod search;
 mod trees;
-pub mod users;
-pub mod visitors;
+mod users;
+mod visitor_rows;
+mod visitors;
 
 use crate::config::{Durability, StorageConfig};
 use crate::time::Millis;
@@ -48,6 +50,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use trees::{Trees, Tx, TREE_COUNT};
 
 pub use crate::domain::{Counts, Refusal, Result, StoreError};
+pub use commit::FlushObserver;
+pub use compact::{compact as compact_store, Compaction};
+pub use consistency::Report;
+pub use layout::exposure_warning;
+pub use logical::{Record, RecordSource, Restorer, Snapshot};
 
 pub use trees::{Role, TREES};
 

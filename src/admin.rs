@@ -224,7 +224,11 @@ pub fn set_password(store: &dyn Backend, username: &str, password: &str) -> Resu
 }
 
 /// `visitord user role NAME R…`: replaces the user's roles.
-pub fn set_roles(store: &dyn Backend, username: &str, roles: Vec<String>) -> Result<String, String> {
+pub fn set_roles(
+    store: &dyn Backend,
+    username: &str,
+    roles: Vec<String>,
+) -> Result<String, String> {
     check_roles(&roles)?;
     let user = find(store, username)?;
     let changes = UserChanges {

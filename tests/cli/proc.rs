@@ -1,12 +1,13 @@
-//! Running the built `visitord` binary with hard bounds, and a tiny HTTP/1.1 client over
-//! `std::net::TcpStream`.
+//! Running the built `visitord` binary with hard bounds, and requests to it through `ureq` (the
+//! one HTTP client of the tests and tools; raw sockets only where a test must send bytes no
+//! client would).
 //!
 //! Every child is killed when its guard drops, so a failing assertion never leaves a process
 //! behind. Every wait is bounded by [`BOUND`] and polls every [`POLL`].
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -441,7 +442,8 @@ impl Response {
     }
 }
 
-/// One request on a fresh connection (`Connection: close`), answered within [`BOUND`].
+/// One request on a fresh connection (the `ureq` client), answered within [`BOUND`]. Every
+/// answer is returned, whatever its status; only a failure to talk HTTP is an error.
 pub fn try_request(
     addr: SocketAddr,
     method: &str,
@@ -449,84 +451,44 @@ pub fn try_request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&addr, BOUND)?;
-    stream.set_read_timeout(Some(BOUND))?;
-    stream.set_write_timeout(Some(BOUND))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(BOUND))
+        .http_status_as_error(false)
+        .max_idle_connections(0)
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        req = req.header(*name, *value);
     }
-    if let Some(body) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    head.push_str("\r\n");
-    head.push_str(body.unwrap_or(""));
-    stream.write_all(head.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_response(&raw)
-}
-
-fn bad(message: String) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
-}
-
-fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad(format!("no header end: {:?}", String::from_utf8_lossy(raw))))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let rest = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        dechunk(rest)?
-    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        rest.get(..len)
-            .ok_or_else(|| bad("body shorter than Content-Length".into()))?
-            .to_vec()
-    } else {
-        rest.to_vec()
+    let io = |e: &dyn std::fmt::Display| std::io::Error::other(format!("{method} {path}: {e}"));
+    let sent = match body {
+        Some(body) => req
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .map_err(|e| io(&e))
+            .and_then(|r| agent.run(r).map_err(|e| io(&e))),
+        None => req
+            .body(())
+            .map_err(|e| io(&e))
+            .and_then(|r| agent.run(r).map_err(|e| io(&e))),
     };
+    let mut resp = sent?;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().map_err(|e| io(&e))?;
     Ok(Response {
         status,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body,
         headers,
     })
-}
-
-fn dechunk(mut rest: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("bad chunk header".into()))?;
-        let size_text = String::from_utf8_lossy(&rest[..end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad(format!("bad chunk size {size_text:?}")))?;
-        rest = &rest[end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(
-            rest.get(..size)
-                .ok_or_else(|| bad("truncated chunk".into()))?,
-        );
-        rest = rest.get(size + 2..).unwrap_or_default();
-    }
 }

@@ -6,8 +6,6 @@
 //!   [--connections 8] [--password ADMIN_PASSWORD] [--pid SERVER_PID] [--every 10]
 //!   [--mix get=50,register=15,visit=25,search=10]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -79,73 +77,54 @@ fn parse_mix(text: &str) -> Result<Mix, String> {
         .map(Mix)
 }
 
-/// One keep-alive connection.
+/// One keep-alive connection: a `ureq` agent that keeps one idle connection to the server.
 struct Conn {
     addr: String,
-    reader: Option<BufReader<TcpStream>>,
+    agent: ureq::Agent,
 }
 
 impl Conn {
+    fn new(addr: &str) -> Conn {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            .build()
+            .into();
+        Conn {
+            addr: addr.into(),
+            agent,
+        }
+    }
+
+    /// Sends one request (`headers` as `(name, value)` pairs) and reads the whole answer.
     fn request(
         &mut self,
         method: &str,
         path: &str,
-        headers: &str,
+        headers: &[(String, String)],
         body: &str,
-    ) -> std::io::Result<(u16, String)> {
-        if self.reader.is_none() {
-            let stream = TcpStream::connect(&self.addr)?;
-            stream.set_nodelay(true)?;
-            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-            self.reader = Some(BufReader::new(stream));
-        }
-        let result = self.exchange(method, path, headers, body);
-        if result.is_err() {
-            self.reader = None;
-        }
-        result
-    }
-
-    fn exchange(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &str,
-        body: &str,
-    ) -> std::io::Result<(u16, String)> {
-        let reader = self
-            .reader
-            .as_mut()
-            .ok_or(std::io::ErrorKind::NotConnected)?;
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        reader.get_mut().write_all(head.as_bytes())?;
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or(std::io::ErrorKind::InvalidData)?;
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
+    ) -> Result<(u16, String), ureq::Error> {
+        let url = format!("http://{}{path}", self.addr);
+        let mut resp = match method {
+            "GET" => {
+                let mut req = self.agent.get(&url);
+                for (name, value) in headers {
+                    req = req.header(name, value);
                 }
+                req.call()?
             }
-        }
-        let mut buf = vec![0; length];
-        reader.read_exact(&mut buf)?;
-        Ok((status, String::from_utf8_lossy(&buf).into_owned()))
+            _ => {
+                let mut req = self.agent.post(&url);
+                for (name, value) in headers {
+                    req = req.header(name, value);
+                }
+                req.content_type("application/json").send(body)?
+            }
+        };
+        let status = resp.status().as_u16();
+        Ok((status, resp.body_mut().read_to_string()?))
     }
 }
 
@@ -173,14 +152,11 @@ const NAMES: &[&str] = &[
     "Ömer Yılmaz",
 ];
 
-fn login(addr: &str, password: &str) -> Result<String, String> {
-    let mut conn = Conn {
-        addr: addr.into(),
-        reader: None,
-    };
+fn login(addr: &str, password: &str) -> Result<Vec<(String, String)>, String> {
+    let mut conn = Conn::new(addr);
     let body = format!("{{\"user\":\"admin\",\"password\":{password:?}}}");
     let (status, text) = conn
-        .request("POST", "/api/v1/login", "", &body)
+        .request("POST", "/api/v1/login", &[], &body)
         .map_err(|e| e.to_string())?;
     if status != 200 {
         return Err(format!("login failed: {status} {text}"));
@@ -189,18 +165,23 @@ fn login(addr: &str, password: &str) -> Result<String, String> {
         let at = text.find(&format!("\"{name}\":\""))? + name.len() + 4;
         Some(text[at..].split('"').next()?.to_string())
     };
-    Ok(format!(
-        "X-User-Id: {}\r\nX-Auth-Token: {}\r\n",
-        field("userId").ok_or("no userId")?,
-        field("authToken").ok_or("no authToken")?
-    ))
+    Ok(vec![
+        ("X-User-Id".into(), field("userId").ok_or("no userId")?),
+        (
+            "X-Auth-Token".into(),
+            field("authToken").ok_or("no authToken")?,
+        ),
+    ])
 }
 
-fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, deadline: Instant) {
-    let mut conn = Conn {
-        addr: args.addr.clone(),
-        reader: None,
-    };
+fn worker(
+    id: usize,
+    args: Args,
+    auth: Option<Vec<(String, String)>>,
+    shared: Arc<Shared>,
+    deadline: Instant,
+) {
+    let mut conn = Conn::new(&args.addr);
     let mut rng = fastrand::Rng::with_seed(id as u64 + 1);
     let mut tokens: Vec<String> = Vec::new();
     let total_weight: u32 = args.mix.iter().map(|(_, w)| w).sum();
@@ -239,7 +220,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                     // visitord update the older visitor and keep its token (Rocket.Chat's rule).
                     "{{\"visitor\":{{\"token\":\"{t}\",\"name\":\"{name} {n}\",\"email\":\"{t}@example.com\",\"phone\":\"+1 555 {id:03}{n:07}\"}}}}"
                 );
-                let r = conn.request("POST", "/api/v1/livechat/visitor", "", &body);
+                let r = conn.request("POST", "/api/v1/livechat/visitor", &[], &body);
                 if matches!(r, Ok((200, _))) {
                     tokens.push(t);
                 }
@@ -248,7 +229,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
             Op::Get => conn.request(
                 "GET",
                 &format!("/api/v1/livechat/visitor/{}", token.unwrap_or_default()),
-                "",
+                &[],
                 "",
             ),
             Op::Visit => {
@@ -257,7 +238,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                     token.unwrap_or_default(),
                     rng.u64(..1000)
                 );
-                conn.request("POST", "/api/v1/livechat/page.visited", "", &body)
+                conn.request("POST", "/api/v1/livechat/page.visited", &[], &body)
             }
             Op::Search => {
                 let name = NAMES[rng.usize(..NAMES.len())];
@@ -281,7 +262,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                 conn.request(
                     "GET",
                     &format!("/api/v1/livechat/visitors.search?term={encoded}&count=10"),
-                    auth.as_deref().unwrap_or(""),
+                    auth.as_deref().unwrap_or(&[]),
                     "",
                 )
             }

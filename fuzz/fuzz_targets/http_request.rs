@@ -45,6 +45,7 @@ fn harness() -> Harness {
     let mut config = Config::default();
     config.rate_limit.enabled = false;
     config.storage.data_dir = dir.path().join("data");
+    config.backup.dir = dir.path().join("backups");
     config.storage.durability = visitord::config::Durability::Periodic;
     let state = AppState::open(config).expect("open");
     let user = state

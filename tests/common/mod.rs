@@ -110,6 +110,8 @@ impl TestApp {
     pub fn with_existing_store(dir: tempfile::TempDir, f: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::default();
         config.rate_limit.enabled = false;
+        // Backups (`POST visitord.backup`) go next to the store, never into the working dir.
+        config.backup.dir = dir.path().join("backups");
         f(&mut config);
         config.storage.data_dir = dir.path().join("data");
         let state = AppState::open(config.clone()).expect("open app state");

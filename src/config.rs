@@ -24,6 +24,21 @@ pub struct Config {
     pub backup: BackupConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the agent console served at `/console/`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve the console at `/console/` and redirect `/` there (off: both are JSON 404s).
+    pub enabled: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true }
+    }
 }
 
 /// `[server]`: the HTTP listener.
@@ -191,6 +206,8 @@ pub struct LivechatConfig {
     /// Besides the token, which contact data makes a registration update an existing visitor
     /// (Rocket.Chat: `["phone", "email"]`). Empty (the default): token only. See [`MergeBy`].
     pub merge_by: Vec<MergeBy>,
+    /// Serve the demo site at `/livechat/demo/` (the tracker `/livechat/visitor.js` is always served).
+    pub demo_enabled: bool,
 }
 
 impl Default for LivechatConfig {
@@ -202,6 +219,7 @@ impl Default for LivechatConfig {
             custom_fields: Vec::new(),
             allow_delete_with_open_rooms: false,
             merge_by: Vec::new(),
+            demo_enabled: true,
         }
     }
 }

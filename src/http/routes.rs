@@ -5,7 +5,7 @@
 //! exactly these, so the router and the document cannot disagree on paths or methods (a test
 //! compares them as well). Paths are actix templates, which are also OpenAPI's: `{name}`.
 
-use super::agent::{login, operations, users, visitors};
+use super::agent::{login, operations, room_messages, users, visitors};
 use super::livechat::{navigation, room as rooms, visitor};
 use super::reference::{document as doc, viewer as apidocs};
 use super::{metrics, status as meta};
@@ -160,6 +160,13 @@ pub const ROUTES: &[RouteDef] = &[
     RouteDef {
         path: "/api/v1/livechat/visitors.search",
         endpoints: &[get(|| web::get().to(visitors::search), doc::search)],
+    },
+    RouteDef {
+        path: "/api/v1/livechat/{rid}/messages",
+        endpoints: &[get(
+            || web::get().to(room_messages::messages),
+            doc::room_messages,
+        )],
     },
     RouteDef {
         path: "/api/v1/livechat/custom-fields",

@@ -5,6 +5,8 @@
 //! straight to the app here instead of through the contract check of `TestApp::call`.
 
 use crate::common::TestApp;
+
+mod room_messages;
 use actix_web::http::Method;
 use actix_web::test::{self, TestRequest};
 use serde_json::{json, Value};

@@ -836,6 +836,27 @@ pub fn chat_history() -> Operation {
     .build()
 }
 
+/// `GET /api/v1/livechat/{rid}/messages`.
+pub fn room_messages() -> Operation {
+    let b = op(
+        "roomMessages",
+        AGENT,
+        "A livechat room's messages",
+        "Rocket.Chat's path and answer. Needs `view-l-room` and, as `chatHistory`, \
+         `view-livechat-rooms` (else plain `error-not-allowed`); an unknown room is plain \
+         `invalid-room`. Oldest first unless `sort={\"ts\":-1}`; navigation-history entries \
+         are not included.",
+    )
+    .parameter(path_param("rid", "The room's `_id`."));
+    respond(
+        agent(paging(b, "`ts` (default oldest first)")),
+        "A page of messages.",
+        page_of("messages", "Message"),
+        AGENT_ERRORS,
+    )
+    .build()
+}
+
 /// `GET /api/v1/livechat/visitors.search`.
 pub fn search() -> Operation {
     let b = op(

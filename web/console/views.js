@@ -91,7 +91,13 @@ function listHash(s) {
   return '#/visitors' + (q ? '?' + q : '');
 }
 
-export let lastListHash = '#/visitors';
+// The list as the agent left it, for the visitor page's "Back" link (kept across reloads).
+function rememberList(hash) {
+  try { sessionStorage.setItem('visitord:list', hash); } catch (e) { /* memory only */ }
+}
+function lastListHash() {
+  try { return sessionStorage.getItem('visitord:list') || '#/visitors'; } catch (e) { return '#/visitors'; }
+}
 
 export function visitorsView(main, route) {
   document.title = 'Visitors — visitord console';
@@ -112,7 +118,7 @@ export function visitorsView(main, route) {
   function go(change, replace) {
     state = { ...state, ...change };
     const hash = listHash(state);
-    lastListHash = hash;
+    rememberList(hash);
     if (replace) {
       history.replaceState(null, '', hash);
       load();
@@ -124,7 +130,7 @@ export function visitorsView(main, route) {
   }
 
   function header() {
-    const cols = [['name', 'Name'], ['username', 'Username'], [null, 'Email'], [null, 'Phone'], ['lastChat.ts', 'Last chat'], ['ts', 'Created']];
+    const cols = [['name', 'Name'], ['username', 'Username'], [null, 'Email'], [null, 'Phone'], ['lastChat.ts', 'Last chat']];
     mount(headRow, cols.map(([key, label]) => {
       if (!key) return h('th', { scope: 'col' }, label);
       const active = state.sort === key;
@@ -146,12 +152,11 @@ export function visitorsView(main, route) {
       h('td', {}, v.username),
       h('td', {}, email || '—'),
       h('td', {}, phone || '—'),
-      h('td', {}, v.lastChat ? time(v.lastChat.ts) : '—'),
-      h('td', {}, time(v.ts)));
+      h('td', {}, v.lastChat ? time(v.lastChat.ts) : '—'));
   }
 
   function message(text, cls) {
-    mount(tbody, h('tr', {}, h('td', { colspan: '6', class: cls || 'empty' }, text)));
+    mount(tbody, h('tr', {}, h('td', { colspan: '5', class: cls || 'empty' }, text)));
   }
 
   async function load() {
@@ -203,19 +208,19 @@ export function visitorsView(main, route) {
     status,
     h('div', { class: 'table-wrap' },
       h('table', { class: 'visitors' },
-        h('caption', {}, 'Visitors, sortable by name, username, last chat and creation date'),
+        h('caption', {}, 'Visitors, newest first unless sorted by name, username or last chat'),
         h('thead', {}, headRow),
         tbody)),
     h('nav', { class: 'pager', 'aria-label': 'Pages of visitors' },
       range, prev, next,
       h('label', { for: 'page-size' }, 'Rows per page'), size));
-  lastListHash = listHash(state);
+  rememberList(listHash(state));
   load();
   return {
     focus: null,
     update(r) {
       state = listState(r.params);
-      lastListHash = listHash(state);
+      rememberList(listHash(state));
       if (search.value.trim() !== state.term) search.value = state.term;
       load();
     },
@@ -249,7 +254,7 @@ export function visitorView(main, route) {
     navStatus, navList, more);
 
   mount(main,
-    h('p', {}, h('a', { href: lastListHash, id: 'back' }, '← Back to visitors')),
+    h('p', {}, h('a', { href: lastListHash(), id: 'back' }, '← Back to visitors')),
     title, h('div', { class: 'visitor-grid' }, contact, chats), nav);
 
   let pages = [];
@@ -441,8 +446,8 @@ export function usersView(main) {
   async function act(f, done) {
     try {
       await f();
-      status.textContent = done;
       await load();
+      status.textContent = done;
     } catch (e) {
       status.textContent = 'Failed: ' + errorText(e);
     }

@@ -9,9 +9,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
 use visitord::config::{Durability, StorageConfig};
-use visitord::store::history::PageVisitInput;
-use visitord::store::search::SearchQuery;
-use visitord::store::visitors::Registration;
+use visitord::domain::PageVisitInput;
+use visitord::domain::Registration;
+use visitord::domain::SearchQuery;
 use visitord::store::Store;
 
 fn open(visitors: u64) -> (tempfile::TempDir, Store, Vec<String>) {

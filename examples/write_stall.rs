@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use visitord::config::StorageConfig;
-use visitord::store::visitors::Registration;
+use visitord::domain::Registration;
 use visitord::store::Store;
 
 fn main() -> Result<(), String> {

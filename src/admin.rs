@@ -1,8 +1,10 @@
 //! User management outside the HTTP API: the first admin of a new store, and the
 //! `visitord user …` commands that work on a stopped store.
 
-use crate::credentials::{hash_password, new_password, valid_username, ROLES};
-use crate::store::users::{NewUser, UserChanges, ADMIN_ROLE};
+use crate::credentials::{hash_password, new_password, ROLES};
+use crate::domain::rules::ADMIN_ROLE;
+use crate::domain::{NewUser, UserChanges};
+use crate::model::limits::valid_username;
 use crate::store::{Store, StoreError};
 use crate::time::now_ms;
 use std::io::Write;

@@ -16,8 +16,8 @@
 //! newer format is refused with the reason, and nothing is written.
 
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
-use crate::store::logical::{Record, RecordSource};
 use crate::store::Store;
+use crate::store::{Record, RecordSource};
 use crate::time::{iso, now_ms};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -372,10 +372,10 @@ pub fn restore_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::NewUser;
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::history::PageVisitInput;
-    use crate::store::users::NewUser;
-    use crate::store::visitors::Registration;
     use crate::store::{reopen, temp_config};
 
     /// A store with a bit of everything.

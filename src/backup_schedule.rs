@@ -132,7 +132,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
 
     #[test]
     fn backups_are_kept_to_the_newest_n_and_other_files_are_left_alone() {

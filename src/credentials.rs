@@ -97,15 +97,6 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// A valid username: 1–64 of letters, digits, `.`, `-`, `_` (Rocket.Chat's default rule).
-pub fn valid_username(username: &str) -> bool {
-    !username.is_empty()
-        && username.len() <= 64
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,13 +136,5 @@ mod tests {
             &["livechat-manager".to_string()],
             Permission::ManageUsers
         ));
-    }
-
-    #[test]
-    fn username_rule() {
-        assert!(valid_username("jane.doe-1_x"));
-        assert!(!valid_username(""));
-        assert!(!valid_username("jane doe"));
-        assert!(!valid_username("jäne"));
     }
 }

@@ -2,9 +2,9 @@
 //! several scripts, emails, phones in varied formats, custom fields), rooms with messages, and
 //! navigation history, straight through the store. The same seed gives the same data.
 
+use crate::domain::ImportItem;
 use crate::model::ids::METEOR_ALPHABET;
 use crate::model::{LastChat, Message, PageVisit, Room, RoomVisitor, Visitor};
-use crate::store::bulk::ImportItem;
 use crate::store::Store;
 use crate::time::{now_ms, Millis, DAY_MS};
 

@@ -76,7 +76,7 @@ impl Eraser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
 
     #[test]
     fn deadlines_are_whole_milliseconds_of_at_least_one() {

@@ -3,8 +3,8 @@
 //! store, keeping `_id`, `token`, `username`, dates and every field the API knows, with all
 //! indexes. Bad lines are reported (line number and reason) and skipped, never fatal.
 
-use crate::model::{LastChat, Visitor};
-use crate::store::bulk::ImportItem;
+use crate::domain::ImportItem;
+use crate::model::{limits, LastChat, Visitor};
 use crate::store::Store;
 use crate::time::{now_ms, Millis};
 use chrono::DateTime;
@@ -65,7 +65,7 @@ fn first_of(m: &Map<String, Value>, key: &str, field: &str) -> Result<Option<Str
 
 fn check_len(field: &str, value: &Option<String>, max: usize) -> Result<(), String> {
     match value {
-        Some(v) if v.chars().count() > max => Err(format!("{field} is longer than {max}")),
+        Some(v) if limits::too_long(v, max) => Err(format!("{field} is longer than {max}")),
         _ => Ok(()),
     }
 }
@@ -87,22 +87,26 @@ pub fn parse_line(line: &str, now: Millis) -> Result<Visitor, String> {
         },
         _ => return Err("no _id".into()),
     };
-    if id.len() > 64 {
-        return Err("_id is longer than 64".into());
+    if limits::too_long(&id, limits::ID_CHARS) {
+        return Err(format!("_id is longer than {}", limits::ID_CHARS));
     }
     let token = string(&m, "token")?.ok_or("no token")?;
-    if token.trim().is_empty() || token.len() > 256 {
-        return Err("token is empty or longer than 256 bytes".into());
+    if !limits::valid_token(&token) {
+        return Err(format!(
+            "token is empty or longer than {} bytes",
+            limits::TOKEN_BYTES
+        ));
     }
     let username = string(&m, "username")?.ok_or("no username")?;
     let name = string(&m, "name")?;
     let email = first_of(&m, "visitorEmails", "address")?.map(|e| e.trim().to_lowercase());
     let phone = first_of(&m, "phone", "phoneNumber")?;
     let department = string(&m, "department")?;
-    check_len("username", &Some(username.clone()), 256)?;
-    check_len("name", &name, 256)?;
-    check_len("email", &email, 254)?;
-    check_len("phone", &phone, 64)?;
+    check_len("username", &Some(username.clone()), limits::NAME_CHARS)?;
+    check_len("name", &name, limits::NAME_CHARS)?;
+    check_len("email", &email, limits::EMAIL_CHARS)?;
+    check_len("phone", &phone, limits::PHONE_CHARS)?;
+    check_len("department", &department, limits::DEPARTMENT_CHARS)?;
     let ts = m.get("ts").and_then(date).unwrap_or(now);
     let updated_at = m.get("_updatedAt").and_then(date).unwrap_or(ts);
     let mut livechat_data = Vec::new();
@@ -113,8 +117,25 @@ pub fn parse_line(line: &str, now: Millis) -> Result<Visitor, String> {
                 Value::Null => continue,
                 other => other.to_string(),
             };
+            if limits::too_long(k, limits::FIELD_KEY_CHARS) {
+                return Err(format!(
+                    "livechatData key is longer than {}",
+                    limits::FIELD_KEY_CHARS
+                ));
+            }
+            check_len(
+                "livechatData value",
+                &Some(value.clone()),
+                limits::FIELD_VALUE_CHARS,
+            )?;
             livechat_data.push((k.clone(), value));
         }
+    }
+    if livechat_data.len() > limits::CUSTOM_FIELDS {
+        return Err(format!(
+            "more than {} livechatData fields",
+            limits::CUSTOM_FIELDS
+        ));
     }
     let last_chat = match m.get("lastChat") {
         Some(Value::Object(lc)) => match (
@@ -260,6 +281,38 @@ mod tests {
         assert!(parse_line(r#"{"_id":"x","disabled":true}"#, 0)
             .unwrap_err()
             .contains("disabled"));
+    }
+
+    #[test]
+    fn lines_beyond_the_apis_limits_are_refused() {
+        let line = |extra: &str| format!(r#"{{"_id":"A","token":"t","username":"u"{extra}}}"#);
+        assert!(parse_line(&line(""), 0).is_ok());
+        let long_key = format!(r#","livechatData":{{"{}":"v"}}"#, "k".repeat(65));
+        assert_eq!(
+            parse_line(&line(&long_key), 0).unwrap_err(),
+            "livechatData key is longer than 64"
+        );
+        let long_value = format!(r#","livechatData":{{"k":"{}"}}"#, "v".repeat(4097));
+        assert_eq!(
+            parse_line(&line(&long_value), 0).unwrap_err(),
+            "livechatData value is longer than 4096"
+        );
+        let fields: Vec<String> = (0..101).map(|i| format!(r#""f{i}":"v""#)).collect();
+        let many = format!(r#","livechatData":{{{}}}"#, fields.join(","));
+        assert_eq!(
+            parse_line(&line(&many), 0).unwrap_err(),
+            "more than 100 livechatData fields"
+        );
+        let department = format!(r#","department":"{}""#, "d".repeat(257));
+        assert_eq!(
+            parse_line(&line(&department), 0).unwrap_err(),
+            "department is longer than 256"
+        );
+        let id = format!(
+            r#"{{"_id":"{}","token":"t","username":"u"}}"#,
+            "i".repeat(65)
+        );
+        assert_eq!(parse_line(&id, 0).unwrap_err(), "_id is longer than 64");
     }
 
     #[test]

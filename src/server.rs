@@ -68,7 +68,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         "  data dir:   {}",
         config.storage.data_dir.display()
     ));
-    if let Some(warning) = crate::store::layout::exposure_warning(&config.storage.data_dir) {
+    if let Some(warning) = crate::store::exposure_warning(&config.storage.data_dir) {
         line(format!("  warning:    {warning}"));
     }
     line(format!("  listening:  {}", urls.join(", ")));
@@ -215,7 +215,7 @@ impl Pruner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::history::PageVisitInput;
+    use crate::domain::PageVisitInput;
     use crate::time::DAY_MS;
 
     #[test]
@@ -267,7 +267,7 @@ mod tests {
     fn the_pruner_applies_retention_days_again_every_prune_interval_secs() {
         let (_dir, store) = crate::store::temp_store(&[]);
         // A registered token: its history never expires by the room-less TTL, only by retention.
-        let reg = crate::store::visitors::Registration {
+        let reg = crate::domain::Registration {
             token: "kept".into(),
             ..Default::default()
         };

@@ -22,6 +22,9 @@ pub enum ApiError {
     InvalidParams(String),
     /// 401: no or bad credentials.
     Unauthorized,
+    /// A login that failed (wrong user or password): Rocket.Chat's login route answers with
+    /// its own 401 body, `{"status":"error","error":"Unauthorized","message":"Unauthorized"}`.
+    LoginFailed,
     /// 403: logged in without the permission.
     Forbidden,
     /// 404: no such endpoint.
@@ -76,6 +79,9 @@ impl ApiError {
     }
 
     fn body(&self) -> Value {
+        if let ApiError::LoginFailed = self {
+            return json!({ "status": "error", "error": "Unauthorized", "message": "Unauthorized" });
+        }
         let mut m = Map::new();
         m.insert("success".into(), json!(false));
         match self {
@@ -101,6 +107,8 @@ impl ApiError {
                 m.insert("error".into(), json!(format!("{message} [invalid-params]")));
                 m.insert("errorType".into(), json!("invalid-params"));
             }
+            // Answered above.
+            ApiError::LoginFailed => {}
             ApiError::Unauthorized => {
                 let text = "You must be logged in to do this.";
                 m.insert("error".into(), json!(text));
@@ -168,7 +176,7 @@ impl ResponseError for ApiError {
             ApiError::Coded { .. } | ApiError::Plain(_) | ApiError::InvalidParams(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::LoginFailed => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CorsRefused => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -242,7 +250,7 @@ impl From<StoreError> for ApiError {
                 Refusal::UnknownUser => ApiError::reason("error-invalid-user", "Invalid user"),
                 Refusal::TooManyCustomFields => ApiError::InvalidParams(format!(
                     "too many custom fields (max {})",
-                    crate::model::MAX_CUSTOM_FIELDS
+                    crate::model::limits::CUSTOM_FIELDS
                 )),
                 Refusal::LastAdmin => ApiError::reason(
                     "error-action-not-allowed",

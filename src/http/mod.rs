@@ -7,6 +7,7 @@ pub mod body;
 pub mod client_ip;
 pub mod cors;
 pub mod error;
+pub mod extract;
 pub mod hashpool;
 pub mod livechat;
 pub mod metrics;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod webui;
 
 use crate::config::Config;
+use crate::domain::Backend;
 use crate::store::{self, Store};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -32,6 +34,11 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The store seam: every handler reaches storage through it (see [`read`], [`write`],
+    /// [`lookup`]), so another backend can serve the same API.
+    pub backend: Arc<dyn Backend>,
+    /// The embedded store itself, for its own operations: background jobs (pruner, eraser,
+    /// backups), the backup endpoint, metrics about its trees and files.
     pub store: Store,
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Searches that may run at once (two per core): a search is CPU work on the blocking
@@ -71,6 +78,7 @@ impl AppState {
             search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
             hasher: Arc::new(hasher),
             config: Arc::new(config),
+            backend: Arc::new(store.clone()),
             store,
         })
     }
@@ -82,18 +90,18 @@ impl AppState {
 /// [`write`]. Measured in `docs/benchmarks.md`.
 pub fn lookup<T>(
     state: &AppState,
-    f: impl FnOnce(&Store) -> store::Result<T>,
+    f: impl FnOnce(&dyn Backend) -> store::Result<T>,
 ) -> Result<T, ApiError> {
-    f(&state.store).map_err(ApiError::from)
+    f(state.backend.as_ref()).map_err(ApiError::from)
 }
 
 /// Runs a read on the blocking pool (sled calls block).
 pub async fn read<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&Store) -> store::Result<T> + Send + 'static,
+    f: impl FnOnce(&dyn Backend) -> store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    web::block(move || f(&store))
+    let backend = state.backend.clone();
+    web::block(move || f(backend.as_ref()))
         .await
         .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
         .map_err(ApiError::from)
@@ -102,10 +110,10 @@ pub async fn read<T: Send + 'static>(
 /// Runs a write on the blocking pool and answers only once it is durable (see `store::commit`).
 pub async fn write<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&Store) -> store::Result<T> + Send + 'static,
+    f: impl FnOnce(&dyn Backend) -> store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let out = read(state, f).await?;
-    state.store.durable().await?;
+    state.backend.durable().await?;
     Ok(out)
 }
 

@@ -5,17 +5,6 @@
 use super::error::ApiError;
 use serde_json::{Map, Value};
 
-/// Longest visitor token accepted anywhere (bytes).
-pub const MAX_TOKEN_BYTES: usize = 256;
-
-/// Rocket.Chat's email shape `^[^@]+@[^@]+$` (for an already trimmed, lower-cased address).
-pub fn valid_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
-        None => false,
-    }
-}
-
 /// The JSON type name Meteor's `check()` reports (`got number`, `got null` …).
 pub fn type_name(v: &Value) -> &'static str {
     match v {
@@ -157,16 +146,6 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!(),
         }
-    }
-
-    #[test]
-    fn email_shape() {
-        assert!(valid_email("a@b"));
-        assert!(valid_email("first.last@example.com"));
-        assert!(!valid_email("a@b@c"));
-        assert!(!valid_email("@b"));
-        assert!(!valid_email("a@"));
-        assert!(!valid_email("ab"));
     }
 
     #[test]

@@ -4,20 +4,22 @@
 //! the wire views in [`wire`] decide which fields a client sees.
 
 pub mod ids;
+pub mod limits;
 pub mod wire;
 
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
-/// Sorts `items` by `sort` (`(field, ascending)` pairs, compared by `compare`). Equal items keep
-/// write order (`seq`): the later write first when the first field descends, last when it
-/// ascends (§1.5), so results never depend on chance.
-pub fn sort_by_fields<T, F>(
+/// Sorts `items` by `sort` (`(field, ascending)` pairs, compared by `compare`): the one sort
+/// of every paginated list. Equal items are ordered by `tie` (write order, `seq`, for
+/// records): the later first when the first field descends, last when it ascends (§1.5), so
+/// results never depend on chance.
+pub fn sort_by_fields<T, F, K: Ord>(
     items: &mut [T],
     sort: &[(F, bool)],
     compare: impl Fn(&F, &T, &T) -> Ordering,
-    seq: impl Fn(&T) -> u64,
+    seq: impl Fn(&T) -> K,
 ) {
     let tie_ascending = sort.first().is_some_and(|(_, ascending)| *ascending);
     items.sort_by(|a, b| {
@@ -84,9 +86,6 @@ pub struct LastChat {
     pub rid: String,
     pub ts: Millis,
 }
-
-/// Most custom fields (`livechatData` keys) one visitor may hold in total.
-pub const MAX_CUSTOM_FIELDS: usize = 100;
 
 /// A livechat room (`t:"l"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

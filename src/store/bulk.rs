@@ -3,17 +3,8 @@
 
 use super::keys;
 use super::{Result, Store};
-use crate::model::{Message, PageVisit, Room, Visitor};
+use crate::domain::ImportItem;
 use std::collections::HashSet;
-
-/// One new visitor and what belongs to it. Write-order numbers (`seq`) are assigned on write.
-#[derive(Debug, Clone)]
-pub struct ImportItem {
-    pub visitor: Visitor,
-    pub rooms: Vec<Room>,
-    pub messages: Vec<Message>,
-    pub visits: Vec<PageVisit>,
-}
 
 impl Store {
     /// Writes `items` in one transaction. An item whose visitor `_id` or token is taken (in the
@@ -69,12 +60,12 @@ impl Store {
                 if verdict.is_some() {
                     continue;
                 }
-                super::visitors::write_visitor(tx, None, &item.visitor)?;
+                super::visitor_rows::write_visitor(tx, None, &item.visitor)?;
                 for room in &item.rooms {
-                    super::rooms::write_room(tx, room)?;
+                    super::room_rows::write_room(tx, room)?;
                 }
                 for msg in &item.messages {
-                    super::rooms::write_message(tx, msg)?;
+                    super::room_rows::write_message(tx, msg)?;
                 }
                 for visit in &item.visits {
                     super::history::write_visit(tx, None, visit)?;
@@ -90,9 +81,9 @@ impl Store {
         let _writer = self.lock();
         let trees = self.trees();
         let meta = &trees.meta;
-        let current = super::read_u64_or_zero(meta, "meta", b"guest_counter")?;
+        let current = super::read_u64_or_zero(meta, "meta", keys::meta::GUEST_COUNTER)?;
         if n > current {
-            meta.insert(b"guest_counter", &keys::u64_value(n))?;
+            meta.insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n))?;
         }
         Ok(())
     }
@@ -100,20 +91,24 @@ impl Store {
     /// The last `guest-N` number handed out (0 before the first; a corrupt counter is an error,
     /// never a 0 that would hand out `guest-1` again).
     pub fn guest_counter(&self) -> Result<u64> {
-        super::read_u64_or_zero(&self.trees().meta, "meta", b"guest_counter")
+        super::read_u64_or_zero(&self.trees().meta, "meta", keys::meta::GUEST_COUNTER)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
     use crate::store::{temp_store, StoreError};
 
     #[test]
     fn a_corrupt_guest_counter_is_an_error_not_zero() {
         let (_dir, s) = temp_store(&[]);
-        s.raw_write("meta", b"guest_counter", Some(b"\x01\x02"))
-            .unwrap();
+        s.raw_write(
+            "meta",
+            crate::store::keys::meta::GUEST_COUNTER,
+            Some(b"\x01\x02"),
+        )
+        .unwrap();
         let corrupt =
             |r: Result<u64, StoreError>| matches!(r, Err(StoreError::Corrupt { tree: "meta", .. }));
         assert!(corrupt(s.guest_counter()));

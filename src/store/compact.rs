@@ -78,8 +78,8 @@ pub fn compact(store: Store, _dir: &Path) -> Result<Compaction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::visitors::Registration;
     use crate::store::{reopen as open, temp_config};
 
     fn reg(i: u64) -> Registration {

@@ -47,38 +47,8 @@ impl Expected {
 
 impl Store {
     fn derived_tree(&self, name: &str) -> Option<sled::Tree> {
-        let t = self.trees();
-        Some(match name {
-            "visitorkey_seqs" => t.visitorkey_seqs.clone(),
-            "visitortime_seq" => t.visitortime_seq.clone(),
-            "gram_postings" => t.gram_postings.clone(),
-            "visitorid_openroomid" => t.visitorid_openroomid.clone(),
-            "visitorid_roomtime" => t.visitorid_roomtime.clone(),
-            "roomid_msgtime_msgid" => t.roomid_msgtime_msgid.clone(),
-            "roomid_navtime_navid" => t.roomid_navtime_navid.clone(),
-            "token_navtime_navid" => t.token_navtime_navid.clone(),
-            "navtime_navid" => t.navtime_navid.clone(),
-            "navexpiry_navid" => t.navexpiry_navid.clone(),
-            "username_userid" => t.username_userid.clone(),
-            "userid_tokenhash" => t.userid_tokenhash.clone(),
-            _ => return None,
-        })
+        self.trees().by_name(name).cloned()
     }
-
-    const DERIVED: [&'static str; 12] = [
-        "visitorkey_seqs",
-        "visitortime_seq",
-        "gram_postings",
-        "visitorid_openroomid",
-        "visitorid_roomtime",
-        "roomid_msgtime_msgid",
-        "roomid_navtime_navid",
-        "token_navtime_navid",
-        "navtime_navid",
-        "navexpiry_navid",
-        "username_userid",
-        "userid_tokenhash",
-    ];
 
     /// Reads every record and derives the rows its indexes must hold.
     fn expected(&self) -> Result<Expected> {
@@ -106,7 +76,7 @@ impl Store {
                 ));
             }
             e.visitor_count += 1;
-            if let Some(n) = super::visitors::guest_number(&v.username) {
+            if let Some(n) = crate::domain::rules::guest_number(&v.username) {
                 if top_guest.as_ref().is_none_or(|(top, _)| n > *top) {
                     top_guest = Some((n, v.id.clone()));
                 }
@@ -119,7 +89,7 @@ impl Store {
                 e.problems
                     .push(format!("two visitors have one token (visitor {})", v.id));
             }
-            let rows = super::visitors::VisitorRows::of(&v, &self.inner.hasher);
+            let rows = super::visitor_rows::VisitorRows::of(&v, &self.inner.hasher);
             e.put("visitortime_seq", rows.time_key().to_vec(), Vec::new());
             entries.extend(rows.bucket_entries());
             for prefix in super::search::grams_of(&v, fields) {
@@ -158,7 +128,7 @@ impl Store {
             }
             e.put(
                 "visitorid_roomtime",
-                super::rooms::visitor_room_key(&r),
+                super::room_rows::visitor_room_key(&r),
                 Vec::new(),
             );
             if r.open {
@@ -195,7 +165,7 @@ impl Store {
             }
             e.put(
                 "roomid_msgtime_msgid",
-                super::rooms::message_key(&m),
+                super::room_rows::message_key(&m),
                 m.id.as_bytes().to_vec(),
             );
         }
@@ -418,7 +388,7 @@ impl Store {
 
     /// Checks every derived index of the store against the records.
     pub fn check(&self) -> Result<Report> {
-        self.check_trees(&Self::DERIVED)
+        self.check_trees(&super::trees::derived().collect::<Vec<_>>())
     }
 
     /// Rewrites every derived tree (and the visitor count) from the records, then checks again.
@@ -427,7 +397,7 @@ impl Store {
         let _writer = self.lock();
         let expected = self.expected()?;
         let empty = Rows::new();
-        for name in Self::DERIVED {
+        for name in super::trees::derived() {
             let Some(tree) = self.derived_tree(name) else {
                 continue;
             };
@@ -442,9 +412,10 @@ impl Store {
                 postings::apply_batch(self, postings::full_lists(&expected.postings))?;
             }
         }
-        self.trees()
-            .meta
-            .insert(b"visitor_count", &keys::u64_value(expected.visitor_count))?;
+        self.trees().meta.insert(
+            keys::meta::VISITOR_COUNT,
+            &keys::u64_value(expected.visitor_count),
+        )?;
         self.engine().db.flush()?;
         drop(_writer);
         self.check()
@@ -453,9 +424,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::history::PageVisitInput;
-    use crate::store::visitors::Registration;
 
     #[test]
     fn check_finds_and_repair_fixes_index_damage() {
@@ -627,7 +598,7 @@ mod tests {
         let (_dir, s, _room) = populated();
         let v = s.visitor_by_token("tok").unwrap().unwrap();
         assert_eq!(v.username, "guest-1");
-        s.raw_write("meta", b"guest_counter", Some(&keys::u64_value(0)))
+        s.raw_write("meta", keys::meta::GUEST_COUNTER, Some(&keys::u64_value(0)))
             .unwrap();
         reports(
             &s,
@@ -682,7 +653,7 @@ mod tests {
         let reg = |token: &str| Registration {
             token: token.into(),
             email: Some("same@example.com".into()),
-            merge: crate::store::visitors::MergePolicy::rocketchat(),
+            merge: crate::domain::MergePolicy::rocketchat(),
             ..Default::default()
         };
         s.register_visitor(&reg("old"), 1).unwrap();

@@ -8,19 +8,10 @@
 
 use super::keys;
 use super::{decode, Result, Store, Tx, TxResult};
+use crate::domain::PageVisitInput;
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room};
 use crate::time::Millis;
-
-/// One `page.visited` body, validated.
-#[derive(Debug, Clone)]
-pub struct PageVisitInput {
-    pub token: String,
-    pub rid: Option<String>,
-    pub title: String,
-    pub change: String,
-    pub href: String,
-}
 
 /// The index rows an entry owns (each row's value is the entry id).
 pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
@@ -134,10 +125,8 @@ impl Store {
             }
             _ => None,
         };
-        let expire_at = match roomless_ttl {
-            Some(ttl) if !registered && room.is_none() => Some(now.saturating_add(ttl)),
-            _ => None,
-        };
+        let expire_at =
+            crate::domain::rules::roomless_expiry(registered, room.is_some(), now, roomless_ttl);
         let visit = PageVisit {
             id: new_id(),
             rid: room.as_ref().map(|r| r.id.clone()),
@@ -255,8 +244,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Registration;
     use crate::model::RoomSource;
-    use crate::store::visitors::Registration;
     use crate::time::DAY_MS;
 
     const TTL: Millis = 30 * DAY_MS;
@@ -391,7 +380,7 @@ mod tests {
         let mut reg = Registration {
             token: "old".into(),
             email: Some("a@b.c".into()),
-            merge: crate::store::visitors::MergePolicy::rocketchat(),
+            merge: crate::domain::MergePolicy::rocketchat(),
             ..Default::default()
         };
         s.register_visitor(&reg, 1).unwrap();

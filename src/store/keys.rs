@@ -18,19 +18,6 @@ pub fn prefix(value: &str) -> Vec<u8> {
     k
 }
 
-/// `value 0xFF id`: a row of a key-only (non-unique) index.
-pub fn value_id(value: &str, id: &str) -> Vec<u8> {
-    let mut k = prefix(value);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-/// The id part of a `value 0xFF id` key.
-pub fn id_after_value(key: &[u8]) -> Option<&str> {
-    let pos = key.iter().position(|b| *b == SEP)?;
-    std::str::from_utf8(&key[pos + 1..]).ok()
-}
-
 /// 16 bytes, time then write sequence, that sort as (time, write order).
 pub fn time_seq(ts: Millis, seq: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -71,6 +58,40 @@ pub fn id_after_owner_time(key: &[u8]) -> Option<&str> {
     std::str::from_utf8(rest).ok()
 }
 
+/// The names of the values in the `meta` tree, each with the layout of its value.
+pub mod meta {
+    /// The schema the store was written by (u64 BE); see `migrate`.
+    pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+    /// The last `guest-N` number issued (u64 BE); never goes down.
+    pub const GUEST_COUNTER: &[u8] = b"guest_counter";
+    /// How many visitors the store holds (u64 BE): search's exact totals start from it.
+    pub const VISITOR_COUNT: &[u8] = b"visitor_count";
+    /// The custom field ids the search index was built with (utf-8, see `search`).
+    pub const SEARCH_FIELDS: &[u8] = b"search_fields";
+    /// The secret of the exact-match bucket hash (bytes), made with the store.
+    pub const HASH_KEY: &[u8] = b"hash_key";
+    /// Added to sled's generated ids (u64 BE), raised by every rewrite and compaction.
+    pub const SEQ_FLOOR: &[u8] = b"seq_floor";
+    /// When the oldest erasure not yet rewritten off the disk happened (u64 BE ms); absent
+    /// when none is pending.
+    pub const ERASE_PENDING: &[u8] = b"erase_pending_since";
+    /// [`ERASE_PENDING`] as moved aside by a running rewrite (u64 BE ms).
+    pub const ERASE_REWRITING: &[u8] = b"erase_rewriting_since";
+
+    /// Every name.
+    #[cfg(test)]
+    pub const ALL: [&[u8]; 8] = [
+        SCHEMA_VERSION,
+        GUEST_COUNTER,
+        VISITOR_COUNT,
+        SEARCH_FIELDS,
+        HASH_KEY,
+        SEQ_FLOOR,
+        ERASE_PENDING,
+        ERASE_REWRITING,
+    ];
+}
+
 /// Big-endian u64, for counters in `meta`.
 pub fn u64_value(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -87,11 +108,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn value_id_layout() {
-        assert_eq!(value_id("a@b", "X1"), b"a@b\xFFX1".to_vec());
+    fn prefix_layout() {
         assert_eq!(prefix("ab"), b"ab\xFF".to_vec());
-        assert!(!value_id("abc", "X").starts_with(&prefix("ab")));
-        assert_eq!(id_after_value(b"a@b\xFFX1"), Some("X1"));
+        assert!(!prefix("abc").starts_with(&prefix("ab")));
     }
 
     #[test]
@@ -106,6 +125,18 @@ mod tests {
         assert!(time_only(10)[..] < time_seq(11, 0)[..]);
         assert_eq!(seq_of_time_seq(&time_seq(-5, 9)), Some(9));
         assert_eq!(seq_of_time_seq(b"short"), None);
+    }
+
+    #[test]
+    fn meta_names_are_distinct_and_stable() {
+        let mut names = meta::ALL.to_vec();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), meta::ALL.len());
+        // Stores on disk hold these bytes: changing one needs a migration.
+        assert_eq!(meta::GUEST_COUNTER, b"guest_counter");
+        assert_eq!(meta::SCHEMA_VERSION, b"schema_version");
+        assert_eq!(meta::ERASE_PENDING, b"erase_pending_since");
     }
 
     #[test]

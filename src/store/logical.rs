@@ -77,7 +77,7 @@ fn each_record_of(t: &Trees, mut f: impl FnMut(Record) -> bool) -> Result<bool> 
             return Ok(false);
         }
     }
-    let guests = super::read_u64_or_zero(&t.meta, "meta", b"guest_counter")?;
+    let guests = super::read_u64_or_zero(&t.meta, "meta", super::keys::meta::GUEST_COUNTER)?;
     Ok(f(Record::GuestCounter(guests)))
 }
 
@@ -168,8 +168,8 @@ impl Store {
     fn raise_seq_floor(&self, floor: u64) -> Result<()> {
         let _writer = self.lock();
         let meta = &self.trees().meta;
-        if super::read_u64_or_zero(meta, "meta", b"seq_floor")? < floor {
-            meta.insert(b"seq_floor", &super::keys::u64_value(floor))?;
+        if super::read_u64_or_zero(meta, "meta", super::keys::meta::SEQ_FLOOR)? < floor {
+            meta.insert(super::keys::meta::SEQ_FLOOR, &super::keys::u64_value(floor))?;
         }
         Ok(())
     }
@@ -210,9 +210,9 @@ impl Store {
                             &[][..],
                         )?;
                     }
-                    Record::Visitor(v) => super::visitors::write_visitor(tx, None, v)?,
-                    Record::Room(r) => super::rooms::write_room(tx, r)?,
-                    Record::Message(m) => super::rooms::write_message(tx, m)?,
+                    Record::Visitor(v) => super::visitor_rows::write_visitor(tx, None, v)?,
+                    Record::Room(r) => super::room_rows::write_room(tx, r)?,
+                    Record::Message(m) => super::room_rows::write_message(tx, m)?,
                     Record::Page(p) => super::history::write_visit(tx, None, p)?,
                     Record::GuestCounter(_) => {}
                 }

@@ -20,7 +20,7 @@
 
 use super::buckets::{self, Hasher};
 use super::keys;
-use super::visitors::VisitorRows;
+use super::visitor_rows::VisitorRows;
 use super::{decode, encode, encode_compact, Result, Trees, SCHEMA_VERSION};
 use crate::model::{PageVisit, Room, RoomSource, RoomVisitor, Visitor};
 use crate::time::Millis;
@@ -48,7 +48,7 @@ pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> 
 fn set_version(db: &sled::Db, trees: &Trees, version: u64) -> Result<()> {
     trees
         .meta
-        .insert(b"schema_version", &keys::u64_value(version))?;
+        .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(version))?;
     db.flush()?;
     Ok(())
 }
@@ -109,7 +109,7 @@ fn v1_to_v2(db: &sled::Db, trees: &Trees, hasher: &Hasher) -> Result<()> {
         trees.visitorkey_seqs.apply_batch(bucket_batch)?;
         trees
             .meta
-            .insert(b"visitor_count", &keys::u64_value(moved))?;
+            .insert(keys::meta::VISITOR_COUNT, &keys::u64_value(moved))?;
         log::info!("moved {moved} visitors");
     }
     set_version(db, trees, 2)?;
@@ -231,7 +231,7 @@ fn detach_foreign_history(trees: &Trees) -> Result<u64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::visitors::Registration;
+    use crate::domain::Registration;
     use crate::store::{keys, reopen, temp_config, Store};
 
     /// A schema-1 store (as the first releases wrote it) opens with every visitor findable by
@@ -267,7 +267,7 @@ mod tests {
             t.visitorkey_seqs.clear().unwrap();
             t.visitortime_seq.clear().unwrap();
             t.meta
-                .insert(b"schema_version", &keys::u64_value(1))
+                .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(1))
                 .unwrap();
             s.flush().unwrap();
         }
@@ -286,7 +286,12 @@ mod tests {
             .tree_names()
             .iter()
             .any(|n| n.as_ref() == b"visitorid_visitor"));
-        let meta = s.trees().meta.get(b"schema_version").unwrap().unwrap();
+        let meta = s
+            .trees()
+            .meta
+            .get(keys::meta::SCHEMA_VERSION)
+            .unwrap()
+            .unwrap();
         assert_eq!(keys::read_u64(&meta), Some(super::SCHEMA_VERSION));
     }
 
@@ -294,8 +299,8 @@ mod tests {
     /// entries are room-less, the owner's entries stay in its room, and `check` is clean.
     #[test]
     fn schema_2_history_in_foreign_rooms_becomes_room_less() {
+        use crate::domain::PageVisitInput;
         use crate::model::{PageVisit, RoomSource};
-        use crate::store::history::PageVisitInput;
         let (_dir, config) = temp_config();
         let (own, rid) = {
             let s = Store::open(&config, Vec::new()).unwrap();
@@ -343,8 +348,12 @@ mod tests {
             problems.sort();
             expected.sort();
             assert_eq!(problems, expected, "the check sees both");
-            s.raw_write("meta", b"schema_version", Some(&keys::u64_value(2)))
-                .unwrap();
+            s.raw_write(
+                "meta",
+                keys::meta::SCHEMA_VERSION,
+                Some(&keys::u64_value(2)),
+            )
+            .unwrap();
             (own, room.id)
         };
         let s = reopen(&config);

@@ -15,22 +15,26 @@
 //!
 //! Nothing here hands out sled types, so another backend can sit behind the same methods.
 
-pub mod buckets;
-pub mod bulk;
-pub mod commit;
-pub mod compact;
-pub mod consistency;
-pub mod history;
-pub mod keys;
-pub mod layout;
-pub mod logical;
+mod buckets;
+mod bulk;
+mod commit;
+mod compact;
+mod consistency;
+mod history;
+mod keys;
+mod layout;
+mod logical;
 mod migrate;
-pub mod postings;
-pub mod rewrite;
-pub mod rooms;
-pub mod search;
-pub mod users;
-pub mod visitors;
+mod postings;
+mod rewrite;
+mod room_rows;
+mod rooms;
+mod seam;
+mod search;
+mod trees;
+mod users;
+mod visitor_rows;
+mod visitors;
 
 use crate::config::{Durability, StorageConfig};
 use crate::time::Millis;
@@ -43,239 +47,30 @@ use sled::{Db, Tree};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use trees::{Trees, Tx, TREE_COUNT};
+
+pub use crate::domain::{Counts, Refusal, Result, StoreError};
+pub use commit::FlushObserver;
+pub use compact::{compact as compact_store, Compaction};
+pub use consistency::Report;
+pub use layout::exposure_warning;
+pub use logical::{Record, RecordSource, Restorer, Snapshot};
+
+pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
 pub const SCHEMA_VERSION: u64 = 3;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("storage error: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("cannot use data dir {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("data dir {path} is in use by another visitord process (the store is locked)")]
-    Locked { path: String },
-    #[error("corrupt record in tree {tree} at key {key:?}")]
-    Corrupt { tree: &'static str, key: Vec<u8> },
-    #[error("cannot encode a record: {0}")]
-    Encode(String),
-    #[error("store schema version {found} is newer than this build supports ({SCHEMA_VERSION}); upgrade visitord")]
-    SchemaTooNew { found: u64 },
-    #[error("store invariant broken: {0}")]
-    Invariant(&'static str),
-    #[error("durable flush failed: {0}")]
-    Flush(String),
-    #[error("{0}")]
-    Refused(Refusal),
-}
-
-/// A request the data does not allow; the HTTP layer turns each into its Rocket.Chat error.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("no visitor has this token")]
-    InvalidToken,
-    #[error("the room is closed")]
-    RoomClosed,
-    #[error("the room does not exist or is not this visitor's")]
-    InvalidRoom,
-    #[error("the visitor has an open room")]
-    VisitorHasOpenRooms,
-    #[error("a message with this id already exists")]
-    MessageIdTaken,
-    #[error("the username is taken")]
-    UsernameTaken,
-    #[error("no such user")]
-    UnknownUser,
-    #[error("the change would leave no active admin")]
-    LastAdmin,
-    #[error("the visitor would have too many custom fields")]
-    TooManyCustomFields,
-}
-
-impl From<Refusal> for StoreError {
-    fn from(r: Refusal) -> Self {
-        StoreError::Refused(r)
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Storage(e.to_string())
     }
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// The trees, named `<key>_<value>` after what they map.
-#[derive(Clone)]
-struct Trees {
-    /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
-    /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds),
-    /// `hash_key` (the secret of [`buckets::Hasher`], made with the store), `seq_floor` (u64 BE,
-    /// added to sled's ids, see [`compact`]), `erase_pending_since` (u64 BE ms: the oldest
-    /// erasure not yet rewritten off the disk, see [`rewrite`]; absent when none) and
-    /// `erase_rewriting_since` (u64 BE ms: the same, moved aside while a rewrite runs).
-    meta: Tree,
-    /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
-    /// Keyed by seq so that a search posting resolves to its record in one read.
-    visitorseq_visitor: Tree,
-    /// `ns bucket` → sorted `(tag, seq)` entries: the `_id`, token, email and phone indexes,
-    /// packed into hash buckets (see [`buckets`]).
-    visitorkey_seqs: Tree,
-    /// created `time_seq` → empty: every visitor in creation order (the seq is the key's tail).
-    visitortime_seq: Tree,
-    /// room id → bincode [`crate::model::Room`].
-    roomid_room: Tree,
-    /// visitor id → id of its one open room.
-    visitorid_openroomid: Tree,
-    /// visitor id `0xFF` room `time_seq` room id → empty: a visitor's rooms in creation order.
-    visitorid_roomtime: Tree,
-    /// message id → bincode [`crate::model::Message`].
-    msgid_message: Tree,
-    /// room id `0xFF` message `time_seq` → message id.
-    roomid_msgtime_msgid: Tree,
-    /// entry id → bincode [`crate::model::PageVisit`].
-    navid_pagevisit: Tree,
-    /// room id `0xFF` entry `time_seq` → entry id: a room's navigation history.
-    roomid_navtime_navid: Tree,
-    /// visitor token `0xFF` entry `time_seq` → entry id: a token's history, rooms or not.
-    token_navtime_navid: Tree,
-    /// entry `time_seq` → entry id: all history in time order, for retention.
-    navtime_navid: Tree,
-    /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
-    navexpiry_navid: Tree,
-    /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
-    /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
-    gram_postings: Tree,
-    /// posting-list prefix (`ns gram 0xFF`) → how many chunks the list has (u64 BE); absent
-    /// for an empty list. Lets a search start from its rarest trigram, and changes only when a
-    /// chunk is added or removed (about one append in 128).
-    gram_count: Tree,
-    /// user id → bincode [`crate::model::User`].
-    userid_user: Tree,
-    /// lower-cased username → user id. Unique.
-    username_userid: Tree,
-    /// SHA-256 of a login token (32 bytes) → bincode [`crate::model::Session`]. Tokens
-    /// themselves are never stored.
-    tokenhash_session: Tree,
-    /// user id `0xFF` token hash → empty: a user's sessions, for revocation.
-    userid_tokenhash: Tree,
-}
-
-const TREE_COUNT: usize = 20;
-
-/// `meta` key: when the oldest erasure not yet rewritten off the disk happened (u64 BE ms).
-const ERASE_PENDING: &[u8] = b"erase_pending_since";
-/// `meta` key: [`ERASE_PENDING`] as moved aside by a running rewrite (u64 BE ms).
-const ERASE_REWRITING: &[u8] = b"erase_rewriting_since";
-
-impl Trees {
-    fn open(db: &Db) -> sled::Result<Trees> {
-        Ok(Trees {
-            meta: db.open_tree("meta")?,
-            visitorseq_visitor: db.open_tree("visitorseq_visitor")?,
-            visitorkey_seqs: db.open_tree("visitorkey_seqs")?,
-            visitortime_seq: db.open_tree("visitortime_seq")?,
-            roomid_room: db.open_tree("roomid_room")?,
-            visitorid_openroomid: db.open_tree("visitorid_openroomid")?,
-            visitorid_roomtime: db.open_tree("visitorid_roomtime")?,
-            msgid_message: db.open_tree("msgid_message")?,
-            roomid_msgtime_msgid: db.open_tree("roomid_msgtime_msgid")?,
-            navid_pagevisit: db.open_tree("navid_pagevisit")?,
-            roomid_navtime_navid: db.open_tree("roomid_navtime_navid")?,
-            token_navtime_navid: db.open_tree("token_navtime_navid")?,
-            navtime_navid: db.open_tree("navtime_navid")?,
-            navexpiry_navid: db.open_tree("navexpiry_navid")?,
-            gram_postings: db.open_tree("gram_postings")?,
-            gram_count: db.open_tree("gram_count")?,
-            userid_user: db.open_tree("userid_user")?,
-            username_userid: db.open_tree("username_userid")?,
-            tokenhash_session: db.open_tree("tokenhash_session")?,
-            userid_tokenhash: db.open_tree("userid_tokenhash")?,
-        })
-    }
-
-    /// All trees, in the order [`Tx::new`] names them.
-    fn all(&self) -> [Tree; TREE_COUNT] {
-        [
-            self.meta.clone(),
-            self.visitorseq_visitor.clone(),
-            self.visitorkey_seqs.clone(),
-            self.visitortime_seq.clone(),
-            self.roomid_room.clone(),
-            self.visitorid_openroomid.clone(),
-            self.visitorid_roomtime.clone(),
-            self.msgid_message.clone(),
-            self.roomid_msgtime_msgid.clone(),
-            self.navid_pagevisit.clone(),
-            self.roomid_navtime_navid.clone(),
-            self.token_navtime_navid.clone(),
-            self.navtime_navid.clone(),
-            self.navexpiry_navid.clone(),
-            self.gram_postings.clone(),
-            self.gram_count.clone(),
-            self.userid_user.clone(),
-            self.username_userid.clone(),
-            self.tokenhash_session.clone(),
-            self.userid_tokenhash.clone(),
-        ]
-    }
-}
-
-/// The trees inside one transaction, by name.
-struct Tx<'a> {
-    meta: &'a TransactionalTree,
-    visitorseq_visitor: &'a TransactionalTree,
-    visitorkey_seqs: &'a TransactionalTree,
-    visitortime_seq: &'a TransactionalTree,
-    roomid_room: &'a TransactionalTree,
-    visitorid_openroomid: &'a TransactionalTree,
-    visitorid_roomtime: &'a TransactionalTree,
-    msgid_message: &'a TransactionalTree,
-    roomid_msgtime_msgid: &'a TransactionalTree,
-    navid_pagevisit: &'a TransactionalTree,
-    roomid_navtime_navid: &'a TransactionalTree,
-    token_navtime_navid: &'a TransactionalTree,
-    navtime_navid: &'a TransactionalTree,
-    navexpiry_navid: &'a TransactionalTree,
-    gram_postings: &'a TransactionalTree,
-    gram_count: &'a TransactionalTree,
-    userid_user: &'a TransactionalTree,
-    username_userid: &'a TransactionalTree,
-    tokenhash_session: &'a TransactionalTree,
-    userid_tokenhash: &'a TransactionalTree,
-    /// Places values in `visitorkey_seqs`.
-    hasher: &'a buckets::Hasher,
 }
 
 /// What a transaction closure returns.
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
 impl<'a> Tx<'a> {
-    fn new(t: &'a [TransactionalTree], hasher: &'a buckets::Hasher) -> Tx<'a> {
-        Tx {
-            meta: &t[0],
-            visitorseq_visitor: &t[1],
-            visitorkey_seqs: &t[2],
-            visitortime_seq: &t[3],
-            roomid_room: &t[4],
-            visitorid_openroomid: &t[5],
-            visitorid_roomtime: &t[6],
-            msgid_message: &t[7],
-            roomid_msgtime_msgid: &t[8],
-            navid_pagevisit: &t[9],
-            roomid_navtime_navid: &t[10],
-            token_navtime_navid: &t[11],
-            navtime_navid: &t[12],
-            navexpiry_navid: &t[13],
-            gram_postings: &t[14],
-            gram_count: &t[15],
-            userid_user: &t[16],
-            username_userid: &t[17],
-            tokenhash_session: &t[18],
-            userid_tokenhash: &t[19],
-            hasher,
-        }
-    }
-
     /// Encodes ([`encode_compact`]) and writes a visitor record inside the transaction.
     fn put_visitor(&self, v: &crate::model::Visitor) -> TxResult<()> {
         let bytes = encode_compact(v).map_err(ConflictableTransactionError::Abort)?;
@@ -287,9 +82,10 @@ impl<'a> Tx<'a> {
     /// Records an erasure for [`rewrite`]: sets `meta.erase_pending_since` to `now` unless an
     /// older erasure is already pending. Called in the transaction that erases.
     fn note_erasure(&self, now: Millis) -> TxResult<()> {
-        if self.meta.get(ERASE_PENDING)?.is_none() {
+        if self.meta.get(keys::meta::ERASE_PENDING)?.is_none() {
             let now = u64::try_from(now).unwrap_or(0);
-            self.meta.insert(ERASE_PENDING, &keys::u64_value(now))?;
+            self.meta
+                .insert(keys::meta::ERASE_PENDING, &keys::u64_value(now))?;
         }
         Ok(())
     }
@@ -379,7 +175,7 @@ impl Engine {
     /// Wraps an open database (whose trees exist and whose schema is current).
     fn new(db: Db, live: layout::Live) -> Result<Engine> {
         let trees = Trees::open(&db)?;
-        let seq_floor = read_u64_or_zero(&trees.meta, "meta", b"seq_floor")?;
+        let seq_floor = read_u64_or_zero(&trees.meta, "meta", keys::meta::SEQ_FLOOR)?;
         let all = trees.all();
         Ok(Engine {
             db,
@@ -543,19 +339,26 @@ impl Store {
     /// Runs `f` in one transaction over every tree.
     fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> Result<T> {
         let engine = self.engine();
-        let result = Transactional::<StoreError>::transaction(&engine.all[..], |trees| {
-            f(&Tx::new(trees, &self.inner.hasher))
+        let result = Transactional::<StoreError>::transaction(&engine.all[..], |views| {
+            let views: &[TransactionalTree; TREE_COUNT] =
+                views.as_slice().try_into().map_err(|_| {
+                    ConflictableTransactionError::Abort(StoreError::Invariant(
+                        "a transaction did not see every tree",
+                    ))
+                })?;
+            f(&Tx::new(views, &self.inner.hasher))
         });
         let storage_failed = matches!(
             result,
-            Err(TransactionError::Storage(_)) | Err(TransactionError::Abort(StoreError::Sled(_)))
+            Err(TransactionError::Storage(_))
+                | Err(TransactionError::Abort(StoreError::Storage(_)))
         );
         self.inner
             .write_failing
             .store(storage_failed, Ordering::Relaxed);
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Storage(e) => StoreError::from(e),
         })
     }
 
@@ -607,9 +410,8 @@ impl Store {
     pub fn raw_write(&self, tree: &str, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         let engine = self.engine();
         let tree = engine
-            .all
-            .iter()
-            .find(|t| t.name().as_ref() == tree.as_bytes())
+            .trees
+            .by_name(tree)
             .ok_or(StoreError::Invariant("raw_write: no such tree"))?;
         match value {
             Some(v) => tree.insert(key, v)?,
@@ -635,7 +437,7 @@ impl Store {
     /// Whether the store answers reads and its newest write and durable flush succeeded
     /// (for `/health`).
     pub fn healthy(&self) -> bool {
-        self.trees().meta.get(b"schema_version").is_ok()
+        self.trees().meta.get(keys::meta::SCHEMA_VERSION).is_ok()
             && !self.inner.commit.failing()
             && !self.inner.write_failing.load(Ordering::Relaxed)
     }
@@ -657,25 +459,15 @@ impl Store {
         }
     }
 
-    /// Every index row count, for consistency assertions in tests.
+    /// Every index row count (trees of role [`Role::Index`] and [`Role::SearchCounts`]), for
+    /// consistency assertions in tests.
     pub fn index_counts(&self) -> Vec<(&'static str, usize)> {
         let t = self.trees();
-        vec![
-            ("visitorkey_seqs", t.visitorkey_seqs.len()),
-            ("visitortime_seq", t.visitortime_seq.len()),
-            ("visitorid_openroomid", t.visitorid_openroomid.len()),
-            ("visitorid_roomtime", t.visitorid_roomtime.len()),
-            ("roomid_msgtime_msgid", t.roomid_msgtime_msgid.len()),
-            ("roomid_navtime_navid", t.roomid_navtime_navid.len()),
-            ("token_navtime_navid", t.token_navtime_navid.len()),
-            ("navtime_navid", t.navtime_navid.len()),
-            ("navexpiry_navid", t.navexpiry_navid.len()),
-            ("gram_postings", t.gram_postings.len()),
-            ("gram_count", t.gram_count.len()),
-            ("username_userid", t.username_userid.len()),
-            ("tokenhash_session", t.tokenhash_session.len()),
-            ("userid_tokenhash", t.userid_tokenhash.len()),
-        ]
+        TREES
+            .iter()
+            .filter(|(_, role)| matches!(role, Role::Index | Role::SearchCounts))
+            .filter_map(|(name, _)| Some((*name, t.by_name(name)?.len())))
+            .collect()
     }
 
     /// Every row of every tree (name, key, value), in order: two snapshots are equal exactly
@@ -748,16 +540,6 @@ pub(crate) fn reopen(config: &StorageConfig) -> Store {
 /// One row of [`Store::snapshot`]: tree name, key, value.
 pub type SnapshotRow = (String, Vec<u8>, Vec<u8>);
 
-/// How many records the store holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counts {
-    pub visitors: usize,
-    pub users: usize,
-    pub rooms: usize,
-    pub messages: usize,
-    pub page_visits: usize,
-}
-
 /// Turns sled's open errors into ones a person can act on.
 fn open_error(dir: &Path, e: sled::Error) -> StoreError {
     if let sled::Error::Io(io) = &e {
@@ -768,27 +550,27 @@ fn open_error(dir: &Path, e: sled::Error) -> StoreError {
             };
         }
     }
-    StoreError::Sled(e)
+    StoreError::from(e)
 }
 
 /// The store's bucket-hash secret, made when missing.
 fn hash_key(meta: &Tree) -> Result<Vec<u8>> {
-    if let Some(key) = meta.get(b"hash_key")? {
+    if let Some(key) = meta.get(keys::meta::HASH_KEY)? {
         return Ok(key.to_vec());
     }
     let key = buckets::Hasher::new_key();
-    meta.insert(b"hash_key", key.as_slice())?;
+    meta.insert(keys::meta::HASH_KEY, key.as_slice())?;
     Ok(key)
 }
 
 /// Writes the schema version into a new store and returns it; refuses a newer one. Returns the
 /// version found (an older one is migrated by the caller).
 fn check_schema(meta: &Tree) -> Result<u64> {
-    match meta.get(b"schema_version")? {
+    match meta.get(keys::meta::SCHEMA_VERSION)? {
         Some(bytes) => {
             let found = keys::read_u64(&bytes).ok_or_else(|| StoreError::Corrupt {
                 tree: "meta",
-                key: b"schema_version".to_vec(),
+                key: keys::meta::SCHEMA_VERSION.to_vec(),
             })?;
             if found > SCHEMA_VERSION {
                 return Err(StoreError::SchemaTooNew { found });
@@ -796,7 +578,7 @@ fn check_schema(meta: &Tree) -> Result<u64> {
             Ok(found)
         }
         None => {
-            meta.insert(b"schema_version", &keys::u64_value(SCHEMA_VERSION))?;
+            meta.insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(SCHEMA_VERSION))?;
             Ok(SCHEMA_VERSION)
         }
     }

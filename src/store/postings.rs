@@ -347,8 +347,8 @@ mod tests {
 
     #[test]
     fn lists_split_shrink_and_stay_consistent() {
-        use crate::store::search::SearchQuery;
-        use crate::store::visitors::Registration;
+        use crate::domain::Registration;
+        use crate::domain::SearchQuery;
         let (_dir, store) = crate::store::temp_store(&[]);
         let reg = |i: usize, name: &str| Registration {
             token: format!("t{i}"),

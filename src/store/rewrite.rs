@@ -32,7 +32,7 @@
 //! A failed rewrite changes nothing but the marker's name (the schedule reads both).
 
 use super::layout::{self, Live};
-use super::{keys, lock_anyway, Engine, Result, Store, StoreError, ERASE_PENDING, ERASE_REWRITING};
+use super::{keys, lock_anyway, Engine, Result, Store, StoreError};
 use crate::time::Millis;
 use sled::{Db, IVec, Subscriber, Tree};
 use std::collections::HashSet;
@@ -86,16 +86,16 @@ pub(super) struct Retired {
 /// Moves `erase_pending_since` to `erase_rewriting_since` (keeping the older of both) in one
 /// atomic batch.
 fn set_marker_aside(meta: &Tree) -> Result<()> {
-    let Some(pending) = read_time(meta, ERASE_PENDING)? else {
+    let Some(pending) = read_time(meta, keys::meta::ERASE_PENDING)? else {
         return Ok(());
     };
-    let since = match read_time(meta, ERASE_REWRITING)? {
+    let since = match read_time(meta, keys::meta::ERASE_REWRITING)? {
         Some(earlier) => earlier.min(pending),
         None => pending,
     };
     let mut batch = sled::Batch::default();
-    batch.insert(ERASE_REWRITING, &keys::u64_value(since)[..]);
-    batch.remove(ERASE_PENDING);
+    batch.insert(keys::meta::ERASE_REWRITING, &keys::u64_value(since)[..]);
+    batch.remove(keys::meta::ERASE_PENDING);
     meta.apply_batch(batch)?;
     Ok(())
 }
@@ -185,7 +185,13 @@ fn catch_up(
 
 /// Whether a `meta` key is one a rewrite sets itself (and may therefore differ in the copy).
 pub(super) fn rewritten_meta(tree: &[u8], key: &[u8]) -> bool {
-    tree == b"meta" && [&b"seq_floor"[..], ERASE_PENDING, ERASE_REWRITING].contains(&key)
+    tree == b"meta"
+        && [
+            keys::meta::SEQ_FLOOR,
+            keys::meta::ERASE_PENDING,
+            keys::meta::ERASE_REWRITING,
+        ]
+        .contains(&key)
 }
 
 /// Compares every row of every tree of `src` and `dst` (but the `meta` keys a rewrite sets).
@@ -411,8 +417,8 @@ impl Store {
             .checked_add(old.db.generate_id()?)
             .ok_or(StoreError::Invariant("write-order numbers exhausted"))?;
         let meta = dst.open_tree("meta")?;
-        meta.insert(b"seq_floor", &keys::u64_value(floor))?;
-        meta.remove(ERASE_REWRITING)?;
+        meta.insert(keys::meta::SEQ_FLOOR, &keys::u64_value(floor))?;
+        meta.remove(keys::meta::ERASE_REWRITING)?;
         if verify {
             self::verify(&old.db, &dst)?;
         }
@@ -469,8 +475,8 @@ impl Store {
     pub fn erase_pending_since(&self) -> Result<Option<Millis>> {
         let trees = self.trees();
         let meta = &trees.meta;
-        let pending = read_time(meta, ERASE_PENDING)?;
-        let rewriting = read_time(meta, ERASE_REWRITING)?;
+        let pending = read_time(meta, keys::meta::ERASE_PENDING)?;
+        let rewriting = read_time(meta, keys::meta::ERASE_REWRITING)?;
         let oldest = match (pending, rewriting) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -490,8 +496,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::history::PageVisitInput;
-    use crate::store::visitors::Registration;
+    use crate::domain::PageVisitInput;
+    use crate::domain::Registration;
     use crate::store::{reopen, temp_config, SnapshotRow};
     use std::path::{Path, PathBuf};
 
@@ -501,7 +507,7 @@ mod tests {
             name: Some(name.into()),
             email: Some(email.into()),
             phone: Some("+55 51 7731 0000".into()),
-            custom_fields: vec![crate::store::visitors::CustomFieldWrite {
+            custom_fields: vec![crate::domain::CustomFieldWrite {
                 key: "address".into(),
                 value: "Zqxstreet7731".into(),
                 overwrite: true,
@@ -710,7 +716,7 @@ mod tests {
             let since = s.erase_pending_since().unwrap().unwrap();
             // Step 1 of a rewrite, then a crash before the switch.
             set_marker_aside(&s.trees().meta).unwrap();
-            assert_eq!(s.trees().meta.get(ERASE_PENDING).unwrap(), None);
+            assert_eq!(s.trees().meta.get(keys::meta::ERASE_PENDING).unwrap(), None);
             s.flush().unwrap();
             since
         };

@@ -1,69 +1,11 @@
 //! Livechat rooms of visitors and the messages visitors send in them.
 
 use super::keys;
-use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use super::room_rows::{write_message, write_room};
+use super::{decode, id_value, Refusal, Result, Store};
 use crate::model::ids::new_id;
 use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor};
 use crate::time::Millis;
-
-/// A message's key in its room's message index (`roomid_msgtime_msgid`).
-pub(super) fn message_key(msg: &Message) -> Vec<u8> {
-    keys::owner_time(&msg.rid, msg.ts, msg.seq)
-}
-
-/// Writes a message and its index row.
-pub(super) fn write_message(tx: &Tx, msg: &Message) -> TxResult<()> {
-    tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
-    tx.roomid_msgtime_msgid
-        .insert(message_key(msg), msg.id.as_bytes())?;
-    Ok(())
-}
-
-/// A room's key in the per-visitor room index.
-pub(super) fn visitor_room_key(room: &Room) -> Vec<u8> {
-    keys::owner_time_id(&room.v.id, room.ts, room.seq, &room.id)
-}
-
-/// Writes a room record with all of its index rows.
-pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
-    tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
-    tx.visitorid_roomtime
-        .insert(visitor_room_key(room), &[][..])?;
-    if room.open {
-        tx.visitorid_openroomid
-            .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
-    } else if tx
-        .visitorid_openroomid
-        .get(room.v.id.as_bytes())?
-        .as_deref()
-        == Some(room.id.as_bytes())
-    {
-        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Removes a room record and its index rows.
-pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
-    tx.roomid_room.remove(room.id.as_bytes())?;
-    tx.visitorid_roomtime.remove(visitor_room_key(room))?;
-    if tx
-        .visitorid_openroomid
-        .get(room.v.id.as_bytes())?
-        .as_deref()
-        == Some(room.id.as_bytes())
-    {
-        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Removes a message and its index row.
-pub(super) fn erase_message(tx: &Tx, msg: &Message) -> TxResult<()> {
-    tx.msgid_message.remove(msg.id.as_bytes())?;
-    tx.roomid_msgtime_msgid.remove(message_key(msg))?;
-    Ok(())
-}
 
 impl Store {
     /// The room with this id.
@@ -189,7 +131,7 @@ impl Store {
         updated.updated_at = now;
         self.transact(|tx| {
             write_room(tx, &room)?;
-            super::visitors::write_visitor(tx, Some(&visitor), &updated)?;
+            super::visitor_rows::write_visitor(tx, Some(&visitor), &updated)?;
             for visit in &adopt {
                 super::history::adopt(tx, visit, &room.id)?;
             }

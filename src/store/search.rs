@@ -32,8 +32,9 @@
 use super::keys::{self, SEP};
 use super::postings::Edits;
 use super::{decode_compact, Result, Store, StoreError};
+use crate::domain::search::sort_visitors;
+use crate::domain::{SearchPage, SearchQuery, SortField};
 use crate::model::Visitor;
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 const TEXT: u8 = b't';
@@ -47,65 +48,6 @@ const REBUILD_BATCH: usize = 10_000;
 /// Trigrams of a term beyond this many are not read (a bound for very long terms; a term's
 /// rarest trigram is what makes a search cheap, so all of a usual term's are used).
 const MAX_TERM_GRAMS: usize = 32;
-
-/// A field search results can be ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortField {
-    Ts,
-    UpdatedAt,
-    Name,
-    Username,
-    LastChatTs,
-}
-
-impl SortField {
-    /// The field's name in a `sort` parameter.
-    pub fn from_name(name: &str) -> Option<SortField> {
-        Some(match name {
-            "ts" => SortField::Ts,
-            "_updatedAt" => SortField::UpdatedAt,
-            "name" => SortField::Name,
-            "username" => SortField::Username,
-            "lastChat.ts" => SortField::LastChatTs,
-            _ => return None,
-        })
-    }
-
-    fn compare(self, a: &Visitor, b: &Visitor) -> Ordering {
-        match self {
-            SortField::Ts => a.ts.cmp(&b.ts),
-            SortField::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-            // Absent values sort first ascending, as MongoDB sorts missing fields.
-            SortField::Name => a.name.cmp(&b.name),
-            SortField::Username => a.username.cmp(&b.username),
-            SortField::LastChatTs => a
-                .last_chat
-                .as_ref()
-                .map(|l| l.ts)
-                .cmp(&b.last_chat.as_ref().map(|l| l.ts)),
-        }
-    }
-}
-
-/// `(field, ascending)` pairs; empty means the default, `ts` descending.
-pub type Sort = Vec<(SortField, bool)>;
-
-/// One `visitors.search` request.
-#[derive(Debug, Clone)]
-pub struct SearchQuery {
-    pub term: String,
-    pub sort: Sort,
-    pub offset: usize,
-    /// `None`: every match.
-    pub count: Option<usize>,
-}
-
-/// One page of matches and how many there are in all.
-#[derive(Debug, Clone)]
-pub struct SearchPage {
-    pub visitors: Vec<Visitor>,
-    pub total: usize,
-}
 
 /// Case folding for matching: Unicode lower case, with the final sigma `ς` folded to `σ` (Rust
 /// lower-cases `Σ` by its position in the word, so "ΟΔΥΣ" would not be found in "Οδυσσέας"
@@ -244,14 +186,6 @@ fn term_grams(chars: &[char]) -> Vec<String> {
     (0..MAX_TERM_GRAMS)
         .map(|i| all[(i as f64 * step) as usize].clone())
         .collect()
-}
-
-/// Sorts by `sort` (default `ts` descending); equal values keep write order: the later write
-/// first when the first key descends, last when it ascends.
-pub fn sort_visitors(visitors: &mut [Visitor], sort: &[(SortField, bool)]) {
-    let default = [(SortField::Ts, false)];
-    let sort = if sort.is_empty() { &default[..] } else { sort };
-    crate::model::sort_by_fields(visitors, sort, |f, a, b| f.compare(a, b), |v| v.seq);
 }
 
 /// Whether `sort` is answered by walking the creation-time index.
@@ -411,7 +345,7 @@ impl Store {
 
     /// How many visitors there are (kept in `meta`, since sled's `len` walks the tree).
     pub fn visitor_count(&self) -> Result<u64> {
-        super::read_u64_or_zero(&self.trees().meta, "meta", b"visitor_count")
+        super::read_u64_or_zero(&self.trees().meta, "meta", keys::meta::VISITOR_COUNT)
     }
 
     /// Rebuilds the search index when the searchable custom fields changed since it was built,
@@ -420,13 +354,14 @@ impl Store {
     pub(super) fn ensure_search_index(&self) -> Result<()> {
         let _writer = self.lock();
         let t = self.trees();
-        if t.meta.get(b"visitor_count")?.is_none() {
+        if t.meta.get(keys::meta::VISITOR_COUNT)?.is_none() {
             let n = t.visitorseq_visitor.len() as u64;
-            t.meta.insert(b"visitor_count", &keys::u64_value(n))?;
+            t.meta
+                .insert(keys::meta::VISITOR_COUNT, &keys::u64_value(n))?;
         }
         // The layout version first: a change of what is indexed rebuilds the index too.
         let signature = format!("{INDEX_LAYOUT}\n{}", self.inner.search_fields.join("\n"));
-        let built = t.meta.get(b"search_fields")?;
+        let built = t.meta.get(keys::meta::SEARCH_FIELDS)?;
         if built.as_deref() == Some(signature.as_bytes()) {
             return Ok(());
         }
@@ -451,7 +386,8 @@ impl Store {
                 super::postings::apply_batch(self, writes)?;
             }
         }
-        t.meta.insert(b"search_fields", signature.as_bytes())?;
+        t.meta
+            .insert(keys::meta::SEARCH_FIELDS, signature.as_bytes())?;
         self.engine().db.flush()?;
         Ok(())
     }

@@ -6,34 +6,11 @@
 
 use super::keys;
 use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use crate::domain::rules::ADMIN_ROLE;
+use crate::domain::{NewUser, UserChanges};
 use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
-
-/// The role whose last active holder cannot be removed.
-pub const ADMIN_ROLE: &str = "admin";
-
-/// A user to create; the password is already hashed.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub username: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub password_hash: String,
-    pub roles: Vec<String>,
-    /// `false` creates the user deactivated, in the same transaction (never briefly active).
-    pub active: bool,
-}
-
-/// Changes to a user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct UserChanges {
-    pub password_hash: Option<String>,
-    pub roles: Option<Vec<String>>,
-    pub active: Option<bool>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-}
 
 /// `userid_tokenhash` row of a session: user id `0xFF` token hash.
 pub(super) fn session_row(user_id: &str, token_hash: &[u8]) -> Vec<u8> {

@@ -1,200 +1,16 @@
 //! Visitors: registration (create or update, Rocket.Chat's match order), lookups, GDPR erasure.
 
-use super::buckets::{Hasher, Index, Slot};
+use super::buckets::Index;
 use super::keys;
-use super::{abort, decode_compact, Refusal, Result, Store, Tx, TxResult};
+use super::room_rows::{erase_message, erase_room};
+use super::visitor_rows::{erase_visitor, write_visitor};
+use super::{decode_compact, Refusal, Result, Store};
+use crate::domain::rules::{apply_registration, guest_name, guest_number, Target};
+use crate::domain::Registration;
 use crate::model::ids::new_id;
-use crate::model::{PageVisit, Room, Visitor, MAX_CUSTOM_FIELDS};
+use crate::model::limits::CUSTOM_FIELDS as MAX_CUSTOM_FIELDS;
+use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
-use std::collections::BTreeSet;
-
-/// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
-#[derive(Debug, Clone, Default)]
-pub struct Registration {
-    pub token: String,
-    pub name: Option<String>,
-    /// Trimmed and lower-cased.
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub username: Option<String>,
-    pub department: Option<String>,
-    pub custom_fields: Vec<CustomFieldWrite>,
-    /// Stored on creation only, when the server is configured to keep them.
-    pub http: Option<HttpInfo>,
-    /// Which contact data may match a visitor of another token (`livechat.merge_by`).
-    pub merge: MergePolicy,
-}
-
-/// Besides the token, what may make a registration update an existing visitor
-/// (`livechat.merge_by`). The default matches by token only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MergePolicy {
-    /// A visitor with exactly this stored phone is updated and keeps its token.
-    pub phone: bool,
-    /// A visitor with this (lower-cased) email is updated and takes the new token.
-    pub email: bool,
-}
-
-impl MergePolicy {
-    /// The policy of `livechat.merge_by`.
-    pub fn of(merge_by: &[crate::config::MergeBy]) -> MergePolicy {
-        use crate::config::MergeBy;
-        MergePolicy {
-            phone: merge_by.contains(&MergeBy::Phone),
-            email: merge_by.contains(&MergeBy::Email),
-        }
-    }
-
-    /// Rocket.Chat's policy: phone, then email.
-    pub fn rocketchat() -> MergePolicy {
-        MergePolicy {
-            phone: true,
-            email: true,
-        }
-    }
-}
-
-/// One `customFields` entry to apply.
-#[derive(Debug, Clone)]
-pub struct CustomFieldWrite {
-    pub key: String,
-    pub value: String,
-    /// `false`: only set when the visitor has no non-empty value.
-    pub overwrite: bool,
-}
-
-/// Request headers a visitor may be created with.
-#[derive(Debug, Clone, Default)]
-pub struct HttpInfo {
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub host: Option<String>,
-}
-
-/// The index rows that a visitor record owns, derived from the record alone (its search
-/// postings are planned separately, see [`super::postings`]): its entries in the exact-match
-/// buckets and its creation-time row.
-pub(super) struct VisitorRows {
-    slots: BTreeSet<Slot>,
-    created: [u8; 16],
-    seq: u64,
-}
-
-impl VisitorRows {
-    pub(super) fn of(v: &Visitor, hasher: &Hasher) -> VisitorRows {
-        let mut slots = BTreeSet::new();
-        slots.insert(hasher.slot(Index::Id, &v.id));
-        slots.insert(hasher.slot(Index::Token, &v.token));
-        if let Some(email) = &v.email {
-            slots.insert(hasher.slot(Index::Email, email));
-        }
-        if let Some(phone) = &v.phone {
-            slots.insert(hasher.slot(Index::Phone, phone));
-        }
-        VisitorRows {
-            slots,
-            created: keys::time_seq(v.ts, v.seq),
-            seq: v.seq,
-        }
-    }
-
-    /// The bucket entries, for the consistency check.
-    pub(super) fn bucket_entries(&self) -> impl Iterator<Item = (Slot, u64)> + '_ {
-        self.slots.iter().map(|s| (s.clone(), self.seq))
-    }
-
-    /// The `visitortime_seq` key.
-    pub(super) fn time_key(&self) -> [u8; 16] {
-        self.created
-    }
-
-    /// Replaces `old`'s rows by `new`'s, touching only the buckets that change.
-    fn replace(tx: &Tx, old: Option<&VisitorRows>, new: Option<&VisitorRows>) -> TxResult<()> {
-        let none = BTreeSet::new();
-        let before = old.map_or(&none, |r| &r.slots);
-        let after = new.map_or(&none, |r| &r.slots);
-        let same_seq = matches!((old, new), (Some(o), Some(n)) if o.seq == n.seq);
-        if let Some(o) = old {
-            for slot in before {
-                if !(same_seq && after.contains(slot)) {
-                    super::buckets::edit(tx, slot, o.seq, false)?;
-                }
-            }
-        }
-        if let Some(n) = new {
-            for slot in after {
-                if !(same_seq && before.contains(slot)) {
-                    super::buckets::edit(tx, slot, n.seq, true)?;
-                }
-            }
-        }
-        match (old, new) {
-            (Some(o), Some(n)) if o.created == n.created => {}
-            _ => {
-                if let Some(o) = old {
-                    tx.visitortime_seq.remove(&o.created[..])?;
-                }
-                if let Some(n) = new {
-                    tx.visitortime_seq.insert(&n.created[..], &[][..])?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Adds `delta` to the u64 counter `name` in `meta`; returns the new value.
-fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
-    let current = match tx.meta.get(name)? {
-        Some(bytes) => match keys::read_u64(&bytes) {
-            Some(n) => n,
-            None => {
-                return abort(super::StoreError::Corrupt {
-                    tree: "meta",
-                    key: name.to_vec(),
-                })
-            }
-        },
-        None => 0,
-    };
-    let next = current.saturating_add_signed(delta);
-    tx.meta.insert(name, &keys::u64_value(next)[..])?;
-    Ok(next)
-}
-
-/// Writes `new` and its index rows, replacing `old`'s rows. Search postings are not touched:
-/// the caller applies the writes of [`Store::plan_visitor_postings`] in the same transaction.
-pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
-    if old.is_none() {
-        bump_counter(tx, b"visitor_count", 1)?;
-    }
-    if let Some(o) = old.filter(|o| o.seq != new.seq) {
-        tx.visitorseq_visitor.remove(&o.seq.to_be_bytes()[..])?;
-    }
-    let old_rows = old.map(|o| VisitorRows::of(o, tx.hasher));
-    VisitorRows::replace(
-        tx,
-        old_rows.as_ref(),
-        Some(&VisitorRows::of(new, tx.hasher)),
-    )?;
-    tx.put_visitor(new)
-}
-
-/// Removes a visitor and its index rows (postings: as for [`write_visitor`]).
-pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
-    VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
-    bump_counter(tx, b"visitor_count", -1)?;
-    tx.visitorseq_visitor.remove(&v.seq.to_be_bytes()[..])?;
-    Ok(())
-}
-
-/// Which existing visitor a registration updates, by Rocket.Chat's order.
-enum Target {
-    Token(Visitor),
-    Phone(Visitor),
-    Email(Visitor),
-    New,
-}
 
 impl Store {
     /// Plans the search-posting writes for visitors going from `old` to `new` (under the lock).
@@ -282,21 +98,13 @@ impl Store {
     /// Returns the visitor after the write.
     pub fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let _writer = self.lock();
-        let target = if let Some(v) = self.visitor_by_token(&reg.token)? {
-            Target::Token(v)
-        } else if let Some(v) = match &reg.phone {
-            Some(phone) if reg.merge.phone => self.visitor_by_phone(phone)?,
-            _ => None,
-        } {
-            Target::Phone(v)
-        } else if let Some(v) = match &reg.email {
-            Some(email) if reg.merge.email => self.visitor_by_email(email)?,
-            _ => None,
-        } {
-            Target::Email(v)
-        } else {
-            Target::New
-        };
+        let target = crate::domain::rules::target(
+            reg,
+            reg.merge,
+            |token| self.visitor_by_token(token),
+            |phone| self.visitor_by_phone(phone),
+            |email| self.visitor_by_email(email),
+        )?;
 
         let (old, mut new) = match target {
             Target::Token(v) | Target::Phone(v) => (Some(v.clone()), v),
@@ -366,7 +174,7 @@ impl Store {
         if old.is_none() {
             new.username = match (&reg.username, guest) {
                 (Some(u), _) => u.clone(),
-                (None, Some(n)) => format!("guest-{n}"),
+                (None, Some(n)) => guest_name(n),
                 (None, None) => String::new(),
             };
         }
@@ -375,7 +183,7 @@ impl Store {
         self.transact(|tx| {
             if let Some(n) = raise_to {
                 tx.meta
-                    .insert(&b"guest_counter"[..], &keys::u64_value(n)[..])?;
+                    .insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
             }
             write_visitor(tx, old.as_ref(), &new)?;
             super::postings::apply(tx, &postings)?;
@@ -428,50 +236,16 @@ impl Store {
                 super::history::erase_visit(tx, visit)?;
             }
             for msg in &messages {
-                super::rooms::erase_message(tx, msg)?;
+                erase_message(tx, msg)?;
             }
             for room in &rooms {
-                super::rooms::erase_room(tx, room)?;
+                erase_room(tx, room)?;
             }
             erase_visitor(tx, &visitor)?;
             tx.note_erasure(crate::time::now_ms())?;
             Ok(())
         })?;
         Ok(visitor.id)
-    }
-}
-
-/// `N` of a username `guest-N` (the form the guest counter issues), if it is one.
-pub(super) fn guest_number(username: &str) -> Option<u64> {
-    let digits = username.strip_prefix("guest-")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Sets the fields a registration writes (Rocket.Chat's `registerGuest`): empty values never
-/// clear a field, email and phone replace the old ones, `status` is `online` on every call.
-fn apply_registration(v: &mut Visitor, reg: &Registration, now: Millis) {
-    v.status = "online".into();
-    v.updated_at = now;
-    if let Some(name) = reg.name.as_ref().filter(|n| !n.is_empty()) {
-        v.name = Some(name.clone());
-    }
-    if let Some(email) = reg.email.as_ref().filter(|e| !e.is_empty()) {
-        v.email = Some(email.clone());
-    }
-    if let Some(phone) = reg.phone.as_ref().filter(|p| !p.is_empty()) {
-        v.phone = Some(phone.clone());
-    }
-    if let Some(dep) = &reg.department {
-        v.department = Some(dep.clone());
-    }
-    for field in &reg.custom_fields {
-        let has_value = v.custom_field(&field.key).is_some_and(|s| !s.is_empty());
-        if field.overwrite || !has_value {
-            v.set_custom_field(&field.key, &field.value);
-        }
     }
 }
 

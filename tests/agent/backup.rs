@@ -5,7 +5,7 @@ use crate::common::TestApp;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use visitord::store::visitors::Registration;
+use visitord::domain::Registration;
 use visitord::time::now_ms;
 
 const BACKUP: &str = "/api/v1/visitord.backup";

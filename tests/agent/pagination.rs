@@ -6,7 +6,7 @@ use super::*;
 use crate::common::{Creds, TestApp};
 use serde_json::Value;
 use visitord::config::Config;
-use visitord::store::users::NewUser;
+use visitord::domain::NewUser;
 
 /// Every paginated endpoint with a valid request, and who may call it.
 async fn paginated_endpoints(app: &TestApp) -> Vec<(String, Creds)> {

@@ -5,7 +5,7 @@
 use super::util::*;
 use crate::common::{Resp, TestApp};
 use serde_json::{json, Value};
-use visitord::store::visitors::Registration;
+use visitord::domain::Registration;
 use visitord::time::now_ms;
 
 /// Registers `token` and opens its room in the store; returns the room id.

@@ -221,6 +221,14 @@ async fn an_existing_room_counts_the_entry() {
     body["pageInfo"]["change"] = json!("url");
     body["pageInfo"]["title"] = json!("t".repeat(1025));
     assert_bad_request(&page_visit(&app, &body).await, &too_long("title", 1024));
+    // A room id longer than any room id (the same limit as `livechat/room`'s): refused.
+    let long_rid = "r".repeat(65);
+    let resp = page_visit(
+        &app,
+        &page_body("pvc1", Some(&long_rid), "P", "https://a/5"),
+    )
+    .await;
+    assert_bad_request(&resp, &too_long("rid", 64));
     // An unknown room: not counted here.
     assert_success(
         &page_visit(

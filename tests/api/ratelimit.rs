@@ -49,6 +49,18 @@ fn limited(f: impl FnOnce(&mut visitord::config::Config)) -> TestApp {
     })
 }
 
+/// The limit is counted before the body is read: once the window is full even a malformed
+/// body gets the 429 (the server spends nothing on parsing a limited client's bodies).
+#[actix_web::test]
+async fn a_full_window_refuses_before_the_body_is_read() {
+    let app = limited(|_| {});
+    for i in 0..5 {
+        register(&app, json!({ "token": format!("rb{i}") })).await;
+    }
+    let resp = app.post_raw("/api/v1/livechat/visitor", "{not json").await;
+    assert_too_many(&resp, 5);
+}
+
 #[actix_web::test]
 async fn sixth_registration_in_a_minute_is_refused() {
     let app = limited(|_| {});

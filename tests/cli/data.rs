@@ -273,7 +273,7 @@ fn check_reports_each_broken_invariant_and_fails() {
             Vec::new(),
         )
         .expect("open");
-        let reg = visitord::store::visitors::Registration {
+        let reg = visitord::domain::Registration {
             token: "tok".into(),
             ..Default::default()
         };
@@ -290,7 +290,8 @@ fn check_reports_each_broken_invariant_and_fails() {
             .raw_write(
                 "meta",
                 b"guest_counter",
-                Some(&visitord::store::keys::u64_value(0)),
+                // The counter's layout: u64 big-endian.
+                Some(&0u64.to_be_bytes()),
             )
             .expect("raw write");
         (room.id, v.id)

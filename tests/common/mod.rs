@@ -17,9 +17,9 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use visitord::config::Config;
+use visitord::domain::NewUser;
 use visitord::http::{build_app, AppState};
 use visitord::model::Session;
-use visitord::store::users::NewUser;
 
 /// The password of every user made by [`TestApp::user`].
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -32,10 +32,13 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::Required;
 use visitord::config::Durability;
+use visitord::domain::PageVisitInput;
+use visitord::domain::Registration;
 use visitord::http::build_app;
-use visitord::store::history::PageVisitInput;
-use visitord::store::visitors::Registration;
+use visitord::http::routes::ROUTES;
 use visitord::time::now_ms;
 
 /// Every route of the API with the method it serves, a path that reaches the handler, whether it
@@ -149,99 +152,80 @@ impl Hostile {
         Hostile::with_config(|_| {})
     }
 
-    /// Every route, with paths that name the fixture.
+    /// Every route of the route table (`visitord::http::routes::ROUTES`, which the router is
+    /// built from, so none can be missing here), with paths and required query parameters
+    /// that name the fixture, plus two paths that are no route.
     pub fn routes(&self) -> Vec<Route> {
-        let r = |method: Method, path: String, agent: bool, body: bool| Route {
-            method,
-            path,
-            agent,
-            body,
-        };
-        let (token, rid, vid) = (&self.token, &self.rid, &self.visitor_id);
-        vec![
-            r(Method::POST, "/api/v1/livechat/visitor".into(), false, true),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/visitor/{token}"),
-                false,
-                false,
+        let mut routes = Vec::new();
+        for def in ROUTES {
+            for endpoint in def.endpoints {
+                let doc = (endpoint.doc)();
+                let method = endpoint.verb.method();
+                let mut path = def.path.to_string();
+                let mut query = Vec::new();
+                for p in doc.parameters.iter().flatten() {
+                    match p.parameter_in {
+                        ParameterIn::Path => {
+                            let value = self.example(&p.name, &method);
+                            path = path.replace(&format!("{{{}}}", p.name), &value)
+                        }
+                        ParameterIn::Query if p.required == Required::True => {
+                            query.push(format!("{}={}", p.name, self.example(&p.name, &method)))
+                        }
+                        _ => {}
+                    }
+                }
+                if !query.is_empty() {
+                    path = format!("{path}?{}", query.join("&"));
+                }
+                // Logout carries no credentials here: with the admin's it would end the session
+                // the other requests use.
+                let agent = doc.security.as_ref().is_some_and(|s| !s.is_empty())
+                    && def.path != "/api/v1/logout";
+                routes.push(Route {
+                    method,
+                    path,
+                    agent,
+                    body: doc.request_body.is_some(),
+                });
+            }
+        }
+        // `pagesVisited?visitorId=`: the query's other form (its schema is `oneOf`).
+        routes.push(Route {
+            method: Method::GET,
+            path: format!(
+                "/api/v1/livechat/visitors.pagesVisited?visitorId={}",
+                self.visitor_id
             ),
-            r(
-                Method::DELETE,
-                "/api/v1/livechat/visitor/no-such-visitor".into(),
-                false,
-                false,
-            ),
-            r(
-                Method::POST,
-                "/api/v1/livechat/page.visited".into(),
-                false,
-                true,
-            ),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/room?token={token}"),
-                false,
-                false,
-            ),
-            r(
-                Method::POST,
-                "/api/v1/livechat/room.close".into(),
-                false,
-                true,
-            ),
-            r(Method::POST, "/api/v1/livechat/message".into(), false, true),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/visitors.info?visitorId={vid}"),
-                true,
-                false,
-            ),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/visitors.pagesVisited/{rid}"),
-                true,
-                false,
-            ),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/visitors.pagesVisited?visitorId={vid}"),
-                true,
-                false,
-            ),
-            r(
-                Method::GET,
-                format!("/api/v1/livechat/visitors.chatHistory/room/{rid}/visitor/{vid}"),
-                true,
-                false,
-            ),
-            r(
-                Method::GET,
-                "/api/v1/livechat/visitors.search?term=fix".into(),
-                true,
-                false,
-            ),
-            r(
-                Method::GET,
-                "/api/v1/livechat/custom-fields".into(),
-                true,
-                false,
-            ),
-            r(Method::POST, "/api/v1/login".into(), false, true),
-            r(Method::GET, "/api/v1/me".into(), true, false),
-            // Logout carries no credentials here: with the admin's it would end the session the
-            // other requests use.
-            r(Method::POST, "/api/v1/logout".into(), false, false),
-            r(Method::GET, "/api/v1/logout".into(), false, false),
-            r(Method::POST, "/api/v1/users.create".into(), true, true),
-            r(Method::GET, "/api/v1/users.list".into(), true, false),
-            r(Method::POST, "/api/v1/users.update".into(), true, true),
-            r(Method::POST, "/api/v1/users.delete".into(), true, true),
-            r(Method::GET, "/api/info".into(), false, false),
-            r(Method::GET, "/health".into(), false, false),
-            r(Method::GET, "/api/v1/no/such/endpoint".into(), false, false),
-            r(Method::POST, "/nope".into(), false, true),
-        ]
+            agent: true,
+            body: false,
+        });
+        for (method, path, body) in [
+            (Method::GET, "/api/v1/no/such/endpoint", false),
+            (Method::POST, "/nope", true),
+        ] {
+            routes.push(Route {
+                method,
+                path: path.into(),
+                agent: false,
+                body,
+            });
+        }
+        routes
+    }
+
+    /// The fixture's value for a parameter named `name`.
+    fn example(&self, name: &str, method: &Method) -> String {
+        match name {
+            // Deleting the fixture's visitor would change what the other requests see.
+            "token" if method == Method::DELETE => "no-such-visitor".into(),
+            "token" => self.token.clone(),
+            "roomId" | "rid" => self.rid.clone(),
+            "visitorId" => self.visitor_id.clone(),
+            "term" => "fix".into(),
+            "file" => "init.js".into(),
+            other => panic!("the hostile fixture has no value for parameter {other:?}"),
+        }
     }
 
     /// `req` with the admin's credentials.
@@ -337,10 +321,32 @@ fn snapshot_diff(before: &[Row], after: &[Row]) -> String {
 
 type Row = (String, Vec<u8>, Vec<u8>);
 
+/// A successful answer of a route that serves a document: Prometheus text, the viewer's files,
+/// or the OpenAPI document (JSON without an envelope).
+fn is_document(resp: &Resp) -> bool {
+    let content_type = resp.header("content-type").unwrap_or_default();
+    let kind = content_type.split(';').next().unwrap_or_default();
+    match kind {
+        "text/plain" | "text/html" | "text/javascript" | "text/css" => true,
+        "application/json" => serde_json::from_slice::<Value>(&resp.body).is_ok_and(|doc| {
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1"))
+        }),
+        _ => false,
+    }
+}
+
 /// §1.1 for any response: below 500, `application/json` (no charset), `no-store`, a JSON object
 /// with a boolean `success` that agrees with the status. Login and logout answer in Rocket.Chat's
 /// own shape (`status` instead of `success`, spec §4) when they succeed or refuse credentials.
+/// The routes that serve documents rather than API answers (`/metrics`, the OpenAPI document
+/// and its viewer) are checked for their own type when they succeed; their errors are
+/// enveloped like every other.
 pub fn assert_envelope(resp: &Resp, what: &str) {
+    if resp.status < 300 && is_document(resp) {
+        return;
+    }
     let text = || {
         let t = resp.text();
         if t.len() > 400 {

@@ -8,7 +8,7 @@ mod on_store;
 mod over_http;
 
 use std::sync::Barrier;
-use visitord::store::visitors::{MergePolicy, Registration};
+use visitord::domain::{MergePolicy, Registration};
 use visitord::store::{Refusal, Store, StoreError};
 
 /// Runs `f(0..threads)` on `threads` threads released together; returns the results in thread

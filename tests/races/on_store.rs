@@ -2,9 +2,9 @@
 
 use super::{assert_consistent, assert_refusal, race, reg};
 use std::collections::BTreeSet;
+use visitord::domain::PageVisitInput;
+use visitord::domain::Registration;
 use visitord::model::RoomSource;
-use visitord::store::history::PageVisitInput;
-use visitord::store::visitors::Registration;
 use visitord::store::{Refusal, Store, StoreError};
 use visitord::time::{now_ms, DAY_MS};
 

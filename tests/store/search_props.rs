@@ -26,9 +26,10 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::OnceLock;
 use std::time::Instant;
 use visitord::config::{Durability, StorageConfig};
+use visitord::domain::search::sort_visitors;
+use visitord::domain::{CustomFieldWrite, Registration};
+use visitord::domain::{SearchQuery, SortField};
 use visitord::model::Visitor;
-use visitord::store::search::{sort_visitors, SearchQuery, SortField};
-use visitord::store::visitors::{CustomFieldWrite, Registration};
 use visitord::store::Store;
 
 /// Visitors created in the shared store (before merges through the phone and email paths, and

@@ -13,14 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-/// 401 `{"status":"error","error":"Unauthorized","message":"Unauthorized"}`.
-fn unauthorized() -> HttpResponse {
-    json_response(
-        StatusCode::UNAUTHORIZED,
-        &json!({ "status": "error", "error": "Unauthorized", "message": "Unauthorized" }),
-    )
-}
-
 /// `POST /api/v1/login` — `{user|username, password}` → a login token for `X-Auth-Token`.
 pub async fn login(
     state: web::Data<AppState>,
@@ -89,7 +81,7 @@ pub async fn login(
             state.metrics.login_failed();
             return match locked {
                 Some(locked) => Err(locked),
-                None => Ok(unauthorized()),
+                None => Err(ApiError::LoginFailed),
             };
         }
         // Not checked (the hashing pool is full): not a failure.
@@ -115,7 +107,7 @@ pub async fn login(
     .await?;
     if !created {
         // The password changed (or the user went) while it was being checked.
-        return Ok(unauthorized());
+        return Err(ApiError::LoginFailed);
     }
     Ok(json_response(
         StatusCode::OK,

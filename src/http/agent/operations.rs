@@ -1,8 +1,7 @@
 //! Server operations for admins: backups on request.
 
-use crate::credentials::Permission;
-use crate::http::agent::session::Agent;
 use crate::http::error::{fields, success, ApiError};
+use crate::http::extract::{grant, Authorized};
 use crate::http::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -11,8 +10,10 @@ use serde_json::json;
 /// `backup.dir` while the server keeps serving; answers
 /// `{"backup":{"file":<name>,"records":N,"bytes":N},"success":true}` once the file is complete
 /// and synced. A request body, if any, is ignored.
-pub async fn backup(state: web::Data<AppState>, agent: Agent) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ManageServer)?;
+pub async fn backup(
+    state: web::Data<AppState>,
+    _agent: Authorized<grant::ManageServer>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let config = state.config.backup.clone();
     let taken = web::block(move || crate::backup_schedule::take(&store, &config))

@@ -1,22 +1,20 @@
 //! User administration for holders of `manage-users`, with Rocket.Chat's endpoint names.
 
 use crate::admin::{forget_initial_password, FIRST_ADMIN};
-use crate::credentials::{hash_password, valid_username, Permission, ROLES};
-use crate::http::agent::session::Agent;
+use crate::credentials::{hash_password, ROLES};
+use crate::domain::{NewUser, UserChanges};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
+use crate::http::extract::{grant, Authorized, QueryParams};
 use crate::http::param_errors::{ajv_additional, ajv_required, ajv_type};
-use crate::http::query::{paginated, query_map};
+use crate::http::query::paginated;
 use crate::http::{read, write, AppState};
+use crate::model::limits::{self, valid_username};
 use crate::model::wire;
-use crate::store::users::{NewUser, UserChanges};
+use crate::model::{sort_by_fields, User};
 use crate::time::now_ms;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
-
-const MAX_PASSWORD_CHARS: usize = 1024;
-const MAX_NAME_CHARS: usize = 256;
-const MAX_EMAIL_CHARS: usize = 254;
 
 fn opt_string(map: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
     match map.get(key) {
@@ -80,8 +78,8 @@ fn check_password(password: &str) -> Result<(), ApiError> {
             "Password cannot be empty",
         ));
     }
-    if password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::too_long("password", MAX_PASSWORD_CHARS));
+    if password.chars().count() > limits::PASSWORD_CHARS {
+        return Err(ApiError::too_long("password", limits::PASSWORD_CHARS));
     }
     Ok(())
 }
@@ -92,16 +90,16 @@ fn check_profile(
 ) -> Result<Option<String>, ApiError> {
     if name
         .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+        .is_some_and(|n| n.chars().count() > limits::NAME_CHARS)
     {
-        return Err(ApiError::too_long("name", MAX_NAME_CHARS));
+        return Err(ApiError::too_long("name", limits::NAME_CHARS));
     }
     let email = email.as_ref().map(|e| e.trim().to_lowercase());
     if let Some(e) = &email {
-        if e.chars().count() > MAX_EMAIL_CHARS {
-            return Err(ApiError::too_long("email", MAX_EMAIL_CHARS));
+        if e.chars().count() > limits::EMAIL_CHARS {
+            return Err(ApiError::too_long("email", limits::EMAIL_CHARS));
         }
-        if !crate::http::param_errors::valid_email(e) {
+        if !limits::valid_email(e) {
             return Err(ApiError::reason(
                 "error-invalid-email",
                 format!("Invalid email {e}"),
@@ -123,10 +121,9 @@ async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
 /// `POST /api/v1/users.create` — `{username, password, name?, email?, roles?, active?}`.
 pub async fn create(
     state: web::Data<AppState>,
-    agent: Agent,
+    _agent: Authorized<grant::ManageUsers>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ManageUsers)?;
     let b = body.object()?;
     check_keys(
         &b,
@@ -185,11 +182,9 @@ pub async fn create(
 /// `GET /api/v1/users.list` — every user, paginated, sortable by `username`, `name`, `createdAt`.
 pub async fn list(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ManageUsers>,
+    query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ManageUsers)?;
-    let query = query_map(&req)?;
     let paging = paginated(
         &query,
         &[],
@@ -198,20 +193,15 @@ pub async fn list(
         &state.config.api,
     )?;
     let mut users = read(&state, |s| s.list_users()).await?;
-    for (field, ascending) in paging.sort.iter().rev() {
-        users.sort_by(|a, b| {
-            let ord = match field.as_str() {
-                "name" => a.name.cmp(&b.name),
-                "createdAt" => a.created_at.cmp(&b.created_at),
-                _ => a.username.to_lowercase().cmp(&b.username.to_lowercase()),
-            };
-            if *ascending {
-                ord
-            } else {
-                ord.reverse()
-            }
-        });
-    }
+    // Unsorted: store order. Equal values are ordered by username (unique).
+    let compare = |field: &String, a: &User, b: &User| match field.as_str() {
+        "name" => a.name.cmp(&b.name),
+        "createdAt" => a.created_at.cmp(&b.created_at),
+        _ => a.username.to_lowercase().cmp(&b.username.to_lowercase()),
+    };
+    sort_by_fields(&mut users, &paging.sort, compare, |u| {
+        u.username.to_lowercase()
+    });
     let total = users.len();
     let items = paging.apply(users).iter().map(wire::user).collect();
     Ok(success(paging.body("users", items, total)))
@@ -221,10 +211,9 @@ pub async fn list(
 /// A new password or a deactivation revokes the user's tokens.
 pub async fn update(
     state: web::Data<AppState>,
-    agent: Agent,
+    _agent: Authorized<grant::ManageUsers>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ManageUsers)?;
     let b = body.object()?;
     check_keys(&b, &["userId", "data"], &["userId", "data"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
@@ -263,10 +252,9 @@ pub async fn update(
 /// `POST /api/v1/users.delete` — `{userId}`; its tokens go with it.
 pub async fn delete(
     state: web::Data<AppState>,
-    agent: Agent,
+    _agent: Authorized<grant::ManageUsers>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ManageUsers)?;
     let b = body.object()?;
     check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();

@@ -1,27 +1,25 @@
 //! The agent-facing visitor endpoints: info, pages visited, chat history, search, and the
 //! custom field definitions. None of them ever returns a visitor token.
 
+use crate::config::CustomFieldDef;
 use crate::credentials::Permission;
-use crate::http::agent::session::Agent;
+use crate::domain::{SearchQuery, SortField};
 use crate::http::error::{fields, success, ApiError};
-use crate::http::query::{check_params, paginated, query_map, Paging};
+use crate::http::extract::{grant, Authorized, QueryParams};
+use crate::http::query::{check_params, paginated, Paging};
 use crate::http::{lookup, read, AppState};
+use crate::model::limits;
 use crate::model::wire::{self, Token};
-use crate::model::{PageVisit, Room, Visitor};
-use crate::store::search::{SearchQuery, SortField};
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::model::{sort_by_fields, PageVisit, Room, Visitor};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
-
-const MAX_TERM_CHARS: usize = 256;
 
 /// `GET /api/v1/livechat/visitors.info?visitorId=` — the visitor, without its token.
 pub async fn info(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     check_params(&query, &["visitorId"], &[])?;
     let id = query.get("visitorId").cloned().unwrap_or_default();
     let visitor = lookup(&state, |s| s.visitor_by_id(&id))?
@@ -41,12 +39,10 @@ enum PagesOf {
 /// `GET /api/v1/livechat/visitors.pagesVisited/{roomId}` — a room's navigation history.
 pub async fn pages_visited_of_room(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let paging = paginated(&query, &[], &[], &["ts"], &state.config.api)?;
     pages_visited(&state, PagesOf::Room(path.into_inner()), paging).await
 }
@@ -55,11 +51,9 @@ pub async fn pages_visited_of_room(
 /// `?visitorId=` (every entry of the visitor's token, with or without a room).
 pub async fn pages_visited_by_query(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let target = match (query.get("roomId"), query.get("visitorId")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::InvalidParams(
@@ -101,12 +95,14 @@ async fn pages_visited(
         .await?
         .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?,
     };
-    // Stored oldest first; the default and `{"ts":-1}` are newest first.
-    let ascending = paging.sort.first().is_some_and(|(_, asc)| *asc);
-    pages.sort_by_key(|p| (p.ts, p.seq));
-    if !ascending {
-        pages.reverse();
-    }
+    // Newest first unless `{"ts":1}`; equal times in write order.
+    let default = [("ts".to_string(), false)];
+    let sort = if paging.sort.is_empty() {
+        &default[..]
+    } else {
+        &paging.sort[..]
+    };
+    sort_by_fields(&mut pages, sort, |_, a, b| a.ts.cmp(&b.ts), |p| p.seq);
     let total = pages.len();
     let items = paging
         .apply(pages)
@@ -120,12 +116,10 @@ async fn pages_visited(
 /// livechat room of the visitor; the room is only the access check, as in Rocket.Chat.
 pub async fn chat_history(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let paging = paginated(
         &query,
         &[],
@@ -165,7 +159,7 @@ fn sort_rooms(rooms: &mut [Room], sort: &[(String, bool)]) {
         "closedAt" => a.closed_at.cmp(&b.closed_at),
         _ => a.ts.cmp(&b.ts),
     };
-    crate::model::sort_by_fields(rooms, sort, compare, |r| r.seq);
+    sort_by_fields(rooms, sort, compare, |r| r.seq);
 }
 
 /// A search result: only the fields Rocket.Chat projects, never the token.
@@ -191,11 +185,9 @@ fn search_item(v: &Visitor) -> Value {
 /// `GET /api/v1/livechat/visitors.search?term=` — visitors matching `term` (empty: all).
 pub async fn search(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let paging = paginated(
         &query,
         &["term"],
@@ -204,8 +196,8 @@ pub async fn search(
         &state.config.api,
     )?;
     let term = query.get("term").cloned().unwrap_or_default();
-    if term.chars().count() > MAX_TERM_CHARS {
-        return Err(ApiError::too_long("term", MAX_TERM_CHARS));
+    if term.chars().count() > limits::TERM_CHARS {
+        return Err(ApiError::too_long("term", limits::TERM_CHARS));
     }
     let sort = paging
         .sort
@@ -233,26 +225,18 @@ pub async fn search(
 /// `GET /api/v1/livechat/custom-fields` — the configured custom field definitions.
 pub async fn custom_fields(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let paging = paginated(&query, &[], &[], &["_id", "label"], &state.config.api)?;
     let mut defs = state.config.livechat.custom_fields.clone();
-    if let Some((field, ascending)) = paging.sort.first() {
-        defs.sort_by(|a, b| {
-            let ord = if field == "label" {
-                a.label.cmp(&b.label)
-            } else {
-                a.id.cmp(&b.id)
-            };
-            if *ascending {
-                ord
-            } else {
-                ord.reverse()
-            }
-        });
+    if !paging.sort.is_empty() {
+        let compare = |field: &String, a: &CustomFieldDef, b: &CustomFieldDef| match field.as_str()
+        {
+            "label" => a.label.cmp(&b.label),
+            _ => a.id.cmp(&b.id),
+        };
+        sort_by_fields(&mut defs, &paging.sort, compare, |d| d.id.clone());
     }
     let total = defs.len();
     let items = paging

@@ -1,19 +1,15 @@
 //! Navigation history from the visitor's browser.
 
+use crate::domain::PageVisitInput;
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
-use crate::http::param_errors::{ajv_object, ajv_string, ajv_type, MAX_TOKEN_BYTES};
+use crate::http::param_errors::{ajv_object, ajv_string, ajv_type};
 use crate::http::ratelimit::Route;
 use crate::http::{write, AppState};
-use crate::store::history::PageVisitInput;
+use crate::model::limits;
 use crate::time::{days, now_ms};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
-
-const MAX_RID_CHARS: usize = 256;
-const MAX_TITLE_CHARS: usize = 1024;
-const MAX_CHANGE_CHARS: usize = 64;
-const MAX_HREF_CHARS: usize = 4096;
 
 /// `POST /api/v1/livechat/page.visited` — record a page the visitor saw.
 pub async fn page_visited(
@@ -51,15 +47,15 @@ pub async fn page_visited(
 fn parse(body: &Value) -> Result<(PageVisitInput, Value), ApiError> {
     let top = ajv_object(body, &["token", "pageInfo"], &["token", "rid", "pageInfo"])?;
     let token = match &top["token"] {
-        Value::String(t) if t.len() > MAX_TOKEN_BYTES => {
-            return Err(ApiError::too_long("token", MAX_TOKEN_BYTES))
+        Value::String(t) if t.len() > limits::TOKEN_BYTES => {
+            return Err(ApiError::too_long("token", limits::TOKEN_BYTES))
         }
         Value::String(t) => t.clone(),
         _ => return Err(ajv_type("string")),
     };
     let rid = match top.get("rid") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(ajv_string(v, "rid", MAX_RID_CHARS)?.to_string()),
+        Some(v) => Some(ajv_string(v, "rid", limits::ID_CHARS)?.to_string()),
     };
     let page_info = &top["pageInfo"];
     let info = ajv_object(
@@ -67,10 +63,10 @@ fn parse(body: &Value) -> Result<(PageVisitInput, Value), ApiError> {
         &["title", "change", "location"],
         &["title", "change", "location"],
     )?;
-    let title = ajv_string(&info["title"], "title", MAX_TITLE_CHARS)?;
-    let change = ajv_string(&info["change"], "change", MAX_CHANGE_CHARS)?;
+    let title = ajv_string(&info["title"], "title", limits::TITLE_CHARS)?;
+    let change = ajv_string(&info["change"], "change", limits::CHANGE_CHARS)?;
     let location = ajv_object(&info["location"], &["href"], &["href"])?;
-    let href = ajv_string(&location["href"], "href", MAX_HREF_CHARS)?;
+    let href = ajv_string(&location["href"], "href", limits::HREF_CHARS)?;
     Ok((
         PageVisitInput {
             token,

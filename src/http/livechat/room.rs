@@ -2,23 +2,22 @@
 
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
+use crate::http::extract::{limit, PerIp};
 use crate::http::param_errors::{flat_strings, missing, unknown};
-use crate::http::ratelimit::Route;
 use crate::http::{write, AppState};
+use crate::model::limits;
 use crate::model::wire::{self, Token};
 use crate::model::RoomSource;
 use crate::time::now_ms;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-const MAX_ID_CHARS: usize = 64;
-const MAX_MESSAGE_CHARS: usize = 5000;
-
 /// `GET /api/v1/livechat/room?token=&rid=` — the visitor's open room, or a new one.
-pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::Room, &state.limiter.client_ip(&req))?;
+pub async fn room(
+    _counted: PerIp<limit::Room>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|e| ApiError::InvalidParams(format!("Invalid query string: {e}")))?;
     let (mut token, mut rid) = (None, None);
@@ -32,8 +31,8 @@ pub async fn room(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     let token = token.ok_or_else(|| missing("token", ""))?;
     if let Some(rid) = &rid {
-        if rid.chars().count() > MAX_ID_CHARS {
-            return Err(ApiError::too_long("rid", MAX_ID_CHARS));
+        if rid.chars().count() > limits::ID_CHARS {
+            return Err(ApiError::too_long("rid", limits::ID_CHARS));
         }
     }
     let source = room_source(&req);
@@ -82,14 +81,11 @@ fn plain_refusal(e: ApiError) -> ApiError {
 
 /// `POST /api/v1/livechat/room.close` — the visitor closes its open room.
 pub async fn close(
+    _counted: PerIp<limit::RoomClose>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::RoomClose, &state.limiter.client_ip(&req))?;
     let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
     let [rid, token] = [required[0].clone(), required[1].clone()];
     let now = now_ms();
@@ -104,14 +100,11 @@ pub async fn close(
 
 /// `POST /api/v1/livechat/message` — a visitor's message in its open room.
 pub async fn message(
+    _counted: PerIp<limit::Message>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::Message, &state.limiter.client_ip(&req))?;
     let (required, optional) = flat_strings(&body, &["token", "rid", "msg"], &["_id"])?;
     let [token, rid, text] = [
         required[0].clone(),
@@ -119,14 +112,14 @@ pub async fn message(
         required[2].clone(),
     ];
     let id = optional[0].clone().filter(|id| !id.is_empty());
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::too_long("msg", MAX_MESSAGE_CHARS));
+    if text.chars().count() > limits::MESSAGE_CHARS {
+        return Err(ApiError::too_long("msg", limits::MESSAGE_CHARS));
     }
     if id
         .as_ref()
-        .is_some_and(|id| id.chars().count() > MAX_ID_CHARS)
+        .is_some_and(|id| id.chars().count() > limits::ID_CHARS)
     {
-        return Err(ApiError::too_long("_id", MAX_ID_CHARS));
+        return Err(ApiError::too_long("_id", limits::ID_CHARS));
     }
     let now = now_ms();
     let msg = write(&state, move |s| {

@@ -1,42 +1,27 @@
 //! The visitor resource: register/update, read by token, GDPR erase.
 
 use crate::config::{Config, CustomFieldsMode};
+use crate::domain::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
-use crate::http::param_errors::{
-    expected, maybe_string, missing, string, unknown, valid_email, MAX_TOKEN_BYTES,
-};
-use crate::http::ratelimit::Route;
+use crate::http::extract::{limit, PerIp};
+use crate::http::param_errors::{expected, maybe_string, missing, string, unknown};
 use crate::http::{lookup, visitor_ip, write, AppState};
+use crate::model::limits;
 use crate::model::wire::{self, Token};
-use crate::model::MAX_CUSTOM_FIELDS;
-use crate::store::visitors::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::time::{iso, now_ms};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-/// Length limits of a registration (ours; Rocket.Chat has none).
-const MAX_NAME_CHARS: usize = 256;
-const MAX_EMAIL_CHARS: usize = 254;
-const MAX_PHONE_CHARS: usize = 64;
-const MAX_DEPARTMENT_CHARS: usize = 256;
-const MAX_FIELD_KEY_CHARS: usize = 64;
-const MAX_FIELD_VALUE_CHARS: usize = 4096;
-const MAX_USER_AGENT_CHARS: usize = 512;
-const MAX_IP_CHARS: usize = 64;
-const MAX_HOST_CHARS: usize = 256;
-
 /// `POST /api/v1/livechat/visitor` — register a visitor or update the one it matches.
 pub async fn register(
+    _counted: PerIp<limit::RegisterVisitor>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    state
-        .limiter
-        .check(Route::RegisterVisitor, &state.limiter.client_ip(&req))?;
     let raw = parse_register(&body)?;
     let mut reg = validate(raw, &state.config)?;
     if state.config.livechat.store_http_headers {
@@ -51,9 +36,9 @@ pub async fn register(
                 .map(str::to_string)
         };
         reg.http = Some(HttpInfo {
-            user_agent: bounded(header(header::USER_AGENT), MAX_USER_AGENT_CHARS),
-            ip: bounded(visitor_ip(&req), MAX_IP_CHARS),
-            host: bounded(header(header::HOST), MAX_HOST_CHARS),
+            user_agent: bounded(header(header::USER_AGENT), limits::USER_AGENT_CHARS),
+            ip: bounded(visitor_ip(&req), limits::IP_CHARS),
+            host: bounded(header(header::HOST), limits::HOST_CHARS),
         });
     }
     let now = now_ms();
@@ -66,13 +51,10 @@ pub async fn register(
 
 /// `GET /api/v1/livechat/visitor/{token}` — the whole visitor document, token included.
 pub async fn get(
+    _counted: PerIp<limit::GetVisitor>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::GetVisitor, &state.limiter.client_ip(&req))?;
     let token = path.into_inner();
     let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
@@ -84,13 +66,10 @@ pub async fn get(
 
 /// `DELETE /api/v1/livechat/visitor/{token}` — GDPR erasure of the visitor and all it left.
 pub async fn delete(
+    _counted: PerIp<limit::DeleteVisitor>,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiter
-        .check(Route::DeleteVisitor, &state.limiter.client_ip(&req))?;
     let token = path.into_inner();
     let allow_open = state.config.livechat.allow_delete_with_open_rooms;
     let id = write(&state, move |s| s.delete_visitor(&token, allow_open)).await?;
@@ -155,7 +134,7 @@ fn parse_custom_fields(value: &Value) -> Result<Option<Vec<CustomFieldWrite>>, A
         Value::Array(items) => items,
         other => return Err(expected("array", other, "visitor.customFields")),
     };
-    let mut out = Vec::with_capacity(items.len().min(MAX_CUSTOM_FIELDS + 1));
+    let mut out = Vec::with_capacity(items.len().min(limits::CUSTOM_FIELDS + 1));
     for (i, item) in items.iter().enumerate() {
         let path = format!("visitor.customFields[{i}]");
         let Value::Object(entry) = item else {
@@ -199,36 +178,39 @@ fn validate(raw: RawRegistration, config: &Config) -> Result<Registration, ApiEr
             details: Some(json!({ "method": "livechat/visitor" })),
         });
     }
-    if raw.token.len() > MAX_TOKEN_BYTES {
-        return Err(ApiError::too_long("token", MAX_TOKEN_BYTES));
+    if raw.token.len() > limits::TOKEN_BYTES {
+        return Err(ApiError::too_long("token", limits::TOKEN_BYTES));
     }
     let email = raw
         .email
         .as_deref()
         .map(|e| e.trim().to_lowercase())
         .filter(|e| !e.is_empty());
-    check_len("name", &raw.name, MAX_NAME_CHARS)?;
-    check_len("username", &raw.username, MAX_NAME_CHARS)?;
-    check_len("email", &email, MAX_EMAIL_CHARS)?;
-    check_len("phone", &raw.phone, MAX_PHONE_CHARS)?;
-    check_len("department", &raw.department, MAX_DEPARTMENT_CHARS)?;
+    check_len("name", &raw.name, limits::NAME_CHARS)?;
+    check_len("username", &raw.username, limits::NAME_CHARS)?;
+    check_len("email", &email, limits::EMAIL_CHARS)?;
+    check_len("phone", &raw.phone, limits::PHONE_CHARS)?;
+    check_len("department", &raw.department, limits::DEPARTMENT_CHARS)?;
     let custom = raw.custom_fields.unwrap_or_default();
-    if custom.len() > MAX_CUSTOM_FIELDS {
-        return Err(ApiError::too_long("customFields", MAX_CUSTOM_FIELDS));
+    if custom.len() > limits::CUSTOM_FIELDS {
+        return Err(ApiError::too_long("customFields", limits::CUSTOM_FIELDS));
     }
     for field in &custom {
-        if field.key.chars().count() > MAX_FIELD_KEY_CHARS {
-            return Err(ApiError::too_long("customFields.key", MAX_FIELD_KEY_CHARS));
+        if field.key.chars().count() > limits::FIELD_KEY_CHARS {
+            return Err(ApiError::too_long(
+                "customFields.key",
+                limits::FIELD_KEY_CHARS,
+            ));
         }
-        if field.value.chars().count() > MAX_FIELD_VALUE_CHARS {
+        if field.value.chars().count() > limits::FIELD_VALUE_CHARS {
             return Err(ApiError::too_long(
                 "customFields.value",
-                MAX_FIELD_VALUE_CHARS,
+                limits::FIELD_VALUE_CHARS,
             ));
         }
     }
     if let Some(email) = &email {
-        if !valid_email(email) {
+        if !limits::valid_email(email) {
             return Err(ApiError::Coded {
                 code: "error-invalid-email",
                 reason: Some(format!("Invalid email {email}")),

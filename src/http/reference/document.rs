@@ -1240,3 +1240,53 @@ pub fn docs_asset() -> Operation {
     .response("404", Ref::from_response_name(Error::NotFound.component()))
     .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::limits;
+    use serde_json::Value;
+
+    /// `maxLength` of `property` in the component schema `schema`.
+    fn max_length(doc: &Value, schema: &str, property: &str) -> Option<u64> {
+        let prop = &doc["components"]["schemas"][schema]["properties"][property];
+        prop["maxLength"].as_u64().or_else(|| {
+            // An optional property is documented as `oneOf` / `anyOf` [null, string].
+            ["oneOf", "anyOf"].iter().find_map(|k| {
+                prop[*k]
+                    .as_array()?
+                    .iter()
+                    .find_map(|s| s["maxLength"].as_u64())
+            })
+        })
+    }
+
+    /// The document's lengths are the limits the handlers enforce (utoipa takes only literals,
+    /// so the document repeats the numbers; this keeps them the same).
+    #[test]
+    fn documented_lengths_are_the_enforced_limits() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let cases: &[(&str, &str, usize)] = &[
+            ("PageVisitedBody", "token", limits::TOKEN_BYTES),
+            ("PageVisitedBody", "rid", limits::ID_CHARS),
+            ("PageInfo", "title", limits::TITLE_CHARS),
+            ("PageInfo", "change", limits::CHANGE_CHARS),
+            ("PageLocation", "href", limits::HREF_CHARS),
+            ("Message", "msg", limits::MESSAGE_CHARS),
+            ("RegisterVisitor", "token", limits::TOKEN_BYTES),
+            ("RegisterVisitor", "name", limits::NAME_CHARS),
+            ("RegisterVisitor", "email", limits::EMAIL_CHARS),
+            ("RegisterVisitor", "phone", limits::PHONE_CHARS),
+            ("RegisterVisitor", "username", limits::NAME_CHARS),
+            ("RegisterVisitor", "department", limits::DEPARTMENT_CHARS),
+            ("CustomFieldInput", "key", limits::FIELD_KEY_CHARS),
+            ("CustomFieldInput", "value", limits::FIELD_VALUE_CHARS),
+        ];
+        for (schema, property, limit) in cases {
+            assert_eq!(
+                max_length(&doc, schema, property),
+                Some(*limit as u64),
+                "{schema}.{property}"
+            );
+        }
+    }
+}

@@ -748,7 +748,7 @@ pub struct PageVisitedBody {
     pub token: String,
     /// A room of this token's visitor; any other value keeps the entry room-less.
     #[serde(skip_serializing_if = "is_none")]
-    #[schema(max_length = 256)]
+    #[schema(max_length = 64)]
     pub rid: Option<String>,
     pub page_info: PageInfo,
 }

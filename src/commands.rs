@@ -1,0 +1,295 @@
+//! The subcommands' bodies: `main` parses flags and config, then hands the command here.
+//! Each command that works on a stopped store opens it with [`open_stopped`] (a clear error
+//! when a server holds it).
+
+use crate::admin;
+use crate::cli::{Command, UserCommand};
+use crate::config::Loaded;
+use crate::store::{Store, StoreError};
+use std::io::{BufRead, IsTerminal};
+
+/// Runs `command` with the loaded configuration.
+pub fn run(command: Command, loaded: Loaded) -> Result<(), String> {
+    match command {
+        Command::Serve => actix_web::rt::System::new().block_on(crate::server::serve(loaded)),
+        Command::User { action } => user_command(&loaded, action),
+        Command::Check { repair } => check_command(&loaded, repair),
+        Command::DemoData {
+            visitors,
+            pages_per_visitor,
+            seed,
+            no_compact,
+        } => demo_command(&loaded, visitors, pages_per_visitor, seed)
+            .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Import {
+            rocketchat,
+            no_compact,
+        } => import_command(&loaded, &rocketchat)
+            .and_then(|store| finish_bulk(&loaded, store, no_compact)),
+        Command::Backup { out } => open_stopped(&loaded, busy).and_then(|store| {
+            crate::backup::write_file(&store, &out).map(|w| {
+                println!(
+                    "backed up {} records to {} ({} bytes)",
+                    w.records,
+                    out.display(),
+                    w.bytes
+                )
+            })
+        }),
+        Command::Restore { file } => restore_command(&loaded, &file),
+        Command::Export { rocketchat } => open_stopped(&loaded, busy).and_then(|store| {
+            crate::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
+        }),
+        Command::Compact => open_stopped(&loaded, busy).and_then(|s| compact(&loaded, s)),
+        Command::Healthcheck { url } => url
+            .map_or_else(
+                || crate::healthcheck::default_url(&loaded.config.server.bind),
+                Ok,
+            )
+            .and_then(|url| crate::healthcheck::check(&url)),
+    }
+}
+
+/// `visitord restore FILE`.
+fn restore_command(loaded: &Loaded, file: &std::path::Path) -> Result<(), String> {
+    let config = &loaded.config;
+    let search_fields = config.search_fields();
+    let restored = crate::backup::restore_file(file, &config.storage, search_fields)?;
+    println!(
+        "restored {} records from {} (written {} by {}) into {}",
+        restored.records,
+        file.display(),
+        restored.header.created,
+        restored.header.software,
+        config.storage.data_dir.display()
+    );
+    // Written in transactions of a few thousand records, the store is larger than its live data
+    // (as after `import`): compact it.
+    compact(loaded, open_stopped(loaded, busy)?)
+}
+
+/// Opens the store of a stopped server, or says why not.
+fn open_stopped(
+    loaded: &Loaded,
+    locked: impl Fn(&std::path::Path) -> String,
+) -> Result<Store, String> {
+    let config = &loaded.config;
+    let search_fields = config.search_fields();
+    match Store::open(&config.storage, search_fields) {
+        Ok(store) => {
+            store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
+            Ok(store)
+        }
+        Err(StoreError::Locked { .. }) => Err(locked(&config.storage.data_dir)),
+        Err(e) => Err(format!("cannot open the store: {e}")),
+    }
+}
+
+fn busy(dir: &std::path::Path) -> String {
+    format!(
+        "the store in {} is in use by a running visitord; stop it first",
+        dir.display()
+    )
+}
+
+fn progress_bar(len: u64, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    let template = format!(
+        "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// After a bulk load: compacts the store unless told not to.
+fn finish_bulk(loaded: &Loaded, store: Store, no_compact: bool) -> Result<(), String> {
+    if no_compact {
+        return Ok(());
+    }
+    compact(loaded, store)
+}
+
+/// `visitord compact`: rewrites the stopped store into fresh files.
+fn compact(loaded: &Loaded, store: Store) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let dir = &loaded.config.storage.data_dir;
+    let c =
+        crate::store::compact_store(store, dir).map_err(|e| format!("compaction failed: {e}"))?;
+    println!(
+        "compacted in {:.1} s: {} MB -> {} MB on disk",
+        started.elapsed().as_secs_f64(),
+        c.before / 1_000_000,
+        c.after / 1_000_000
+    );
+    Ok(())
+}
+
+/// `visitord demo-data --visitors N [--pages-per-visitor K] [--seed S]`.
+fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result<Store, String> {
+    let store = open_stopped(loaded, busy)?;
+    let bar = progress_bar(visitors, "visitors");
+    let started = std::time::Instant::now();
+    let summary = crate::demo::generate(&store, visitors, pages, seed, |n| bar.set_position(n))?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "added {} visitors, {} rooms, {} messages, {} page visits in {secs:.1} s ({:.0} visitors/s); store on disk: {} MB",
+        summary.visitors,
+        summary.rooms,
+        summary.messages,
+        summary.page_visits,
+        summary.visitors as f64 / secs.max(1e-9),
+        store.size_on_disk().unwrap_or(0) / 1_000_000
+    );
+    Ok(store)
+}
+
+/// `visitord import --rocketchat FILE`.
+fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<Store, String> {
+    let store = open_stopped(loaded, busy)?;
+    let handle =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(size, "bytes");
+    let started = std::time::Instant::now();
+    let summary = crate::import::import(&store, std::io::BufReader::new(handle), |b| {
+        bar.set_position(b)
+    })?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} lines: {} visitors imported, {} rejected, in {secs:.1} s; next guest number: guest-{}",
+        summary.lines,
+        summary.imported,
+        summary.rejected.len(),
+        summary.guest_counter + 1
+    );
+    if !summary.rejected.is_empty() {
+        let report = file.with_extension("rejected.txt");
+        let text: String = summary
+            .rejected
+            .iter()
+            .map(|(line, reason)| format!("line {line}: {reason}\n"))
+            .collect();
+        for row in text.lines().take(20) {
+            eprintln!("  {row}");
+        }
+        match std::fs::write(&report, &text) {
+            Ok(()) => eprintln!("every rejected line with its reason: {}", report.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", report.display()),
+        }
+    }
+    Ok(store)
+}
+
+/// `visitord check [--repair]`.
+fn check_command(loaded: &Loaded, repair: bool) -> Result<(), String> {
+    let store = open_stopped(loaded, |dir| {
+        format!(
+            "the store in {} is in use by a running visitord; stop it first",
+            dir.display()
+        )
+    })?;
+    let report = if repair {
+        store.repair()
+    } else {
+        store.check()
+    }
+    .map_err(|e| e.to_string())?;
+    println!(
+        "visitord check of {}",
+        loaded.config.storage.data_dir.display()
+    );
+    for (tree, n) in &report.records {
+        println!("  {tree:<24} {n} records");
+    }
+    for (tree, n) in &report.rows {
+        println!("  {tree:<24} {n} index rows");
+    }
+    if report.problems.is_empty() {
+        println!("consistent{}", if repair { " (after repair)" } else { "" });
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("  PROBLEM {problem}");
+    }
+    Err(format!(
+        "{} problem(s) found{}",
+        report.problems.len(),
+        if repair {
+            " after repair"
+        } else {
+            "; `visitord check --repair` rebuilds the indexes"
+        }
+    ))
+}
+
+/// `visitord user …` on a stopped store.
+fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
+    let store = open_stopped(loaded, admin::locked_message)?;
+    let output = match action {
+        UserCommand::Add {
+            name,
+            roles,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_stdin_line()?)
+            } else {
+                None
+            };
+            admin::add_user(&store, &name, roles, password)?
+        }
+        UserCommand::List => admin::list_users(&store)?,
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin || !std::io::stdin().is_terminal() {
+                read_stdin_line()?
+            } else {
+                prompt_password()?
+            };
+            let done = admin::set_password(&store, &name, &password)?;
+            if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
+                admin::forget_initial_password(&loaded.config.storage.data_dir)?;
+            }
+            done
+        }
+        UserCommand::Role { name, roles } => admin::set_roles(&store, &name, roles)?,
+        UserCommand::Remove { name } => {
+            let done = admin::remove_user(&store, &name)?;
+            if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
+                admin::forget_initial_password(&loaded.config.storage.data_dir)?;
+            }
+            done
+        }
+    };
+    print!("{output}");
+    if !output.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_stdin_line() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Asks twice for a password on the terminal, without echo.
+fn prompt_password() -> Result<String, String> {
+    let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
+    let second = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+    if first != second {
+        return Err("the passwords differ".into());
+    }
+    Ok(first)
+}

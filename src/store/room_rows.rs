@@ -1,0 +1,66 @@
+//! The rows of a room and of a message: each record with its index rows, written and removed
+//! together inside a transaction. Used by every writer of rooms (the chat loop, erasure, bulk
+//! loads, restores) and by the consistency check, which derives the same keys.
+
+use super::keys;
+use super::{Tx, TxResult};
+use crate::model::{Message, Room};
+
+/// A message's key in its room's message index (`roomid_msgtime_msgid`).
+pub(super) fn message_key(msg: &Message) -> Vec<u8> {
+    keys::owner_time(&msg.rid, msg.ts, msg.seq)
+}
+
+/// Writes a message and its index row.
+pub(super) fn write_message(tx: &Tx, msg: &Message) -> TxResult<()> {
+    tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
+    tx.roomid_msgtime_msgid
+        .insert(message_key(msg), msg.id.as_bytes())?;
+    Ok(())
+}
+
+/// A room's key in the per-visitor room index.
+pub(super) fn visitor_room_key(room: &Room) -> Vec<u8> {
+    keys::owner_time_id(&room.v.id, room.ts, room.seq, &room.id)
+}
+
+/// Writes a room record with all of its index rows.
+pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
+    tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
+    tx.visitorid_roomtime
+        .insert(visitor_room_key(room), &[][..])?;
+    if room.open {
+        tx.visitorid_openroomid
+            .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
+    } else if tx
+        .visitorid_openroomid
+        .get(room.v.id.as_bytes())?
+        .as_deref()
+        == Some(room.id.as_bytes())
+    {
+        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Removes a room record and its index rows.
+pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
+    tx.roomid_room.remove(room.id.as_bytes())?;
+    tx.visitorid_roomtime.remove(visitor_room_key(room))?;
+    if tx
+        .visitorid_openroomid
+        .get(room.v.id.as_bytes())?
+        .as_deref()
+        == Some(room.id.as_bytes())
+    {
+        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Removes a message and its index row.
+pub(super) fn erase_message(tx: &Tx, msg: &Message) -> TxResult<()> {
+    tx.msgid_message.remove(msg.id.as_bytes())?;
+    tx.roomid_msgtime_msgid.remove(message_key(msg))?;
+    Ok(())
+}

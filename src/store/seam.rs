@@ -1,0 +1,118 @@
+//! The sled store behind the store seam ([`crate::domain::Backend`]): each method is the
+//! store's own method of the same name.
+
+use super::{Result, Store};
+use crate::domain::{
+    Backend, Counts, NewUser, PageVisitInput, Registration, SearchPage, SearchQuery, UserChanges,
+};
+use crate::model::{Message, PageVisit, Room, RoomSource, Session, User, Visitor};
+use crate::time::Millis;
+use futures_util::future::BoxFuture;
+
+impl Backend for Store {
+    fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
+        Store::register_visitor(self, reg, now)
+    }
+    fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
+        Store::visitor_by_token(self, token)
+    }
+    fn visitor_by_id(&self, id: &str) -> Result<Option<Visitor>> {
+        Store::visitor_by_id(self, id)
+    }
+    fn delete_visitor(&self, token: &str, allow_open_rooms: bool) -> Result<String> {
+        Store::delete_visitor(self, token, allow_open_rooms)
+    }
+    fn search_visitors(&self, query: &SearchQuery) -> Result<SearchPage> {
+        Store::search_visitors(self, query)
+    }
+    fn visitor_count(&self) -> Result<u64> {
+        Store::visitor_count(self)
+    }
+    fn record_page_visit(
+        &self,
+        input: &PageVisitInput,
+        now: Millis,
+        roomless_ttl: Option<Millis>,
+    ) -> Result<PageVisit> {
+        Store::record_page_visit(self, input, now, roomless_ttl)
+    }
+    fn page_visits_of_room(&self, rid: &str) -> Result<Vec<PageVisit>> {
+        Store::page_visits_of_room(self, rid)
+    }
+    fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
+        Store::page_visits_of_token(self, token)
+    }
+    fn open_room(
+        &self,
+        token: &str,
+        rid: Option<&str>,
+        source: RoomSource,
+        now: Millis,
+    ) -> Result<(Room, bool)> {
+        Store::open_room(self, token, rid, source, now)
+    }
+    fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
+        Store::room_by_id(self, rid)
+    }
+    fn rooms_of_visitor(&self, visitor_id: &str) -> Result<Vec<Room>> {
+        Store::rooms_of_visitor(self, visitor_id)
+    }
+    fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
+        Store::close_room(self, token, rid, now)
+    }
+    fn add_message(
+        &self,
+        token: &str,
+        rid: &str,
+        text: &str,
+        id: Option<&str>,
+        now: Millis,
+    ) -> Result<Message> {
+        Store::add_message(self, token, rid, text, id, now)
+    }
+    fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
+        Store::messages_of_room(self, rid)
+    }
+    fn create_user(&self, new: NewUser, now: Millis) -> Result<User> {
+        Store::create_user(self, new, now)
+    }
+    fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        Store::user_by_id(self, id)
+    }
+    fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        Store::user_by_username(self, username)
+    }
+    fn list_users(&self) -> Result<Vec<User>> {
+        Store::list_users(self)
+    }
+    fn update_user(&self, id: &str, changes: UserChanges, now: Millis) -> Result<User> {
+        Store::update_user(self, id, changes, now)
+    }
+    fn delete_user(&self, id: &str) -> Result<User> {
+        Store::delete_user(self, id)
+    }
+    fn session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
+        Store::session(self, token_hash)
+    }
+    fn create_login_session(
+        &self,
+        token_hash: &[u8],
+        session: &Session,
+        verified_hash: &str,
+    ) -> Result<bool> {
+        Store::create_login_session(self, token_hash, session, verified_hash)
+    }
+    fn revoke_session(&self, token_hash: &[u8]) -> Result<()> {
+        Store::revoke_session(self, token_hash)
+    }
+    fn healthy(&self) -> bool {
+        Store::healthy(self)
+    }
+    fn durable(&self) -> BoxFuture<'static, Result<()>> {
+        let store = self.clone();
+        Box::pin(async move { store.durable().await })
+    }
+    fn counts(&self) -> Counts {
+        Store::counts(self)
+    }
+}

@@ -1,0 +1,168 @@
+//! The tree table: every sled tree of the store, declared once.
+//!
+//! [`trees!`] derives from one list the [`Trees`] struct (the open trees by name), opening,
+//! [`Trees::all`] (the order transactions see them in), the transactional view [`Tx`] (its
+//! fields bound by name from that same order, so they cannot be mixed up), lookup by name,
+//! and [`TREES`] with each tree's [`Role`], from which the consistency checker takes the
+//! derived trees it recomputes and tests take the index counts.
+
+use super::buckets::Hasher;
+use sled::transaction::TransactionalTree;
+use sled::{Db, Tree};
+
+/// What a tree holds, which decides how `check`, `repair` and the tests treat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Named values: counters, secrets, the schema version (see [`super::keys::meta`]).
+    Meta,
+    /// Records: the truth every other tree is derived from.
+    Records,
+    /// Derived from records: `check` recomputes every row, `repair` rewrites the tree.
+    Index,
+    /// Derived chunk counts of the search index: checked and rebuilt with `gram_postings`.
+    SearchCounts,
+}
+
+/// Declares the trees (doc, name, role) and derives everything that lists them.
+macro_rules! trees {
+    ($( $(#[doc = $doc:literal])* $name:ident : $role:ident, )*) => {
+        /// The trees, named `<key>_<value>` after what they map.
+        #[derive(Clone)]
+        pub(super) struct Trees {
+            $( $(#[doc = $doc])* pub(super) $name: Tree, )*
+        }
+
+        /// The trees inside one transaction, by name.
+        pub(super) struct Tx<'a> {
+            $( pub(super) $name: &'a TransactionalTree, )*
+            /// Places values in `visitorkey_seqs`.
+            pub(super) hasher: &'a Hasher,
+        }
+
+        /// Every tree by name, with its role, in the order of [`Trees::all`].
+        pub const TREES: &[(&str, Role)] = &[ $( (stringify!($name), Role::$role), )* ];
+
+        impl Trees {
+            /// Opens (creating when missing) every tree of `db`.
+            pub(super) fn open(db: &Db) -> sled::Result<Trees> {
+                Ok(Trees { $( $name: db.open_tree(stringify!($name))?, )* })
+            }
+
+            /// All trees, in the order of [`TREES`] (and of [`Tx::new`]'s view).
+            pub(super) fn all(&self) -> [Tree; TREE_COUNT] {
+                [ $( self.$name.clone(), )* ]
+            }
+
+            /// The tree named `name`.
+            pub(super) fn by_name(&self, name: &str) -> Option<&Tree> {
+                match name {
+                    $( stringify!($name) => Some(&self.$name), )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl<'a> Tx<'a> {
+            /// Names the views of a transaction over [`Trees::all`].
+            pub(super) fn new(views: &'a [TransactionalTree; TREE_COUNT], hasher: &'a Hasher) -> Tx<'a> {
+                let [ $( $name, )* ] = views;
+                Tx { $( $name, )* hasher }
+            }
+        }
+    };
+}
+
+/// How many trees the store has.
+pub const TREE_COUNT: usize = TREES.len();
+
+trees! {
+    /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
+    /// `visitor_count` (u64 BE), `search_fields` (the custom field ids the search index holds),
+    /// `hash_key` (the secret of [`buckets::Hasher`], made with the store), `seq_floor` (u64 BE,
+    /// added to sled's ids, see [`compact`]), `erase_pending_since` (u64 BE ms: the oldest
+    /// erasure not yet rewritten off the disk, see [`rewrite`]; absent when none) and
+    /// `erase_rewriting_since` (u64 BE ms: the same, moved aside while a rewrite runs).
+    meta: Meta,
+    /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
+    /// Keyed by seq so that a search posting resolves to its record in one read.
+    visitorseq_visitor: Records,
+    /// `ns bucket` → sorted `(tag, seq)` entries: the `_id`, token, email and phone indexes,
+    /// packed into hash buckets (see [`buckets`]).
+    visitorkey_seqs: Index,
+    /// created `time_seq` → empty: every visitor in creation order (the seq is the key's tail).
+    visitortime_seq: Index,
+    /// room id → bincode [`crate::model::Room`].
+    roomid_room: Records,
+    /// visitor id → id of its one open room.
+    visitorid_openroomid: Index,
+    /// visitor id `0xFF` room `time_seq` room id → empty: a visitor's rooms in creation order.
+    visitorid_roomtime: Index,
+    /// message id → bincode [`crate::model::Message`].
+    msgid_message: Records,
+    /// room id `0xFF` message `time_seq` → message id.
+    roomid_msgtime_msgid: Index,
+    /// entry id → bincode [`crate::model::PageVisit`].
+    navid_pagevisit: Records,
+    /// room id `0xFF` entry `time_seq` → entry id: a room's navigation history.
+    roomid_navtime_navid: Index,
+    /// visitor token `0xFF` entry `time_seq` → entry id: a token's history, rooms or not.
+    token_navtime_navid: Index,
+    /// entry `time_seq` → entry id: all history in time order, for retention.
+    navtime_navid: Index,
+    /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
+    navexpiry_navid: Index,
+    /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
+    /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
+    gram_postings: Index,
+    /// posting-list prefix (`ns gram 0xFF`) → how many chunks the list has (u64 BE); absent
+    /// for an empty list. Lets a search start from its rarest trigram, and changes only when a
+    /// chunk is added or removed (about one append in 128).
+    gram_count: SearchCounts,
+    /// user id → bincode [`crate::model::User`].
+    userid_user: Records,
+    /// lower-cased username → user id. Unique.
+    username_userid: Index,
+    /// SHA-256 of a login token (32 bytes) → bincode [`crate::model::Session`]. Tokens
+    /// themselves are never stored.
+    tokenhash_session: Records,
+    /// user id `0xFF` token hash → empty: a user's sessions, for revocation.
+    userid_tokenhash: Index,
+}
+
+/// The derived trees (role [`Role::Index`]), which `check` recomputes and `repair` rewrites.
+pub fn derived() -> impl Iterator<Item = &'static str> {
+    TREES
+        .iter()
+        .filter(|(_, role)| *role == Role::Index)
+        .map(|(name, _)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tree_is_listed_once_and_opened_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let names: Vec<String> = trees
+            .all()
+            .iter()
+            .map(|t| String::from_utf8_lossy(&t.name()).into_owned())
+            .collect();
+        let listed: Vec<&str> = TREES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, listed);
+        let mut unique = listed.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), TREE_COUNT);
+        for name in listed {
+            assert_eq!(
+                trees.by_name(name).map(|t| t.name()),
+                Some(name.as_bytes().into())
+            );
+        }
+        assert!(trees.by_name("nope").is_none());
+    }
+}

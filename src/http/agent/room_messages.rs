@@ -2,23 +2,21 @@
 //! Rocket.Chat's path and answer (`{messages, count, offset, total}`).
 
 use crate::credentials::Permission;
-use crate::http::agent::session::Agent;
 use crate::http::error::{success, ApiError};
-use crate::http::query::{paginated, query_map};
+use crate::http::extract::{grant, Authorized, QueryParams};
+use crate::http::query::paginated;
 use crate::http::{read, AppState};
 use crate::model::wire;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 /// `GET /api/v1/livechat/{rid}/messages` — the room's messages, oldest first by default
 /// (`sort={"ts":-1}`: newest first). Navigation-history entries are not messages here.
 pub async fn messages(
     state: web::Data<AppState>,
-    agent: Agent,
-    req: HttpRequest,
+    agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
     rid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    agent.require(Permission::ViewLRoom)?;
-    let query = query_map(&req)?;
     let paging = paginated(&query, &[], &[], &["ts"], &state.config.api)?;
     let rid = rid.into_inner();
     let (room, mut messages) = read(&state, move |s| {

@@ -5,7 +5,7 @@
 //! exactly these, so the router and the document cannot disagree on paths or methods (a test
 //! compares them as well). Paths are actix templates, which are also OpenAPI's: `{name}`.
 
-use super::agent::{login, operations, room_messages, users, visitors};
+use super::agent::{login, operations, overview, room_messages, users, visitors};
 use super::livechat::{navigation, room as rooms, visitor};
 use super::reference::{document as doc, viewer as apidocs};
 use super::{metrics, status as meta};
@@ -205,6 +205,10 @@ pub const ROUTES: &[RouteDef] = &[
     RouteDef {
         path: "/api/v1/users.delete",
         endpoints: &[post(|| web::post().to(users::delete), doc::users_delete)],
+    },
+    RouteDef {
+        path: "/api/v1/visitord.overview",
+        endpoints: &[get(|| web::get().to(overview::overview), doc::overview)],
     },
     RouteDef {
         path: "/api/v1/visitord.backup",

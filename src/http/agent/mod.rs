@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod operations;
+pub mod overview;
 pub mod room_messages;
 pub mod session;
 pub mod users;

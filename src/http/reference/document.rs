@@ -1089,6 +1089,62 @@ pub fn backup() -> Operation {
     .build()
 }
 
+/// `GET /api/v1/visitord.overview`.
+pub fn overview() -> Operation {
+    let b = op(
+        "overview",
+        AGENT,
+        "Visitors and page visits at a glance",
+        "Needs `view-l-room`. visitord's own (the console's Overview). `visitors`: visitors in \
+         the store; `days`: the last 30 UTC days, oldest first, today last, with the visitors \
+         created and the navigation entries stored that day; `topPages`: the 10 most visited \
+         pages (`href`) of the last 7 UTC days, most first. Answered from counters kept in the \
+         write transactions (its cost does not grow with the store); they count what the store \
+         holds, so erased visitors and pruned or expired history leave them.",
+    );
+    let closed = |o: ObjectBuilder| -> RefOr<Schema> {
+        o.additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .into()
+    };
+    let day = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("date", string())
+            .property("newVisitors", integer(0))
+            .property("pageVisits", integer(0))
+            .required("date")
+            .required("newVisitors")
+            .required("pageVisits"),
+    );
+    let page = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("href", string())
+            .property("visits", integer(1))
+            .required("href")
+            .required("visits"),
+    );
+    let overview = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("visitors", integer(0))
+            .property("days", array_of(day))
+            .property("topPages", array_of(page))
+            .required("visitors")
+            .required("days")
+            .required("topPages"),
+    );
+    respond(
+        agent(b),
+        "The overview.",
+        answer(&[("overview", overview)], &[]),
+        AGENT_ERRORS,
+    )
+    .build()
+}
+
 /// `GET /api/info`.
 pub fn info() -> Operation {
     let b = op("info", SERVER, "Server version", "visitord's version.");

@@ -173,6 +173,26 @@ test('visitor page: contact with custom field labels, conversations, messages, t
   await page.context().close();
 });
 
+test('overview: totals, the 30-day chart and the most visited pages', async () => {
+  const page = await watchedPage(browser);
+  await signIn(page, 'admin', server.password);
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  await page.locator('#total-visitors', { hasText: '62' }).waitFor();
+  assert.equal(await page.locator('svg.chart rect').count(), 60);
+  const today = page.locator('svg.chart rect.bar-visitors').last();
+  assert.match(await today.locator('title').textContent(), /: 62 new visitors$/);
+  const top = await page.locator('#top-pages li').allTextContents();
+  assert.ok(top.some((t) => t.startsWith('https://shop.example/pricing?x=1 — 1 visit')), top.join(' | '));
+  assert.ok(top.some((t) => t.startsWith('javascript:window.__y=1')), 'a javascript: href is listed as text');
+  assert.equal(await page.locator('#top-pages a[href^="javascript"]').count(), 0);
+  assert.deepEqual(await axe(page), [], 'axe: overview');
+  await shot(page, 'console-overview');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(await cspViolations(page), []);
+  await page.context().close();
+});
+
 test('a hostile visitor name, title and href show as text and never run', async () => {
   const page = await watchedPage(browser);
   await signIn(page, 'admin', server.password);

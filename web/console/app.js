@@ -1,9 +1,10 @@
 // The console's start: the header, the hash router (#/login, #/visitors?…, #/visitors/ID,
-// #/users) and the session-expiry rule (any 401 → login with "Your session expired").
+// #/overview, #/users) and the session-expiry rule (any 401 → login with "Your session expired").
 
 import { h, mount } from './dom.js';
 import { api, session, clearSession, whenExpired, isAdmin } from './api.js';
 import { loginView, visitorsView, visitorView, usersView, notFoundView } from './views.js';
+import { overviewView } from './overview.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -20,6 +21,7 @@ function parse(hash) {
   if (path === '/visitors' || path === '/' || path === '') return { name: 'visitors', params };
   if (path === '/login') return { name: 'login', params };
   if (path === '/users') return { name: 'users', params };
+  if (path === '/overview') return { name: 'overview', params };
   return { name: 'notfound', params };
 }
 
@@ -34,6 +36,7 @@ function header() {
     h('p', { class: 'brand' }, 'visitord'),
     h('nav', { 'aria-label': 'Console' }, h('ul', {},
       link('#/visitors', 'Visitors', 'visitors'),
+      link('#/overview', 'Overview', 'overview'),
       isAdmin(s) ? link('#/users', 'Users', 'users') : null)),
     h('p', { class: 'who' }, 'Signed in as ', h('strong', {}, (s.me && s.me.username) || s.userId), ' ',
       h('button', { type: 'button', id: 'logout', onClick: logout }, 'Sign out')),
@@ -78,6 +81,7 @@ function render() {
     visitors: () => visitorsView(main, route),
     visitor: () => visitorView(main, route),
     users: () => usersView(main, route),
+    overview: () => overviewView(main, route),
     notfound: () => notFoundView(main, route),
   };
   current = views[route.name]() || {};

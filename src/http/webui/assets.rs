@@ -72,6 +72,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("/console/api.js", "console/api.js", Kind::Console),
     asset!("/console/dom.js", "console/dom.js", Kind::Console),
     asset!("/console/views.js", "console/views.js", Kind::Console),
+    asset!("/console/overview.js", "console/overview.js", Kind::Console),
     asset!("/livechat/visitor.js", "tracker/visitor.js", Kind::Tracker),
     asset!("/livechat/demo/", "demo/index.html", Kind::Demo),
     asset!("/livechat/demo/second.html", "demo/second.html", Kind::Demo),

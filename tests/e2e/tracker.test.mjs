@@ -188,3 +188,25 @@ RocketChat(function () {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('data-strip-query sends URLs without query and fragment; Global Privacy Control stops tracking', async () => {
+  pages['/strip.html'] = embed(server.url).replace('data-name="Cross Origin Carl"', 'data-strip-query="true"');
+  const page = await watchedPage(browser);
+  const sent = page.waitForEvent('response', (r) => r.url().endsWith('/page.visited') && r.request().method() === 'POST');
+  await page.goto(`http://127.0.0.1:${sitePort}/strip.html?email=a@example.com#top`);
+  const res = await sent;
+  assert.equal(JSON.parse(res.request().postData()).pageInfo.location.href, `http://127.0.0.1:${sitePort}/strip.html`);
+  await page.context().close();
+
+  const gpc = await watchedPage(browser);
+  await gpc.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+  let calls = 0;
+  gpc.on('request', (r) => { if (r.url().includes('/api/v1/livechat/')) calls++; });
+  await gpc.goto(server.url + '/livechat/demo/');
+  await gpc.getByText('off: your browser asks not to be tracked (Global Privacy Control)').waitFor();
+  await gpc.getByRole('link', { name: 'Tools' }).click();
+  await gpc.waitForTimeout(1300); // a negative check: the debounce and the poll have run
+  assert.equal(calls, 0, 'nothing sent under GPC');
+  assert.deepEqual(gpc.errors, []);
+  await gpc.context().close();
+});

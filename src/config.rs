@@ -134,6 +134,10 @@ pub struct ApiConfig {
     pub max_count: u64,
     /// `count=0` means "all" only when this is on.
     pub allow_infinite_count: bool,
+    /// Origins allowed to call the agent endpoints (those that take `X-User-Id`/`X-Auth-Token`,
+    /// and login) from a browser; `"*"` allows any. Empty (the default): none, whatever
+    /// `server.cors_origins` allows for the rest (the console is same-origin and needs none).
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -142,6 +146,7 @@ impl Default for ApiConfig {
             default_count: 50,
             max_count: 100,
             allow_infinite_count: false,
+            cors_origins: Vec::new(),
         }
     }
 }

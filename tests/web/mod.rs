@@ -6,6 +6,7 @@
 
 use crate::common::TestApp;
 
+mod cors;
 mod overview;
 mod room_messages;
 use actix_web::http::Method;

@@ -12,16 +12,45 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(Clone)]
+/// Flags (see the module header for an example).
+#[derive(Clone, Debug, clap::Parser)]
+#[command(about = "Closed-loop HTTP load for visitord")]
 struct Args {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:3000")]
     addr: String,
+    /// How long to run.
+    #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// Total requests per second over all connections (0: as fast as they go).
+    #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Keep-alive connections, one thread each.
+    #[arg(long, default_value_t = 8)]
     connections: usize,
+    /// The `admin` password, for the agent requests (search); without it they are left out.
+    #[arg(long)]
     password: Option<String>,
+    /// The server's pid, to report its RSS.
+    #[arg(long)]
     pid: Option<u32>,
+    /// Seconds between reports.
+    #[arg(long, default_value_t = 10)]
     every: u64,
-    mix: Vec<(Op, u32)>,
+    /// The request mix, `op=weight,…` over get, register, visit, search.
+    #[arg(long, value_parser = parse_mix, default_value = "get=50,register=15,visit=25,search=10")]
+    mix: Mix,
+}
+
+/// Weighted operations.
+#[derive(Clone, Debug)]
+struct Mix(Vec<(Op, u32)>);
+
+impl std::ops::Deref for Mix {
+    type Target = Vec<(Op, u32)>;
+    fn deref(&self) -> &Vec<(Op, u32)> {
+        &self.0
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,53 +61,22 @@ enum Op {
     Search,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        addr: "127.0.0.1:3000".into(),
-        seconds: 60,
-        rate: 0,
-        connections: 8,
-        password: None,
-        pid: None,
-        every: 10,
-        mix: vec![
-            (Op::Get, 50),
-            (Op::Register, 15),
-            (Op::Visit, 25),
-            (Op::Search, 10),
-        ],
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--addr" => args.addr = value()?,
-            "--seconds" => args.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--rate" => args.rate = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--connections" => args.connections = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--password" => args.password = Some(value()?),
-            "--pid" => args.pid = Some(value()?.parse().map_err(|e| format!("{e}"))?),
-            "--every" => args.every = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--mix" => {
-                args.mix = value()?
-                    .split(',')
-                    .map(|part| {
-                        let (name, weight) = part.split_once('=').ok_or("mix: name=weight")?;
-                        let op = match name {
-                            "get" => Op::Get,
-                            "register" => Op::Register,
-                            "visit" => Op::Visit,
-                            "search" => Op::Search,
-                            other => return Err(format!("unknown op {other}")),
-                        };
-                        Ok((op, weight.parse().map_err(|e| format!("{e}"))?))
-                    })
-                    .collect::<Result<_, String>>()?
-            }
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(args)
+/// `get=50,register=15,…`.
+fn parse_mix(text: &str) -> Result<Mix, String> {
+    text.split(',')
+        .map(|part| {
+            let (name, weight) = part.split_once('=').ok_or("mix: name=weight")?;
+            let op = match name {
+                "get" => Op::Get,
+                "register" => Op::Register,
+                "visit" => Op::Visit,
+                "search" => Op::Search,
+                other => return Err(format!("unknown op {other}")),
+            };
+            Ok((op, weight.parse().map_err(|e| format!("{e}"))?))
+        })
+        .collect::<Result<_, String>>()
+        .map(Mix)
 }
 
 /// One keep-alive connection.
@@ -164,13 +162,6 @@ struct Shared {
     errors: AtomicU64,
 }
 
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 const NAMES: &[&str] = &[
     "Ana Silva",
     "José García",
@@ -210,7 +201,7 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
         addr: args.addr.clone(),
         reader: None,
     };
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ ((id as u64 + 1) * 0x1234_5678);
+    let mut rng = fastrand::Rng::with_seed(id as u64 + 1);
     let mut tokens: Vec<String> = Vec::new();
     let total_weight: u32 = args.mix.iter().map(|(_, w)| w).sum();
     let interval = (args.rate > 0)
@@ -224,9 +215,9 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                 std::thread::sleep(wait);
             }
         }
-        let mut pick = (xorshift(&mut rng) % total_weight.max(1) as u64) as u32;
+        let mut pick = rng.u32(..total_weight.max(1));
         let mut op = args.mix[0].0;
-        for (o, w) in &args.mix {
+        for (o, w) in args.mix.iter() {
             if pick < *w {
                 op = *o;
                 break;
@@ -236,15 +227,13 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
         if tokens.is_empty() || (op == Op::Search && auth.is_none()) {
             op = Op::Register;
         }
-        let token = tokens
-            .get((xorshift(&mut rng) % tokens.len().max(1) as u64) as usize)
-            .cloned();
+        let token = tokens.get(rng.usize(..tokens.len().max(1))).cloned();
         let started = Instant::now();
         let result = match op {
             Op::Register => {
                 n += 1;
-                let t = format!("lg-{id}-{n}-{:x}", xorshift(&mut rng) & 0xffff_ffff);
-                let name = NAMES[(xorshift(&mut rng) % NAMES.len() as u64) as usize];
+                let t = format!("lg-{id}-{n}-{:x}", rng.u32(..));
+                let name = NAMES[rng.usize(..NAMES.len())];
                 let body = format!(
                     // A phone unique to this connection and number: a shared phone would make
                     // visitord update the older visitor and keep its token (Rocket.Chat's rule).
@@ -266,12 +255,12 @@ fn worker(id: usize, args: Args, auth: Option<String>, shared: Arc<Shared>, dead
                 let body = format!(
                     "{{\"token\":\"{}\",\"rid\":null,\"pageInfo\":{{\"change\":\"url\",\"title\":\"Pricing\",\"location\":{{\"href\":\"https://shop.example/p/{}\"}}}}}}",
                     token.unwrap_or_default(),
-                    xorshift(&mut rng) % 1000
+                    rng.u64(..1000)
                 );
                 conn.request("POST", "/api/v1/livechat/page.visited", "", &body)
             }
             Op::Search => {
-                let name = NAMES[(xorshift(&mut rng) % NAMES.len() as u64) as usize];
+                let name = NAMES[rng.usize(..NAMES.len())];
                 let term: String = name
                     .split(' ')
                     .next()
@@ -331,13 +320,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     let auth = match &args.password {
         Some(p) => match login(&args.addr, p) {
             Ok(h) => Some(h),

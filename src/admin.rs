@@ -3,9 +3,9 @@
 
 use crate::credentials::{hash_password, new_password, ROLES};
 use crate::domain::rules::ADMIN_ROLE;
-use crate::domain::{NewUser, UserChanges};
+use crate::domain::{Backend, NewUser, UserChanges};
 use crate::model::limits::valid_username;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::time::now_ms;
 use std::io::Write;
 use std::path::Path;
@@ -22,11 +22,11 @@ pub const FIRST_ADMIN: &str = "admin";
 /// file goes once that admin's password is changed (see [`forget_initial_password`]).
 /// Returns what to tell the operator, if anything.
 pub fn ensure_first_admin(
-    store: &Store,
+    store: &dyn Backend,
     data_dir: &Path,
     env_password: Option<String>,
 ) -> Result<Option<String>, String> {
-    if store.user_count() > 0 {
+    if store.counts().users > 0 {
         return Ok(None);
     }
     let (password, generated) = match env_password.filter(|p| !p.is_empty()) {
@@ -79,7 +79,7 @@ pub fn forget_initial_password(data_dir: &Path) -> Result<(), String> {
 
 /// At start: deletes `initial-admin-password` when it no longer opens the first admin's
 /// account (its password was changed by any means, or the admin is gone).
-pub fn forget_stale_initial_password(store: &Store, data_dir: &Path) -> Result<(), String> {
+pub fn forget_stale_initial_password(store: &dyn Backend, data_dir: &Path) -> Result<(), String> {
     let path = data_dir.join(INITIAL_PASSWORD_FILE);
     let password = match std::fs::read_to_string(&path) {
         Ok(text) => text.trim_end_matches(['\n', '\r']).to_string(),
@@ -133,7 +133,7 @@ fn store_error(e: StoreError) -> String {
 
 /// `visitord user add NAME --role R…`: returns the line to print.
 pub fn add_user(
-    store: &Store,
+    store: &dyn Backend,
     username: &str,
     roles: Vec<String>,
     password: Option<String>,
@@ -182,7 +182,7 @@ pub fn add_user(
 }
 
 /// `visitord user list`.
-pub fn list_users(store: &Store) -> Result<String, String> {
+pub fn list_users(store: &dyn Backend) -> Result<String, String> {
     let users = store.list_users().map_err(store_error)?;
     let mut out = String::new();
     for u in users {
@@ -197,7 +197,7 @@ pub fn list_users(store: &Store) -> Result<String, String> {
     Ok(out)
 }
 
-fn find(store: &Store, username: &str) -> Result<crate::model::User, String> {
+fn find(store: &dyn Backend, username: &str) -> Result<crate::model::User, String> {
     store
         .user_by_username(username)
         .map_err(store_error)?
@@ -205,7 +205,7 @@ fn find(store: &Store, username: &str) -> Result<crate::model::User, String> {
 }
 
 /// `visitord user passwd NAME`: sets a new password and revokes the user's tokens.
-pub fn set_password(store: &Store, username: &str, password: &str) -> Result<String, String> {
+pub fn set_password(store: &dyn Backend, username: &str, password: &str) -> Result<String, String> {
     if password.is_empty() {
         return Err("the password is empty".into());
     }
@@ -224,7 +224,11 @@ pub fn set_password(store: &Store, username: &str, password: &str) -> Result<Str
 }
 
 /// `visitord user role NAME R…`: replaces the user's roles.
-pub fn set_roles(store: &Store, username: &str, roles: Vec<String>) -> Result<String, String> {
+pub fn set_roles(
+    store: &dyn Backend,
+    username: &str,
+    roles: Vec<String>,
+) -> Result<String, String> {
     check_roles(&roles)?;
     let user = find(store, username)?;
     let changes = UserChanges {
@@ -239,7 +243,7 @@ pub fn set_roles(store: &Store, username: &str, roles: Vec<String>) -> Result<St
 }
 
 /// `visitord user remove NAME`.
-pub fn remove_user(store: &Store, username: &str) -> Result<String, String> {
+pub fn remove_user(store: &dyn Backend, username: &str) -> Result<String, String> {
     let user = find(store, username)?;
     store.delete_user(&user.id).map_err(store_error)?;
     store.flush().map_err(store_error)?;

@@ -164,23 +164,19 @@ fn item(rng: &mut fastrand::Rng, i: u64, pages_per_visitor: u32, now: Millis) ->
     let name = (rng.u8(..10) < 9).then(|| format!("{} {}", pick(rng, FIRST), pick(rng, LAST)));
     let email =
         (rng.u8(..10) < 8).then(|| format!("{}@{}", ascii_handle(rng, i), pick(rng, DOMAINS)));
+    // Drawn in this order so that a seed makes the same data as before.
+    let visitor_id = id(rng);
+    let updated_at = ts + rng.i64(0..DAY_MS);
+    let status = ["online", "offline", "away"][rng.usize(..3)].to_string();
+    let phone = (rng.u8(..10) < 6).then(|| phone(rng));
     let mut visitor = Visitor {
-        id: id(rng),
-        token: token.clone(),
         username: format!("guest-{i}"),
-        ts,
-        updated_at: ts + rng.i64(0..DAY_MS),
-        seq: 0,
-        status: ["online", "offline", "away"][rng.usize(..3)].to_string(),
+        updated_at,
+        status,
         name,
         email,
-        phone: (rng.u8(..10) < 6).then(|| phone(rng)),
-        department: None,
-        livechat_data: Vec::new(),
-        last_chat: None,
-        user_agent: None,
-        ip: None,
-        host: None,
+        phone,
+        ..Visitor::new(visitor_id, token.clone(), ts)
     };
     if rng.bool() {
         visitor

@@ -167,16 +167,10 @@ mod tests {
         let line = document(&v).to_string();
         assert_eq!(parse_line(&line, 0).unwrap(), v);
         let minimal = Visitor {
-            name: None,
-            email: None,
-            phone: None,
-            department: None,
-            livechat_data: Vec::new(),
-            last_chat: None,
-            user_agent: None,
-            ip: None,
-            host: None,
-            ..v
+            username: v.username.clone(),
+            updated_at: v.updated_at,
+            status: v.status.clone(),
+            ..Visitor::new(v.id.clone(), v.token.clone(), v.ts)
         };
         let line = document(&minimal).to_string();
         assert_eq!(parse_line(&line, 0).unwrap(), minimal);

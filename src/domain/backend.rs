@@ -117,4 +117,6 @@ pub trait Backend: Send + Sync + 'static {
     fn durable(&self) -> BoxFuture<'static, Result<()>>;
     /// How many records of each kind there are.
     fn counts(&self) -> Counts;
+    /// Makes every write so far durable now (commands on a stopped store, before they exit).
+    fn flush(&self) -> Result<()>;
 }

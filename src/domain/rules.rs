@@ -3,9 +3,9 @@
 //! modes, empty values), `guest-N` naming, how long room-less history lives, and which role
 //! must keep a holder. Backends call these instead of restating them.
 
-use super::error::Result;
+use super::error::{Refusal, Result};
 use super::inputs::{MergePolicy, Registration};
-use crate::model::Visitor;
+use crate::model::{Room, Visitor};
 use crate::time::Millis;
 
 /// Which existing visitor a registration updates, by Rocket.Chat's order (see [`target`]).
@@ -80,6 +80,17 @@ pub fn target(
     Ok(Target::New)
 }
 
+/// The room a visitor's write goes to (a message, a close), refused in Rocket.Chat's order
+/// once the visitor is known: not a room of this visitor (or none) → `invalid-room`, then a
+/// closed room → `room-closed`.
+pub fn writable_room(visitor: &Visitor, room: Option<Room>) -> Result<Room> {
+    match room {
+        Some(room) if room.v.id == visitor.id && room.open => Ok(room),
+        Some(room) if room.v.id == visitor.id => Err(Refusal::RoomClosed.into()),
+        _ => Err(Refusal::InvalidRoom.into()),
+    }
+}
+
 /// The username the guest counter issues as its `n`th.
 pub fn guest_name(n: u64) -> String {
     format!("guest-{n}")
@@ -121,26 +132,7 @@ mod tests {
 
     #[test]
     fn match_order_is_token_then_phone_then_email() {
-        let v = |id: &str| {
-            Ok(Some(Visitor {
-                id: id.into(),
-                token: String::new(),
-                username: String::new(),
-                ts: 0,
-                updated_at: 0,
-                seq: 0,
-                status: String::new(),
-                name: None,
-                email: None,
-                phone: None,
-                department: None,
-                livechat_data: Vec::new(),
-                last_chat: None,
-                user_agent: None,
-                ip: None,
-                host: None,
-            }))
-        };
+        let v = |id: &str| Ok(Some(Visitor::new(id.into(), String::new(), 0)));
         let reg = Registration {
             token: "t".into(),
             phone: Some("1".into()),

@@ -63,6 +63,29 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// A visitor with only its identity: no contact data, custom fields or chat, `online`,
+    /// username empty (the store names it), write order 0 (the store numbers it).
+    pub fn new(id: String, token: String, ts: Millis) -> Visitor {
+        Visitor {
+            id,
+            token,
+            username: String::new(),
+            ts,
+            updated_at: ts,
+            seq: 0,
+            status: "online".into(),
+            name: None,
+            email: None,
+            phone: None,
+            department: None,
+            livechat_data: Vec::new(),
+            last_chat: None,
+            user_agent: None,
+            ip: None,
+            host: None,
+        }
+    }
+
     pub fn custom_field(&self, key: &str) -> Option<&str> {
         self.livechat_data
             .iter()

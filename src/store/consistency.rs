@@ -223,7 +223,7 @@ impl Store {
             users.insert(u.id.clone());
             e.put(
                 "username_userid",
-                super::users::username_key(&u.username),
+                keys::username_key(&u.username),
                 u.id.as_bytes().to_vec(),
             );
         }
@@ -240,7 +240,7 @@ impl Store {
             }
             e.put(
                 "userid_tokenhash",
-                super::users::session_row(&s.user_id, &hash),
+                keys::session_row(&s.user_id, &hash),
                 Vec::new(),
             );
         }
@@ -263,14 +263,14 @@ impl Store {
         for row in self.trees().gram_postings.iter() {
             let (key, value) = row?;
             chunks += 1;
-            let (Some(prefix), Some(seqs)) = (postings::prefix_of(&key), postings::decode(&value))
+            let (Some(prefix), Some(seqs)) = (keys::prefix_of(&key), postings::decode(&value))
             else {
                 report
                     .problems
                     .push(format!("{name}: unreadable chunk {key:?}"));
                 continue;
             };
-            if seqs.first().map(|s| postings::chunk_key(prefix, *s)) != Some(key.to_vec())
+            if seqs.first().map(|s| keys::chunk_key(prefix, *s)) != Some(key.to_vec())
                 || seqs.len() > postings::CHUNK_MAX
             {
                 report

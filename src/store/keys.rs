@@ -58,6 +58,41 @@ pub fn id_after_owner_time(key: &[u8]) -> Option<&str> {
     std::str::from_utf8(rest).ok()
 }
 
+/// `userid_tokenhash` key of a session: user id `0xFF` token hash (SHA-256).
+pub fn session_row(user_id: &str, token_hash: &[u8]) -> Vec<u8> {
+    let mut row = prefix(user_id);
+    row.extend_from_slice(token_hash);
+    row
+}
+
+/// `username_userid` key: the lower-cased username (usernames are unique regardless of case).
+pub fn username_key(username: &str) -> Vec<u8> {
+    username.to_lowercase().into_bytes()
+}
+
+/// `ns gram 0xFF`: the prefix of a posting list of the search index (`ns` the namespace byte
+/// of what is indexed, `gram` an n-gram).
+pub fn posting_prefix(ns: u8, gram: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(gram.len() + 2);
+    k.push(ns);
+    k.extend_from_slice(gram.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// `prefix seq` (u64 BE): the key of the posting chunk whose first seq is `seq`.
+pub fn chunk_key(prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The posting-list prefix of a [`chunk_key`] (everything before the trailing seq).
+pub fn prefix_of(key: &[u8]) -> Option<&[u8]> {
+    let end = key.len().checked_sub(8)?;
+    (end > 0 && key[end - 1] == SEP).then_some(&key[..end])
+}
+
 /// The names of the values in the `meta` tree, each with the layout of its value.
 pub mod meta {
     /// The schema the store was written by (u64 BE); see `migrate`.
@@ -125,6 +160,19 @@ mod tests {
         assert!(time_only(10)[..] < time_seq(11, 0)[..]);
         assert_eq!(seq_of_time_seq(&time_seq(-5, 9)), Some(9));
         assert_eq!(seq_of_time_seq(b"short"), None);
+    }
+
+    #[test]
+    fn user_and_posting_layouts() {
+        assert_eq!(session_row("U1", &[1, 2]), b"U1\xFF\x01\x02".to_vec());
+        assert_eq!(username_key("Ana.B"), b"ana.b".to_vec());
+        let p = posting_prefix(b't', "abc");
+        assert_eq!(p, b"tabc\xFF".to_vec());
+        let k = chunk_key(&p, 258);
+        assert_eq!(&k[p.len()..], &[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(prefix_of(&k), Some(&p[..]));
+        assert_eq!(prefix_of(b"short"), None);
+        assert_eq!(prefix_of(b"no-separator"), None);
     }
 
     #[test]

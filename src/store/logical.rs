@@ -4,6 +4,7 @@
 //! every index row (search postings included). Nothing here is sled's format, so a
 //! backup restores into a newer schema or another backend.
 
+use super::keys;
 use super::{Engine, Refusal, Result, Store, StoreError, Trees};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
 use std::sync::Arc;
@@ -193,7 +194,7 @@ impl Store {
             for record in &batch {
                 match record {
                     Record::User(u) => {
-                        let key = super::users::username_key(&u.username);
+                        let key = keys::username_key(&u.username);
                         if tx.username_userid.get(&key)?.is_some() {
                             return super::abort(Refusal::UsernameTaken);
                         }
@@ -205,10 +206,8 @@ impl Store {
                         session,
                     } => {
                         tx.put(tx.tokenhash_session, token_hash, session)?;
-                        tx.userid_tokenhash.insert(
-                            super::users::session_row(&session.user_id, token_hash),
-                            &[][..],
-                        )?;
+                        tx.userid_tokenhash
+                            .insert(keys::session_row(&session.user_id, token_hash), &[][..])?;
                     }
                     Record::Visitor(v) => super::visitor_rows::write_visitor(tx, None, v)?,
                     Record::Room(r) => super::room_rows::write_room(tx, r)?,

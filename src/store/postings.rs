@@ -11,7 +11,7 @@
 //! Writers plan their chunk changes under the store's writer lock (transactions cannot scan) and
 //! apply them inside the same transaction as the visitor record.
 
-use super::keys::SEP;
+use super::keys;
 use super::{Result, Store, StoreError, Tx, TxResult};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -91,7 +91,7 @@ pub(super) fn full_lists(lists: &BTreeMap<Vec<u8>, BTreeSet<u64>>) -> Writes {
         for piece in seqs.chunks(CHUNK_MAX) {
             writes
                 .chunks
-                .insert(chunk_key(prefix, piece[0]), Some(encode(piece)));
+                .insert(keys::chunk_key(prefix, piece[0]), Some(encode(piece)));
         }
         let chunks = seqs.len().div_ceil(CHUNK_MAX) as u64;
         if chunks > 0 {
@@ -142,26 +142,13 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
     (shift == 0).then_some(out)
 }
 
-/// `prefix seq`: the key of the chunk whose first seq is `seq`.
-pub fn chunk_key(prefix: &[u8], seq: u64) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// The posting-list prefix of a chunk key (everything before the trailing seq).
-pub fn prefix_of(key: &[u8]) -> Option<&[u8]> {
-    let end = key.len().checked_sub(8)?;
-    (end > 0 && key[end - 1] == SEP).then_some(&key[..end])
-}
-
 impl Store {
     /// The chunk of `prefix` that holds (or would hold) `seq`, with its seqs: the last chunk
     /// starting at or before it, else the first chunk after it; `None` when the list is empty.
     fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>, Vec<u64>)>> {
         let trees = self.trees();
         let tree = &trees.gram_postings;
-        let at = chunk_key(prefix, seq);
+        let at = keys::chunk_key(prefix, seq);
         let row = match tree.range(prefix.to_vec()..=at.clone()).next_back() {
             Some(row) => Some(row?),
             None => match tree.range(at..).next() {
@@ -234,7 +221,7 @@ impl Store {
                     continue;
                 }
                 for piece in split(&seqs, &old) {
-                    let k = chunk_key(prefix, piece[0]);
+                    let k = keys::chunk_key(prefix, piece[0]);
                     after.insert(k.clone());
                     writes.chunks.insert(k, Some(encode(piece)));
                 }
@@ -325,7 +312,7 @@ mod tests {
         assert_eq!(encode(&[1, 2, 130]), vec![1, 1, 128, 1]);
         assert!(decode(&[0x80]).is_none());
         assert_eq!(
-            prefix_of(&chunk_key(b"tabc\xFF", 7)),
+            keys::prefix_of(&keys::chunk_key(b"tabc\xFF", 7)),
             Some(&b"tabc\xFF"[..])
         );
     }

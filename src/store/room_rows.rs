@@ -32,13 +32,17 @@ pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
     if room.open {
         tx.visitorid_openroomid
             .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
-    } else if tx
-        .visitorid_openroomid
-        .get(room.v.id.as_bytes())?
-        .as_deref()
-        == Some(room.id.as_bytes())
-    {
-        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
+        Ok(())
+    } else {
+        forget_open_room(tx, room)
+    }
+}
+
+/// Removes the visitor's open-room row if it names `room`.
+fn forget_open_room(tx: &Tx, room: &Room) -> TxResult<()> {
+    let visitor = room.v.id.as_bytes();
+    if tx.visitorid_openroomid.get(visitor)?.as_deref() == Some(room.id.as_bytes()) {
+        tx.visitorid_openroomid.remove(visitor)?;
     }
     Ok(())
 }
@@ -47,15 +51,7 @@ pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
 pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
     tx.roomid_room.remove(room.id.as_bytes())?;
     tx.visitorid_roomtime.remove(visitor_room_key(room))?;
-    if tx
-        .visitorid_openroomid
-        .get(room.v.id.as_bytes())?
-        .as_deref()
-        == Some(room.id.as_bytes())
-    {
-        tx.visitorid_openroomid.remove(room.v.id.as_bytes())?;
-    }
-    Ok(())
+    forget_open_room(tx, room)
 }
 
 /// Removes a message and its index row.

@@ -3,8 +3,9 @@
 use super::keys;
 use super::room_rows::{write_message, write_room};
 use super::{decode, id_value, Refusal, Result, Store};
+use crate::domain::rules;
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
 use crate::time::Millis;
 
 impl Store {
@@ -140,18 +141,19 @@ impl Store {
         Ok((room, true))
     }
 
+    /// The open room `rid` of the visitor of `token`, refused in Rocket.Chat's order (see
+    /// [`rules::writable_room`]).
+    fn writable_room(&self, token: &str, rid: &str) -> Result<(Visitor, Room)> {
+        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
+        let room = rules::writable_room(&visitor, self.room_by_id(rid)?)?;
+        Ok((visitor, room))
+    }
+
     /// `POST livechat/room.close`: closes the visitor's open room `rid`. Refuses, in
     /// Rocket.Chat's order: an unknown token, a room that is not this visitor's, a closed room.
     pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let _writer = self.lock();
-        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
-        let mut room = match self.room_by_id(rid)? {
-            Some(room) if room.v.id == visitor.id => room,
-            _ => return Err(Refusal::InvalidRoom.into()),
-        };
-        if !room.open {
-            return Err(Refusal::RoomClosed.into());
-        }
+        let (_, mut room) = self.writable_room(token, rid)?;
         room.open = false;
         room.closed_at = Some(now);
         room.closer = Some("visitor".into());
@@ -172,14 +174,7 @@ impl Store {
         now: Millis,
     ) -> Result<Message> {
         let _writer = self.lock();
-        let visitor = self.visitor_by_token(token)?.ok_or(Refusal::InvalidToken)?;
-        let mut room = match self.room_by_id(rid)? {
-            Some(room) if room.v.id == visitor.id => room,
-            _ => return Err(Refusal::InvalidRoom.into()),
-        };
-        if !room.open {
-            return Err(Refusal::RoomClosed.into());
-        }
+        let (visitor, mut room) = self.writable_room(token, rid)?;
         if let Some(id) = id {
             if let Some(bytes) = self.trees().msgid_message.get(id.as_bytes())? {
                 let existing: Message = decode("msgid_message", id.as_bytes(), &bytes)?;

@@ -119,4 +119,7 @@ impl Backend for Store {
     fn counts(&self) -> Counts {
         Store::counts(self)
     }
+    fn flush(&self) -> Result<()> {
+        Store::flush(self)
+    }
 }

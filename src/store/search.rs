@@ -29,7 +29,7 @@
 //! definition of a match, so the index only has to be a superset. The matches are sorted
 //! (default `ts` newest first, ties by write order) and paged.
 
-use super::keys::{self, SEP};
+use super::keys::{self};
 use super::postings::Edits;
 use super::{decode_compact, Result, Store, StoreError};
 use crate::domain::search::sort_visitors;
@@ -111,14 +111,6 @@ fn trigrams(chars: &[char]) -> impl Iterator<Item = String> + '_ {
     chars.windows(3).map(|w| w.iter().collect())
 }
 
-fn posting_prefix(ns: u8, gram: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(gram.len() + 2);
-    k.push(ns);
-    k.extend_from_slice(gram.as_bytes());
-    k.push(SEP);
-    k
-}
-
 /// The posting lists (`ns gram 0xFF` prefixes) a visitor belongs to (see the module header).
 pub(super) fn grams_of(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
     let mut out = BTreeSet::new();
@@ -128,13 +120,13 @@ pub(super) fn grams_of(v: &Visitor, fields: &[String]) -> BTreeSet<Vec<u8>> {
             .chain([PAD_END, PAD_END])
             .collect();
         for gram in trigrams(&padded) {
-            out.insert(posting_prefix(TEXT, &gram));
+            out.insert(keys::posting_prefix(TEXT, &gram));
         }
     }
     if let Some(phone) = &v.phone {
         let d: Vec<char> = digits(phone).chars().collect();
         for gram in trigrams(&d) {
-            out.insert(posting_prefix(PHONE, &gram));
+            out.insert(keys::posting_prefix(PHONE, &gram));
         }
     }
     out
@@ -321,7 +313,7 @@ impl Store {
         if lower.len() >= 3 {
             let prefixes: Vec<Vec<u8>> = term_grams(&lower)
                 .iter()
-                .map(|g| posting_prefix(TEXT, g))
+                .map(|g| keys::posting_prefix(TEXT, g))
                 .collect();
             seqs.extend(self.common_candidates(&prefixes)?);
         } else {
@@ -333,7 +325,7 @@ impl Store {
             let chars: Vec<char> = d.chars().collect();
             let prefixes: Vec<Vec<u8>> = term_grams(&chars)
                 .iter()
-                .map(|g| posting_prefix(PHONE, g))
+                .map(|g| keys::posting_prefix(PHONE, g))
                 .collect();
             seqs.extend(self.common_candidates(&prefixes)?);
         }

@@ -12,18 +12,6 @@ use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
 
-/// `userid_tokenhash` row of a session: user id `0xFF` token hash.
-pub(super) fn session_row(user_id: &str, token_hash: &[u8]) -> Vec<u8> {
-    let mut row = keys::prefix(user_id);
-    row.extend_from_slice(token_hash);
-    row
-}
-
-/// `username_userid` key: usernames are unique regardless of case.
-pub(super) fn username_key(username: &str) -> Vec<u8> {
-    username.to_lowercase().into_bytes()
-}
-
 fn is_active_admin(u: &User) -> bool {
     u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
 }
@@ -32,7 +20,8 @@ fn is_active_admin(u: &User) -> bool {
 fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
     for hash in hashes {
         tx.tokenhash_session.remove(hash.as_slice())?;
-        tx.userid_tokenhash.remove(session_row(user_id, hash))?;
+        tx.userid_tokenhash
+            .remove(keys::session_row(user_id, hash))?;
     }
     Ok(())
 }
@@ -48,7 +37,7 @@ impl Store {
 
     /// The user with this username (case-insensitive).
     pub fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let key = username_key(username);
+        let key = keys::username_key(username);
         match self.trees().username_userid.get(&key)? {
             Some(id) => self.user_by_id(&id_value("username_userid", &key, &id)?),
             None => Ok(None),
@@ -87,7 +76,7 @@ impl Store {
             updated_at: now,
         };
         self.transact(|tx| {
-            let key = username_key(&user.username);
+            let key = keys::username_key(&user.username);
             if tx.username_userid.get(&key)?.is_some() {
                 return super::abort(Refusal::UsernameTaken);
             }
@@ -167,7 +156,8 @@ impl Store {
         let hashes = self.session_hashes(id)?;
         self.transact(|tx| {
             revoke_all(tx, id, &hashes)?;
-            tx.username_userid.remove(username_key(&user.username))?;
+            tx.username_userid
+                .remove(keys::username_key(&user.username))?;
             tx.userid_user.remove(id.as_bytes())?;
             Ok(())
         })?;
@@ -180,7 +170,7 @@ impl Store {
         self.transact(|tx| {
             tx.put(tx.tokenhash_session, token_hash, session)?;
             tx.userid_tokenhash
-                .insert(session_row(&session.user_id, token_hash), &[][..])?;
+                .insert(keys::session_row(&session.user_id, token_hash), &[][..])?;
             Ok(())
         })
     }
@@ -203,7 +193,7 @@ impl Store {
         self.transact(|tx| {
             tx.put(tx.tokenhash_session, token_hash, session)?;
             tx.userid_tokenhash
-                .insert(session_row(&session.user_id, token_hash), &[][..])?;
+                .insert(keys::session_row(&session.user_id, token_hash), &[][..])?;
             Ok(())
         })?;
         Ok(true)

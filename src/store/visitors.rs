@@ -116,22 +116,11 @@ impl Store {
             Target::New => {
                 let http = reg.http.clone().unwrap_or_default();
                 let fresh = Visitor {
-                    id: new_id(),
-                    token: reg.token.clone(),
-                    username: String::new(), // set in the transaction from the counter
-                    ts: now,
-                    updated_at: now,
                     seq: self.next_seq()?,
-                    status: "online".into(),
-                    name: None,
-                    email: None,
-                    phone: None,
-                    department: None,
-                    livechat_data: Vec::new(),
-                    last_chat: None,
                     user_agent: http.user_agent,
                     ip: http.ip,
                     host: http.host,
+                    ..Visitor::new(new_id(), reg.token.clone(), now)
                 };
                 (None, fresh)
             }

@@ -437,3 +437,38 @@ fn backup_then_restore_through_the_commands() {
     );
     assert!(server.stop().status.success());
 }
+
+/// A store written by a newer schema is refused by the commands that open it, with a
+/// message that says what to do, and is left as it was.
+#[test]
+fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
+    let sb = Sandbox::new();
+    {
+        let store = visitord::store::Store::open(
+            &visitord::config::StorageConfig {
+                data_dir: sb.data(),
+                ..Default::default()
+            },
+            Vec::new(),
+        )
+        .expect("open");
+        let newer = visitord::store::SCHEMA_VERSION + 1;
+        store
+            .raw_write("meta", b"schema_version", Some(&newer.to_be_bytes()))
+            .expect("raw write");
+    }
+    let newer = visitord::store::SCHEMA_VERSION + 1;
+    let message = format!(
+        "store schema version {newer} is newer than this build supports ({}); upgrade visitord",
+        visitord::store::SCHEMA_VERSION
+    );
+    for args in [&["check"][..], &["export", "--rocketchat", "out.jsonl"][..]] {
+        let out = sb.run(args, None);
+        out.no_panic();
+        assert_ne!(out.code(), 0, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(&message), "{args:?}: {out:?}");
+    }
+    // Still the newer schema: nothing was migrated down or rewritten.
+    let out = sb.run(&["check"], None);
+    assert!(out.stderr.contains(&message), "{out:?}");
+}

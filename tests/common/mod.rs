@@ -13,8 +13,11 @@ use actix_web::http::Method;
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Bytes;
 use actix_web::HttpMessage;
+use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::OnceLock;
 use visitord::config::Config;
 use visitord::domain::NewUser;
@@ -70,6 +73,25 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub config: Config,
     pub state: AppState,
+    /// The app (`build_app` over `state`), built by the first request and kept for the rest.
+    service: RefCell<Option<Caller>>,
+}
+
+/// Sends one request through a built app and checks the answer (see [`send`]).
+pub type Caller = Rc<dyn Fn(TestRequest) -> LocalBoxFuture<'static, Resp>>;
+
+/// Builds the whole app over `state` once; the caller sends requests to it from `127.0.0.1`.
+pub async fn build_caller(state: AppState) -> Caller {
+    let svc = Rc::new(test::init_service(build_app(state)).await);
+    Rc::new(move |req: TestRequest| {
+        let svc = svc.clone();
+        Box::pin(async move {
+            let req = req
+                .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
+                .to_request();
+            send(&*svc, req).await
+        })
+    })
 }
 
 impl TestApp {
@@ -91,7 +113,12 @@ impl TestApp {
         f(&mut config);
         config.storage.data_dir = dir.path().join("data");
         let state = AppState::open(config.clone()).expect("open app state");
-        TestApp { dir, config, state }
+        TestApp {
+            dir,
+            config,
+            state,
+            service: RefCell::new(None),
+        }
     }
 
     /// Close the store and open it again from the same directory (durability check).
@@ -99,7 +126,14 @@ impl TestApp {
     /// sled's own I/O threads may hold the directory lock for a moment after the last handle is
     /// dropped, so a `Locked` answer is retried for a bounded time.
     pub fn restart(self) -> Self {
-        let TestApp { dir, config, state } = self;
+        let TestApp {
+            dir,
+            config,
+            state,
+            service,
+        } = self;
+        // The built app holds the state too: both go before the store is opened again.
+        drop(service);
         drop(state);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let state = loop {
@@ -112,16 +146,26 @@ impl TestApp {
                 other => break other.expect("reopen app state"),
             }
         };
-        TestApp { dir, config, state }
+        TestApp {
+            dir,
+            config,
+            state,
+            service: RefCell::new(None),
+        }
     }
 
     /// Send a prepared request through the whole app (checked against the API contract).
     pub async fn call(&self, req: TestRequest) -> Resp {
-        let app = test::init_service(build_app(self.state.clone())).await;
-        let req = req
-            .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
-            .to_request();
-        send(&app, req).await
+        let existing = self.service.borrow().clone();
+        let caller = match existing {
+            Some(caller) => caller,
+            None => {
+                let caller = build_caller(self.state.clone()).await;
+                *self.service.borrow_mut() = Some(caller.clone());
+                caller
+            }
+        };
+        caller(req).await
     }
 
     /// Creates a user with `roles` (password [`PASSWORD`]) straight in the store, and a login

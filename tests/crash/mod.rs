@@ -86,15 +86,15 @@ struct Agents {
     logins: Vec<(String, String, String)>,
 }
 
-/// A tiny deterministic generator (xorshift), so each trial is reproducible from its seed.
-struct Rng(u64);
+/// A seeded generator (fastrand), so each trial is reproducible from its seed.
+struct Rng(fastrand::Rng);
 
 impl Rng {
+    fn seeded(seed: u64) -> Rng {
+        Rng(fastrand::Rng::with_seed(seed))
+    }
     fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
+        self.0.u64(..n)
     }
 }
 
@@ -138,7 +138,7 @@ fn with<T>(book: &Book, token: &str, f: impl FnOnce(&mut Known) -> T) -> T {
 
 /// One visitor client: its own tokens, random operations until the server is gone.
 fn client(addr: SocketAddr, id: usize, seed: u64, phase: &Phase, book: &Book) {
-    let mut rng = Rng(seed.wrapping_mul(2654435761).wrapping_add(id as u64 + 1) | 1);
+    let mut rng = Rng::seeded(seed.wrapping_mul(2654435761).wrapping_add(id as u64 + 1));
     let mut mine: Vec<String> = Vec::new();
     let mut n = 0u64;
     loop {
@@ -382,7 +382,7 @@ fn trial(mode: Mode, seed: u64) -> Outcome {
     };
     let book: Book = Mutex::new(HashMap::new());
     let agents = Mutex::new(Agents::default());
-    let run_for = Duration::from_millis(400 + Rng(seed | 1).below(800));
+    let run_for = Duration::from_millis(400 + Rng::seeded(seed).below(800));
     std::thread::scope(|scope| {
         let (phase, book, agents) = (&phase, &book, &agents);
         let mut handles = Vec::new();

@@ -26,18 +26,14 @@ mod queries;
 
 use crate::common::{Creds, Resp, TestApp};
 use actix_web::http::Method;
-use actix_web::test::{init_service, TestRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 use std::cell::RefCell;
-use std::net::SocketAddr;
-use std::rc::Rc;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::Required;
 use visitord::config::Durability;
 use visitord::domain::PageVisitInput;
 use visitord::domain::Registration;
-use visitord::http::build_app;
 use visitord::http::routes::ROUTES;
 use visitord::time::now_ms;
 
@@ -73,7 +69,7 @@ pub struct Hostile {
 }
 
 /// Sends one request through a built app.
-type Caller = Rc<dyn Fn(TestRequest) -> LocalBoxFuture<'static, Resp>>;
+use crate::common::Caller;
 
 impl Hostile {
     /// The fixture over `config` changes (durability `periodic`: the many generated writes need
@@ -252,16 +248,7 @@ impl Hostile {
         if let Some(caller) = self.service.borrow().as_ref() {
             return caller.clone();
         }
-        let svc = Rc::new(init_service(build_app(self.app.state.clone())).await);
-        let caller: Caller = Rc::new(move |req: TestRequest| {
-            let svc = svc.clone();
-            Box::pin(async move {
-                let req = req
-                    .peer_addr("127.0.0.1:40000".parse::<SocketAddr>().expect("addr"))
-                    .to_request();
-                crate::common::send(&*svc, req).await
-            })
-        });
+        let caller = crate::common::build_caller(self.app.state.clone()).await;
         *self.service.borrow_mut() = Some(caller.clone());
         caller
     }

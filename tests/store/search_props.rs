@@ -50,22 +50,19 @@ const BASE_TS: i64 = 1_700_000_000_000;
 // ---------------------------------------------------------------------------------------------
 // Deterministic generation
 
-/// splitmix64: a small seeded generator, so the store is the same on every run.
-struct Rng(u64);
+/// A seeded generator (fastrand), so the store is the same on every run, with the few draws
+/// the generators below use.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn seeded(seed: u64) -> Rng {
+        Rng(fastrand::Rng::with_seed(seed))
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.usize(..n)
     }
     fn percent(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
+        self.0.u64(..100) < p
     }
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len())]
@@ -271,7 +268,7 @@ fn update_registration(rng: &mut Rng, token: String) -> Registration {
 /// Creates `creates` visitors (about five per creation time), opens and closes rooms, updates
 /// about 20%, deletes about 10%, then creates a few more.
 fn populate(store: &Store, seed: u64, creates: usize) -> Population {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded(seed);
     let mut pop = Population::default();
     let slots = (creates / 5).max(1);
     let mut open_rooms: Vec<(String, String)> = Vec::new();

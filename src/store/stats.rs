@@ -31,18 +31,12 @@ pub fn day_of(ts: Millis) -> u32 {
 
 /// The `day_count` key of `day` and `kind`.
 pub(super) fn day_key(day: u32, kind: u8) -> [u8; 5] {
-    let mut k = [0u8; 5];
-    k[..4].copy_from_slice(&day.to_be_bytes());
-    k[4] = kind;
-    k
+    keys::day_count_key(day, kind)
 }
 
 /// The `dayhref_count` key of an entry.
 pub(super) fn href_key(day: u32, href: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(4 + href.len());
-    k.extend_from_slice(&day.to_be_bytes());
-    k.extend_from_slice(href.as_bytes());
-    k
+    keys::dayhref_key(day, href)
 }
 
 /// Adds `delta` to the counter at `key` of `tree`, removing it at 0.

@@ -24,6 +24,21 @@ pub struct Config {
     pub backup: BackupConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the agent console served at `/console/`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve the console at `/console/` and redirect `/` there (off: both are JSON 404s).
+    pub enabled: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true }
+    }
 }
 
 /// `[server]`: the HTTP listener.
@@ -119,6 +134,10 @@ pub struct ApiConfig {
     pub max_count: u64,
     /// `count=0` means "all" only when this is on.
     pub allow_infinite_count: bool,
+    /// Origins allowed to call the agent endpoints (those that take `X-User-Id`/`X-Auth-Token`,
+    /// and login) from a browser; `"*"` allows any. Empty (the default): none, whatever
+    /// `server.cors_origins` allows for the rest (the console is same-origin and needs none).
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -127,6 +146,7 @@ impl Default for ApiConfig {
             default_count: 50,
             max_count: 100,
             allow_infinite_count: false,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -191,6 +211,8 @@ pub struct LivechatConfig {
     /// Besides the token, which contact data makes a registration update an existing visitor
     /// (Rocket.Chat: `["phone", "email"]`). Empty (the default): token only. See [`MergeBy`].
     pub merge_by: Vec<MergeBy>,
+    /// Serve the demo site at `/livechat/demo/` (the tracker `/livechat/visitor.js` is always served).
+    pub demo_enabled: bool,
 }
 
 impl Default for LivechatConfig {
@@ -202,6 +224,7 @@ impl Default for LivechatConfig {
             custom_fields: Vec::new(),
             allow_delete_with_open_rooms: false,
             merge_by: Vec::new(),
+            demo_enabled: true,
         }
     }
 }

@@ -11,3 +11,4 @@ mod ops;
 mod races;
 mod resources;
 mod store;
+mod web;

@@ -11,6 +11,7 @@
 
 use super::error::Result;
 use super::inputs::{Counts, NewUser, PageVisitInput, Registration, UserChanges};
+use super::overview::Overview;
 use super::search::{SearchPage, SearchQuery};
 use crate::model::{Message, PageVisit, Room, RoomSource, Session, User, Visitor};
 use crate::time::Millis;
@@ -33,6 +34,10 @@ pub trait Backend: Send + Sync + 'static {
     fn search_visitors(&self, query: &SearchQuery) -> Result<SearchPage>;
     /// How many visitors there are.
     fn visitor_count(&self) -> Result<u64>;
+    /// The overview as of `now` (see [`crate::domain::Overview`]): `days` days of counts up to
+    /// today, the `top` most visited pages of the last `top_days` days. From counters kept in
+    /// the write transactions, never by reading every visitor.
+    fn overview(&self, now: Millis, days: u32, top_days: u32, top: usize) -> Result<Overview>;
 
     // --- navigation history ---
 

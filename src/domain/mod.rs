@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod error;
 pub mod inputs;
+pub mod overview;
 pub mod rules;
 pub mod search;
 
@@ -21,4 +22,5 @@ pub use inputs::{
     Counts, CustomFieldWrite, HttpInfo, ImportItem, MergePolicy, NewUser, PageVisitInput,
     Registration, UserChanges,
 };
+pub use overview::{DayCounts, Overview, PageCount};
 pub use search::{SearchPage, SearchQuery, Sort, SortField};

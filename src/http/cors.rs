@@ -2,6 +2,8 @@
 //!
 //! Origins listed in `server.cors_origins` (`"*"`: any) get `Access-Control-Allow-Origin`; their
 //! preflights are answered here. A preflight from another origin is refused with a JSON 403.
+//! The agent endpoints ([`agent_path`]) follow `api.cors_origins` instead, empty by default: no
+//! site can call them from a browser unless configured (the console is same-origin).
 
 use super::error::{json_response, ApiError};
 use super::AppState;
@@ -29,6 +31,25 @@ fn allow_origin(allowed: &[String], origin: &str) -> Option<HeaderValue> {
     }
 }
 
+/// Whether `path` is an agent endpoint's (login and everything that takes `X-User-Id` /
+/// `X-Auth-Token`). Decided on the path because CORS runs before routing; a test checks it
+/// against the route table's documented security.
+pub fn agent_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return false;
+    };
+    if let Some(livechat) = rest.strip_prefix("livechat/") {
+        return livechat.starts_with("visitors.")
+            || livechat == "custom-fields"
+            || livechat
+                .strip_suffix("/messages")
+                .is_some_and(|rid| !rid.is_empty() && !rid.contains('/'));
+    }
+    matches!(rest, "login" | "logout" | "me")
+        || rest.starts_with("users.")
+        || rest.starts_with("visitord.")
+}
+
 /// The middleware (`from_fn`).
 pub async fn cors(
     req: ServiceRequest,
@@ -42,9 +63,14 @@ pub async fn cors(
     let Some(origin) = origin else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let allowed = req
-        .app_data::<Data<AppState>>()
-        .and_then(|s| allow_origin(&s.config.server.cors_origins, &origin));
+    let allowed = req.app_data::<Data<AppState>>().and_then(|s| {
+        let allowed = if agent_path(req.path()) {
+            &s.config.api.cors_origins
+        } else {
+            &s.config.server.cors_origins
+        };
+        allow_origin(allowed, &origin)
+    });
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()

@@ -17,6 +17,7 @@ pub mod ratelimit;
 pub mod reference;
 pub mod routes;
 pub mod status;
+pub mod webui;
 
 use crate::config::Config;
 use crate::domain::Backend;
@@ -152,9 +153,11 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let config = state.config.clone();
     App::new()
         .app_data(web::Data::new(state))
         .configure(routes)
+        .configure(|cfg| webui::routes(cfg, &config))
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store")))

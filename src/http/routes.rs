@@ -5,7 +5,7 @@
 //! exactly these, so the router and the document cannot disagree on paths or methods (a test
 //! compares them as well). Paths are actix templates, which are also OpenAPI's: `{name}`.
 
-use super::agent::{login, operations, users, visitors};
+use super::agent::{login, operations, overview, room_messages, users, visitors};
 use super::livechat::{navigation, room as rooms, visitor};
 use super::reference::{document as doc, viewer as apidocs};
 use super::{metrics, status as meta};
@@ -162,6 +162,13 @@ pub const ROUTES: &[RouteDef] = &[
         endpoints: &[get(|| web::get().to(visitors::search), doc::search)],
     },
     RouteDef {
+        path: "/api/v1/livechat/{rid}/messages",
+        endpoints: &[get(
+            || web::get().to(room_messages::messages),
+            doc::room_messages,
+        )],
+    },
+    RouteDef {
         path: "/api/v1/livechat/custom-fields",
         endpoints: &[get(
             || web::get().to(visitors::custom_fields),
@@ -198,6 +205,10 @@ pub const ROUTES: &[RouteDef] = &[
     RouteDef {
         path: "/api/v1/users.delete",
         endpoints: &[post(|| web::post().to(users::delete), doc::users_delete)],
+    },
+    RouteDef {
+        path: "/api/v1/visitord.overview",
+        endpoints: &[get(|| web::get().to(overview::overview), doc::overview)],
     },
     RouteDef {
         path: "/api/v1/visitord.backup",

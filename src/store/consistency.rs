@@ -209,6 +209,12 @@ impl Store {
             }
         }
         e.records.insert("navid_pagevisit", n);
+        let (days, hrefs) = super::stats::count_records(&t)?;
+        for (tree, rows) in [("day_count", days), ("dayhref_count", hrefs)] {
+            for (key, count) in rows {
+                e.put(tree, key, super::keys::u64_value(count).to_vec());
+            }
+        }
 
         let mut users = BTreeSet::new();
         for row in t.userid_user.iter() {

@@ -59,6 +59,7 @@ fn tree<'a>(tx: &'a Tx, which: Which) -> &'a sled::transaction::TransactionalTre
 
 /// Writes an entry and its index rows, replacing those of `old`.
 pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> TxResult<()> {
+    super::stats::visit_changed(tx, old, Some(new))?;
     if let Some(old) = old {
         for (which, key) in rows(old) {
             tree(tx, which).remove(key)?;
@@ -72,6 +73,7 @@ pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> 
 
 /// Removes an entry and its index rows.
 pub(super) fn erase_visit(tx: &Tx, p: &PageVisit) -> TxResult<()> {
+    super::stats::visit_changed(tx, Some(p), None)?;
     for (which, key) in rows(p) {
         tree(tx, which).remove(key)?;
     }
@@ -368,6 +370,8 @@ mod tests {
         for (name, n) in s.index_counts() {
             let expected = match name {
                 "token_navtime_navid" | "navtime_navid" | "navexpiry_navid" => 1,
+                // the other token's entry: its day's count and its page's
+                "day_count" | "dayhref_count" => 1,
                 _ => 0,
             };
             assert_eq!(n, expected, "{name}");

@@ -93,6 +93,23 @@ pub fn prefix_of(key: &[u8]) -> Option<&[u8]> {
     (end > 0 && key[end - 1] == SEP).then_some(&key[..end])
 }
 
+/// `day_count` key: UTC day (u32 BE, days since 1970-01-01) then the kind byte (`v`, `p`).
+pub fn day_count_key(day: u32, kind: u8) -> [u8; 5] {
+    let mut k = [0u8; 5];
+    k[..4].copy_from_slice(&day.to_be_bytes());
+    k[4] = kind;
+    k
+}
+
+/// `dayhref_count` key: UTC day (u32 BE) then the entry's `href` bytes; a day's keys share the
+/// 4-byte prefix, and days sort in order.
+pub fn dayhref_key(day: u32, href: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + href.len());
+    k.extend_from_slice(&day.to_be_bytes());
+    k.extend_from_slice(href.as_bytes());
+    k
+}
+
 /// The names of the values in the `meta` tree, each with the layout of its value.
 pub mod meta {
     /// The schema the store was written by (u64 BE); see `migrate`.
@@ -141,6 +158,16 @@ pub fn read_u64(bytes: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overview_counter_layouts() {
+        assert_eq!(day_count_key(0x0102_0304, b'v'), [1, 2, 3, 4, b'v']);
+        assert_eq!(
+            dayhref_key(1, "https://a/"),
+            b"\0\0\0\x01https://a/".to_vec()
+        );
+        assert!(dayhref_key(1, "\u{10ffff}") < dayhref_key(2, ""));
+    }
 
     #[test]
     fn prefix_layout() {

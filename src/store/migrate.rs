@@ -17,6 +17,8 @@
 //!   `api`. Every room record is rewritten; a record that already decodes in the new layout is
 //!   left alone, so a rerun after a crash is harmless. Navigation entries whose `rid` is not a
 //!   room of their token's visitor (schema 2 stored any `rid` as sent) become room-less.
+//! - **3 → 4.** The overview counters `day_count` and `dayhref_count` (see [`super::stats`])
+//!   are written from every visitor and navigation entry; a rerun clears and writes them again.
 
 use super::buckets::{self, Hasher};
 use super::keys;
@@ -30,7 +32,7 @@ use serde::Deserialize;
 type Step = fn(&sled::Db, &Trees, &Hasher) -> Result<()>;
 
 /// The upgrades, in order: `STEPS[i]` takes schema `i + 1` to `i + 2`.
-pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2, v2_to_v3];
+pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2, v2_to_v3, v3_to_v4];
 
 /// Runs every step from schema `found` up to [`SCHEMA_VERSION`].
 pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> Result<()> {
@@ -191,6 +193,12 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
         );
     }
     set_version(db, trees, 3)
+}
+
+/// 3 → 4: counts the stored visitors and navigation entries into the overview counters.
+fn v3_to_v4(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
+    super::stats::rebuild(trees)?;
+    set_version(db, trees, 4)
 }
 
 /// Schema 2's `page.visited` stored any `rid` as sent; schema 3 uses a `rid` only when it is a

@@ -31,6 +31,7 @@ mod room_rows;
 mod rooms;
 mod seam;
 mod search;
+mod stats;
 mod trees;
 mod users;
 mod visitor_rows;
@@ -59,7 +60,7 @@ pub use logical::{Record, RecordSource, Restorer, Snapshot};
 pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {

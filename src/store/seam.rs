@@ -3,7 +3,8 @@
 
 use super::{Result, Store};
 use crate::domain::{
-    Backend, Counts, NewUser, PageVisitInput, Registration, SearchPage, SearchQuery, UserChanges,
+    Backend, Counts, NewUser, Overview, PageVisitInput, Registration, SearchPage, SearchQuery,
+    UserChanges,
 };
 use crate::model::{Message, PageVisit, Room, RoomSource, Session, User, Visitor};
 use crate::time::Millis;
@@ -27,6 +28,9 @@ impl Backend for Store {
     }
     fn visitor_count(&self) -> Result<u64> {
         Store::visitor_count(self)
+    }
+    fn overview(&self, now: Millis, days: u32, top_days: u32, top: usize) -> Result<Overview> {
+        Store::overview(self, now, days, top_days, top)
     }
     fn record_page_visit(
         &self,

@@ -127,6 +127,12 @@ trees! {
     tokenhash_session: Records,
     /// user id `0xFF` token hash → empty: a user's sessions, for revocation.
     userid_tokenhash: Index,
+    /// UTC day (u32 BE) + kind (`v` visitors created, `p` navigation entries) → count (u64 BE),
+    /// absent when 0: the overview's per-day counters (see [`super::stats`]).
+    day_count: Index,
+    /// UTC day (u32 BE) + an entry's `href` → how many entries of that day have it (u64 BE),
+    /// absent when 0: the overview's most visited pages (see [`super::stats`]).
+    dayhref_count: Index,
 }
 
 /// The derived trees (role [`Role::Index`]), which `check` recomputes and `repair` rewrites.

@@ -103,6 +103,7 @@ fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
 /// Writes `new` and its index rows, replacing `old`'s rows. Search postings are not touched:
 /// the caller applies the writes of [`Store::plan_visitor_postings`] in the same transaction.
 pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> TxResult<()> {
+    super::stats::visitor_changed(tx, old, Some(new))?;
     if old.is_none() {
         bump_counter(tx, keys::meta::VISITOR_COUNT, 1)?;
     }
@@ -120,6 +121,7 @@ pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> Tx
 
 /// Removes a visitor and its index rows (postings: as for [`write_visitor`]).
 pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
+    super::stats::visitor_changed(tx, Some(v), None)?;
     VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
     bump_counter(tx, keys::meta::VISITOR_COUNT, -1)?;
     tx.visitorseq_visitor.remove(&v.seq.to_be_bytes()[..])?;

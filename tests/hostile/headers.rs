@@ -203,7 +203,11 @@ async fn hundreds_of_headers() {
 
 #[actix_web::test]
 async fn cors_preflights_from_odd_origins() {
-    let h = Hostile::with_config(|c| c.server.cors_origins = vec!["https://shop.example".into()]);
+    // Agent endpoints follow api.cors_origins (tests/web/cors.rs): allow the origin for both.
+    let h = Hostile::with_config(|c| {
+        c.server.cors_origins = vec!["https://shop.example".into()];
+        c.api.cors_origins = vec!["https://shop.example".into()];
+    });
     let refused = coded_error(
         "Cross-origin requests from this origin are not allowed [error-cors-origin]",
         "error-cors-origin",

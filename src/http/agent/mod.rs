@@ -3,6 +3,8 @@
 
 pub mod login;
 pub mod operations;
+pub mod overview;
+pub mod room_messages;
 pub mod session;
 pub mod users;
 pub mod visitors;

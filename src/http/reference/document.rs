@@ -836,6 +836,27 @@ pub fn chat_history() -> Operation {
     .build()
 }
 
+/// `GET /api/v1/livechat/{rid}/messages`.
+pub fn room_messages() -> Operation {
+    let b = op(
+        "roomMessages",
+        AGENT,
+        "A livechat room's messages",
+        "Rocket.Chat's path and answer. Needs `view-l-room` and, as `chatHistory`, \
+         `view-livechat-rooms` (else plain `error-not-allowed`); an unknown room is plain \
+         `invalid-room`. Oldest first unless `sort={\"ts\":-1}`; navigation-history entries \
+         are not included.",
+    )
+    .parameter(path_param("rid", "The room's `_id`."));
+    respond(
+        agent(paging(b, "`ts` (default oldest first)")),
+        "A page of messages.",
+        page_of("messages", "Message"),
+        AGENT_ERRORS,
+    )
+    .build()
+}
+
 /// `GET /api/v1/livechat/visitors.search`.
 pub fn search() -> Operation {
     let b = op(
@@ -1064,6 +1085,62 @@ pub fn backup() -> Operation {
             Error::TooManyRequests,
             Error::Internal,
         ],
+    )
+    .build()
+}
+
+/// `GET /api/v1/visitord.overview`.
+pub fn overview() -> Operation {
+    let b = op(
+        "overview",
+        AGENT,
+        "Visitors and page visits at a glance",
+        "Needs `view-l-room`. visitord's own (the console's Overview). `visitors`: visitors in \
+         the store; `days`: the last 30 UTC days, oldest first, today last, with the visitors \
+         created and the navigation entries stored that day; `topPages`: the 10 most visited \
+         pages (`href`) of the last 7 UTC days, most first. Answered from counters kept in the \
+         write transactions (its cost does not grow with the store); they count what the store \
+         holds, so erased visitors and pruned or expired history leave them.",
+    );
+    let closed = |o: ObjectBuilder| -> RefOr<Schema> {
+        o.additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .into()
+    };
+    let day = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("date", string())
+            .property("newVisitors", integer(0))
+            .property("pageVisits", integer(0))
+            .required("date")
+            .required("newVisitors")
+            .required("pageVisits"),
+    );
+    let page = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("href", string())
+            .property("visits", integer(1))
+            .required("href")
+            .required("visits"),
+    );
+    let overview = closed(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .property("visitors", integer(0))
+            .property("days", array_of(day))
+            .property("topPages", array_of(page))
+            .required("visitors")
+            .required("days")
+            .required("topPages"),
+    );
+    respond(
+        agent(b),
+        "The overview.",
+        answer(&[("overview", overview)], &[]),
+        AGENT_ERRORS,
     )
     .build()
 }

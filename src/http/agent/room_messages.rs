@@ -1,0 +1,46 @@
+//! `GET /api/v1/livechat/{rid}/messages`: a livechat room's messages for agents, with
+//! Rocket.Chat's path and answer (`{messages, count, offset, total}`).
+
+use crate::credentials::Permission;
+use crate::http::error::{success, ApiError};
+use crate::http::extract::{grant, Authorized, QueryParams};
+use crate::http::query::paginated;
+use crate::http::{read, AppState};
+use crate::model::wire;
+use actix_web::{web, HttpResponse};
+
+/// `GET /api/v1/livechat/{rid}/messages` — the room's messages, oldest first by default
+/// (`sort={"ts":-1}`: newest first). Navigation-history entries are not messages here.
+pub async fn messages(
+    state: web::Data<AppState>,
+    agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
+    rid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = paginated(&query, &[], &[], &["ts"], &state.config.api)?;
+    let rid = rid.into_inner();
+    let (room, mut messages) = read(&state, move |s| {
+        let room = s.room_by_id(&rid)?;
+        let messages = match room {
+            Some(_) => s.messages_of_room(&rid)?,
+            None => Vec::new(),
+        };
+        Ok((room, messages))
+    })
+    .await?;
+    if room.is_none() {
+        return Err(ApiError::Plain("invalid-room".into()));
+    }
+    // As for chatHistory: visitord routes no chats, so no room is the caller's own.
+    if !agent.can(Permission::ViewLivechatRooms) {
+        return Err(ApiError::Plain("error-not-allowed".into()));
+    }
+    let newest_first = paging.sort.first().is_some_and(|(_, asc)| !asc);
+    messages.sort_by_key(|m| (m.ts, m.seq));
+    if newest_first {
+        messages.reverse();
+    }
+    let total = messages.len();
+    let items = paging.apply(messages).iter().map(wire::message).collect();
+    Ok(success(paging.body("messages", items, total)))
+}

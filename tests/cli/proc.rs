@@ -454,6 +454,8 @@ pub fn try_request(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(BOUND))
         .http_status_as_error(false)
+        // Answers are checked as the server gives them: a redirect is an answer.
+        .max_redirects(0)
         .max_idle_connections(0)
         .build()
         .into();

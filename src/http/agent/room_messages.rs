@@ -6,7 +6,7 @@ use crate::http::error::{success, ApiError};
 use crate::http::extract::{grant, Authorized, QueryParams};
 use crate::http::query::paginated;
 use crate::http::{read, AppState};
-use crate::model::wire;
+use crate::model::{sort_by_fields, wire};
 use actix_web::{web, HttpResponse};
 
 /// `GET /api/v1/livechat/{rid}/messages` — the room's messages, oldest first by default
@@ -35,11 +35,14 @@ pub async fn messages(
     if !agent.can(Permission::ViewLivechatRooms) {
         return Err(ApiError::Plain("error-not-allowed".into()));
     }
-    let newest_first = paging.sort.first().is_some_and(|(_, asc)| !asc);
-    messages.sort_by_key(|m| (m.ts, m.seq));
-    if newest_first {
-        messages.reverse();
-    }
+    // Oldest first unless `{"ts":-1}`; equal times in write order.
+    let default = [("ts".to_string(), true)];
+    let sort = if paging.sort.is_empty() {
+        &default[..]
+    } else {
+        &paging.sort[..]
+    };
+    sort_by_fields(&mut messages, sort, |_, a, b| a.ts.cmp(&b.ts), |m| m.seq);
     let total = messages.len();
     let items = paging.apply(messages).iter().map(wire::message).collect();
     Ok(success(paging.body("messages", items, total)))

@@ -211,6 +211,13 @@ pub const ROUTES: &[RouteDef] = &[
         endpoints: &[get(|| web::get().to(overview::overview), doc::overview)],
     },
     RouteDef {
+        path: "/api/v1/visitord.visitors.search",
+        endpoints: &[get(
+            || web::get().to(visitors::console_search),
+            doc::console_search,
+        )],
+    },
+    RouteDef {
         path: "/api/v1/visitord.backup",
         endpoints: &[post(|| web::post().to(operations::backup), doc::backup)],
     },

@@ -190,6 +190,24 @@ impl Fx {
                 Expect::Keys(with("visitors")),
             ),
             get(
+                "visitord.visitors.search",
+                q(CONSOLE_SEARCH, &[("term", "")]),
+                Who::Agent,
+                Expect::Keys(with("visitors")),
+            ),
+            get(
+                "livechat/:rid/messages",
+                format!("/api/v1/livechat/{rid}/messages"),
+                Who::Manager,
+                Expect::Keys(with("messages")),
+            ),
+            get(
+                "visitord.overview",
+                OVERVIEW.to_string(),
+                Who::Agent,
+                Expect::Keys(&["overview"]),
+            ),
+            get(
                 "custom-fields",
                 CUSTOM_FIELDS.to_string(),
                 Who::Agent,

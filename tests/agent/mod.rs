@@ -10,6 +10,7 @@
 mod auth;
 mod backup;
 mod chat_history;
+mod console_search;
 mod custom_fields;
 mod info;
 mod login;
@@ -31,6 +32,8 @@ use util::{assert_failure, assert_success, sorted_keys};
 pub const INFO: &str = "/api/v1/livechat/visitors.info";
 pub const PAGES: &str = "/api/v1/livechat/visitors.pagesVisited";
 pub const SEARCH: &str = "/api/v1/livechat/visitors.search";
+pub const CONSOLE_SEARCH: &str = "/api/v1/visitord.visitors.search";
+pub const OVERVIEW: &str = "/api/v1/visitord.overview";
 pub const CUSTOM_FIELDS: &str = "/api/v1/livechat/custom-fields";
 pub const LOGIN: &str = "/api/v1/login";
 pub const LOGOUT: &str = "/api/v1/logout";

@@ -129,6 +129,24 @@ test('login: wrong password, then the visitor list; search as you type; paging; 
   await page.getByRole('button', { name: 'Name', exact: true }).click();
   await page.locator('th[aria-sort="descending"]', { hasText: 'Name' }).waitFor();
   await page.locator('tbody tr').first().getByText('Seed 60').waitFor();
+  // Created: newest first on the first click, oldest first on the second
+  const byCreated = async (dir) => {
+    const answered = page.waitForResponse((r) => r.url().includes('visitord.visitors.search')
+      && decodeURIComponent(r.url()).includes(`sort={"ts":${dir}}`));
+    await page.getByRole('button', { name: 'Created', exact: true }).click();
+    await answered;
+    await page.waitForFunction(() => !document.querySelector('[aria-busy]'));
+    await page.locator(`th[aria-sort="${dir === 1 ? 'ascending' : 'descending'}"]`, { hasText: 'Created' }).waitFor();
+    return page.locator('tbody tr td:nth-child(6) time').evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
+  };
+  const newest = await byCreated(-1);
+  assert.equal(newest.length, 25);
+  assert.deepEqual(newest, [...newest].sort().reverse());
+  const oldest = await byCreated(1);
+  assert.equal(oldest.length, 25);
+  assert.deepEqual(oldest, [...oldest].sort());
+  assert.ok(oldest[0] < newest[0], `${oldest[0]} before ${newest[0]}`);
+  await page.locator('tbody tr').first().getByText('Seed 01').waitFor();
   await page.getByLabel('Search visitors').fill('nobody-at-all');
   await page.getByText('No visitors match “nobody-at-all”.').waitFor();
   await page.getByLabel('Search visitors').fill('');

@@ -130,7 +130,7 @@ export function visitorsView(main, route) {
   }
 
   function header() {
-    const cols = [['name', 'Name'], ['username', 'Username'], [null, 'Email'], [null, 'Phone'], ['lastChat.ts', 'Last chat']];
+    const cols = [['name', 'Name'], ['username', 'Username'], [null, 'Email'], [null, 'Phone'], ['lastChat.ts', 'Last chat'], ['ts', 'Created']];
     mount(headRow, cols.map(([key, label]) => {
       if (!key) return h('th', { scope: 'col' }, label);
       const active = state.sort === key;
@@ -152,11 +152,12 @@ export function visitorsView(main, route) {
       h('td', {}, v.username),
       h('td', {}, email || '—'),
       h('td', {}, phone || '—'),
-      h('td', {}, v.lastChat ? time(v.lastChat.ts) : '—'));
+      h('td', {}, v.lastChat ? time(v.lastChat.ts) : '—'),
+      h('td', {}, time(v.ts)));
   }
 
   function message(text, cls) {
-    mount(tbody, h('tr', {}, h('td', { colspan: '5', class: cls || 'empty' }, text)));
+    mount(tbody, h('tr', {}, h('td', { colspan: '6', class: cls || 'empty' }, text)));
   }
 
   async function load() {
@@ -168,7 +169,7 @@ export function visitorsView(main, route) {
     status.textContent = 'Loading visitors…';
     main.setAttribute('aria-busy', 'true');
     try {
-      const out = await api('livechat/visitors.search', {
+      const out = await api('visitord.visitors.search', {
         query: { term: state.term, count: state.count, offset: (state.page - 1) * state.count, sort: { [state.sort]: state.dir } },
         signal: mine.signal,
       });
@@ -208,7 +209,7 @@ export function visitorsView(main, route) {
     status,
     h('div', { class: 'table-wrap' },
       h('table', { class: 'visitors' },
-        h('caption', {}, 'Visitors, newest first unless sorted by name, username or last chat'),
+        h('caption', {}, 'Visitors, newest first unless sorted by another column'),
         h('thead', {}, headRow),
         tbody)),
     h('nav', { class: 'pager', 'aria-label': 'Pages of visitors' },

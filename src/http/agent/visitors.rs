@@ -162,21 +162,38 @@ fn sort_rooms(rooms: &mut [Room], sort: &[(String, bool)]) {
     sort_by_fields(rooms, sort, compare, |r| r.seq);
 }
 
-/// A search result: only the fields Rocket.Chat projects, never the token.
-fn search_item(v: &Visitor) -> Value {
+/// The fields of a `livechat/visitors.search` result: Rocket.Chat's projection, never the token.
+const SEARCH_FIELDS: &[&str] = &[
+    "_id",
+    "username",
+    "name",
+    "phone",
+    "visitorEmails",
+    "livechatData",
+    "lastChat",
+];
+
+/// The fields of a `visitord.visitors.search` result: Rocket.Chat's projection plus when the
+/// visitor was created and last changed (the console's "Created" column); never the token.
+const CONSOLE_FIELDS: &[&str] = &[
+    "_id",
+    "username",
+    "name",
+    "phone",
+    "visitorEmails",
+    "livechatData",
+    "lastChat",
+    "ts",
+    "_updatedAt",
+];
+
+/// A search result with only `fields`, in the wire view's order.
+fn search_item(v: &Visitor, fields: &[&str]) -> Value {
     let full = wire::visitor(v, Token::Hide);
     let mut m = Map::new();
-    for key in [
-        "_id",
-        "username",
-        "name",
-        "phone",
-        "visitorEmails",
-        "livechatData",
-        "lastChat",
-    ] {
-        if let Some(value) = full.get(key) {
-            m.insert(key.into(), value.clone());
+    for key in fields {
+        if let Some(value) = full.get(*key) {
+            m.insert((*key).into(), value.clone());
         }
     }
     Value::Object(m)
@@ -188,8 +205,27 @@ pub async fn search(
     _agent: Authorized<grant::ViewLRoom>,
     query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
+    search_page(&state, &query, SEARCH_FIELDS).await
+}
+
+/// `GET /api/v1/visitord.visitors.search?term=` — the same search, whose items also carry
+/// `ts` and `_updatedAt` (visitord's own, for the console's visitor table).
+pub async fn console_search(
+    state: web::Data<AppState>,
+    _agent: Authorized<grant::ViewLRoom>,
+    query: QueryParams,
+) -> Result<HttpResponse, ApiError> {
+    search_page(&state, &query, CONSOLE_FIELDS).await
+}
+
+/// One page of a visitor search, each item cut to `fields`.
+async fn search_page(
+    state: &AppState,
+    query: &QueryParams,
+    fields: &[&str],
+) -> Result<HttpResponse, ApiError> {
     let paging = paginated(
-        &query,
+        query,
         &["term"],
         &[],
         &["ts", "_updatedAt", "name", "username", "lastChat.ts"],
@@ -216,9 +252,13 @@ pub async fn search(
         .await
         .map_err(|e| ApiError::Internal(format!("search slots: {e}")))?;
     let started = std::time::Instant::now();
-    let found = read(&state, move |s| s.search_visitors(&q)).await?;
+    let found = read(state, move |s| s.search_visitors(&q)).await?;
     state.metrics.search(started.elapsed());
-    let items = found.visitors.iter().map(search_item).collect();
+    let items = found
+        .visitors
+        .iter()
+        .map(|v| search_item(v, fields))
+        .collect();
     Ok(success(paging.body("visitors", items, found.total)))
 }
 

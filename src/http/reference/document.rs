@@ -104,6 +104,7 @@ fn components() -> utoipa::openapi::Components {
     add::<s::Visitor>(&mut schemas);
     add::<s::AgentVisitor>(&mut schemas);
     add::<s::SearchVisitor>(&mut schemas);
+    add::<s::ConsoleVisitor>(&mut schemas);
     add::<s::Room>(&mut schemas);
     add::<s::AgentRoom>(&mut schemas);
     add::<s::Message>(&mut schemas);
@@ -859,17 +860,33 @@ pub fn room_messages() -> Operation {
 
 /// `GET /api/v1/livechat/visitors.search`.
 pub fn search() -> Operation {
-    let b = op(
+    visitor_search(
         "visitorsSearch",
-        AGENT,
         "Search visitors",
         "Needs `view-l-room`. A visitor matches when `term` is a case-insensitive (Unicode \
          case folding) literal substring of its name, username, email or a custom field \
          configured `searchable`; or its phone equals the term; or the term is phone-like \
          (digits and `+ - ( ) . space`, at least three digits) and its digits occur in the \
          phone's digits. An empty term matches all. Default order `ts` newest first.",
+        "SearchVisitor",
     )
-    .parameter(param(
+}
+
+/// `GET /api/v1/visitord.visitors.search`.
+pub fn console_search() -> Operation {
+    visitor_search(
+        "consoleVisitorsSearch",
+        "Search visitors, with their creation time",
+        "Needs `view-l-room`. visitord's own (the console's visitor table): the same parameters, \
+         matches, order and errors as `livechat/visitors.search`, and each item also carries \
+         `ts` (created) and `_updatedAt`.",
+        "ConsoleVisitor",
+    )
+}
+
+/// A paginated visitor search whose items are the schema `item`.
+fn visitor_search(id: &str, summary: &str, description: &str, item: &str) -> Operation {
+    let b = op(id, AGENT, summary, description).parameter(param(
         "term",
         ParameterIn::Query,
         true,
@@ -882,7 +899,7 @@ pub fn search() -> Operation {
             "`ts`, `_updatedAt`, `name`, `username`, `lastChat.ts`",
         )),
         "A page of visitors.",
-        page_of("visitors", "SearchVisitor"),
+        page_of("visitors", item),
         AGENT_ERRORS,
     )
     .build()

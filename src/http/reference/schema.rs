@@ -170,29 +170,53 @@ pub struct AgentVisitor {
     pub host: Option<String>,
 }
 
-/// A `visitors.search` result: the fields Rocket.Chat projects, never the token.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SearchVisitor {
-    #[serde(rename = "_id")]
-    pub _id: String,
-    pub username: String,
-    #[serde(skip_serializing_if = "is_none")]
-    #[schema(nullable = false)]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "is_none")]
-    #[schema(nullable = false, min_items = 1, max_items = 1)]
-    pub phone: Option<Vec<VisitorPhone>>,
-    #[serde(skip_serializing_if = "is_none")]
-    #[schema(nullable = false, min_items = 1, max_items = 1)]
-    pub visitor_emails: Option<Vec<VisitorEmail>>,
-    #[serde(skip_serializing_if = "is_none")]
-    #[schema(nullable = false)]
-    pub livechat_data: Option<std::collections::BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "is_none")]
-    #[schema(nullable = false)]
-    pub last_chat: Option<LastChat>,
+/// Declares a visitor search result: the fields Rocket.Chat projects (never the token), then
+/// `$extra` fields.
+macro_rules! search_visitor {
+    ($(#[$doc:meta])* $name:ident { $($(#[$attr:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name {
+            #[serde(rename = "_id")]
+            pub _id: String,
+            pub username: String,
+            #[serde(skip_serializing_if = "is_none")]
+            #[schema(nullable = false)]
+            pub name: Option<String>,
+            #[serde(skip_serializing_if = "is_none")]
+            #[schema(nullable = false, min_items = 1, max_items = 1)]
+            pub phone: Option<Vec<VisitorPhone>>,
+            #[serde(skip_serializing_if = "is_none")]
+            #[schema(nullable = false, min_items = 1, max_items = 1)]
+            pub visitor_emails: Option<Vec<VisitorEmail>>,
+            #[serde(skip_serializing_if = "is_none")]
+            #[schema(nullable = false)]
+            pub livechat_data: Option<std::collections::BTreeMap<String, String>>,
+            #[serde(skip_serializing_if = "is_none")]
+            #[schema(nullable = false)]
+            pub last_chat: Option<LastChat>,
+            $($(#[$attr])* pub $field: $ty,)*
+        }
+    };
 }
+
+search_visitor!(
+    /// A `visitors.search` result: the fields Rocket.Chat projects, never the token.
+    SearchVisitor {}
+);
+
+search_visitor!(
+    /// A `visitord.visitors.search` result: a [`SearchVisitor`] with when the visitor was
+    /// created and last changed.
+    ConsoleVisitor {
+        #[schema(schema_with = date_time)]
+        ts: String,
+        #[serde(rename = "_updatedAt")]
+        #[schema(schema_with = date_time)]
+        updated_at: String,
+    }
+);
 
 /// The visitor of a room, as the visitor-facing endpoints show it.
 #[derive(Serialize, ToSchema)]

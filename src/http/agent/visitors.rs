@@ -173,25 +173,15 @@ const SEARCH_FIELDS: &[&str] = &[
     "lastChat",
 ];
 
-/// The fields of a `visitord.visitors.search` result: Rocket.Chat's projection plus when the
-/// visitor was created and last changed (the console's "Created" column); never the token.
-const CONSOLE_FIELDS: &[&str] = &[
-    "_id",
-    "username",
-    "name",
-    "phone",
-    "visitorEmails",
-    "livechatData",
-    "lastChat",
-    "ts",
-    "_updatedAt",
-];
+/// What a `visitord.visitors.search` result carries besides [`SEARCH_FIELDS`]: when the visitor
+/// was created and last changed (the console's "Created" column).
+const CONSOLE_EXTRA_FIELDS: &[&str] = &["ts", "_updatedAt"];
 
-/// A search result with only `fields`, in the wire view's order.
-fn search_item(v: &Visitor, fields: &[&str]) -> Value {
+/// A search result: [`SEARCH_FIELDS`] and then `extra`, never the token.
+fn search_item(v: &Visitor, extra: &[&str]) -> Value {
     let full = wire::visitor(v, Token::Hide);
     let mut m = Map::new();
-    for key in fields {
+    for key in SEARCH_FIELDS.iter().chain(extra) {
         if let Some(value) = full.get(*key) {
             m.insert((*key).into(), value.clone());
         }
@@ -205,7 +195,7 @@ pub async fn search(
     _agent: Authorized<grant::ViewLRoom>,
     query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    search_page(&state, &query, SEARCH_FIELDS).await
+    search_page(&state, &query, &[]).await
 }
 
 /// `GET /api/v1/visitord.visitors.search?term=` — the same search, whose items also carry
@@ -215,14 +205,14 @@ pub async fn console_search(
     _agent: Authorized<grant::ViewLRoom>,
     query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    search_page(&state, &query, CONSOLE_FIELDS).await
+    search_page(&state, &query, CONSOLE_EXTRA_FIELDS).await
 }
 
-/// One page of a visitor search, each item cut to `fields`.
+/// One page of a visitor search, each item with `extra` fields besides Rocket.Chat's.
 async fn search_page(
     state: &AppState,
     query: &QueryParams,
-    fields: &[&str],
+    extra: &[&str],
 ) -> Result<HttpResponse, ApiError> {
     let paging = paginated(
         query,
@@ -257,7 +247,7 @@ async fn search_page(
     let items = found
         .visitors
         .iter()
-        .map(|v| search_item(v, fields))
+        .map(|v| search_item(v, extra))
         .collect();
     Ok(success(paging.body("visitors", items, found.total)))
 }

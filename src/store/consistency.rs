@@ -7,6 +7,7 @@ use super::keys;
 use super::postings;
 use super::{decode, decode_compact, Result, Store};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows a tree should hold: key → value.
@@ -42,6 +43,23 @@ struct Expected {
 impl Expected {
     fn put(&mut self, tree: &'static str, key: Vec<u8>, value: impl Into<Vec<u8>>) {
         self.rows.entry(tree).or_default().insert(key, value.into());
+    }
+
+    /// Hands every record of `tree` (named `name`), with its key, to `each`, and counts them.
+    fn each_record<T: DeserializeOwned>(
+        &mut self,
+        tree: &sled::Tree,
+        name: &'static str,
+        mut each: impl FnMut(&mut Self, &[u8], T),
+    ) -> Result<()> {
+        let mut n = 0;
+        for row in tree.iter() {
+            let (key, value) = row?;
+            each(self, &key, decode(name, &key, &value)?);
+            n += 1;
+        }
+        self.records.insert(name, n);
+        Ok(())
     }
 }
 
@@ -154,28 +172,16 @@ impl Store {
         }
         e.records.insert("roomid_room", rooms.len());
 
-        let mut n = 0;
-        for row in t.msgid_message.iter() {
-            let (key, value) = row?;
-            let m: Message = decode("msgid_message", &key, &value)?;
-            n += 1;
+        e.each_record(&t.msgid_message, "msgid_message", |e, _, m: Message| {
             if !rooms.contains_key(&m.rid) {
                 e.problems
                     .push(format!("message {} is in no room ({})", m.id, m.rid));
             }
-            e.put(
-                "roomid_msgtime_msgid",
-                super::room_rows::message_key(&m),
-                m.id.as_bytes().to_vec(),
-            );
-        }
-        e.records.insert("msgid_message", n);
+            let key = super::room_rows::message_key(&m);
+            e.put("roomid_msgtime_msgid", key, m.id.as_bytes().to_vec());
+        })?;
 
-        let mut n = 0;
-        for row in t.navid_pagevisit.iter() {
-            let (key, value) = row?;
-            let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
-            n += 1;
+        e.each_record(&t.navid_pagevisit, "navid_pagevisit", |e, _, p: PageVisit| {
             // An entry is in a room only when the room is its token's visitor's (`page.visited`
             // keeps any other `rid` room-less; a merge moves the token into rooms and history
             // alike; erasing a visitor erases its rooms' history).
@@ -207,8 +213,7 @@ impl Store {
             for (which, key) in super::history::rows(&p) {
                 e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
             }
-        }
-        e.records.insert("navid_pagevisit", n);
+        })?;
         let (days, hrefs) = super::stats::count_records(&t)?;
         for (tree, rows) in [("day_count", days), ("dayhref_count", hrefs)] {
             for (key, count) in rows {
@@ -229,22 +234,21 @@ impl Store {
         }
         e.records.insert("userid_user", users.len());
 
-        let mut n = 0;
-        for row in t.tokenhash_session.iter() {
-            let (hash, value) = row?;
-            let s: Session = decode("tokenhash_session", &hash, &value)?;
-            n += 1;
-            if !users.contains(&s.user_id) {
-                e.problems
-                    .push(format!("a session belongs to no user ({})", s.user_id));
-            }
-            e.put(
-                "userid_tokenhash",
-                keys::session_row(&s.user_id, &hash),
-                Vec::new(),
-            );
-        }
-        e.records.insert("tokenhash_session", n);
+        e.each_record(
+            &t.tokenhash_session,
+            "tokenhash_session",
+            |e, hash, s: Session| {
+                if !users.contains(&s.user_id) {
+                    e.problems
+                        .push(format!("a session belongs to no user ({})", s.user_id));
+                }
+                e.put(
+                    "userid_tokenhash",
+                    keys::session_row(&s.user_id, hash),
+                    Vec::new(),
+                );
+            },
+        )?;
         Ok(e)
     }
 

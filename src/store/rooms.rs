@@ -2,7 +2,7 @@
 
 use super::keys;
 use super::room_rows::{write_message, write_room};
-use super::{decode, id_value, Refusal, Result, Store};
+use super::{get_decoded, id_value, Refusal, Result, Store};
 use crate::domain::rules;
 use crate::model::ids::new_id;
 use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
@@ -11,10 +11,7 @@ use crate::time::Millis;
 impl Store {
     /// The room with this id.
     pub fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
-        match self.trees().roomid_room.get(rid.as_bytes())? {
-            Some(bytes) => decode("roomid_room", rid.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_decoded(&self.trees().roomid_room, "roomid_room", rid.as_bytes())
     }
 
     /// The open room of a visitor, if it has one.
@@ -56,18 +53,14 @@ impl Store {
     /// The messages of a room, oldest first.
     pub fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
         let t = self.trees();
-        let ids = self.ids_with_prefix(
+        self.ids_with_prefix(
             &t.roomid_msgtime_msgid,
             "roomid_msgtime_msgid",
             &keys::prefix(rid),
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(bytes) = t.msgid_message.get(id.as_bytes())? {
-                out.push(decode("msgid_message", id.as_bytes(), &bytes)?);
-            }
-        }
-        Ok(out)
+        )?
+        .iter()
+        .filter_map(|id| get_decoded(&t.msgid_message, "msgid_message", id.as_bytes()).transpose())
+        .collect()
     }
 
     /// `GET livechat/room`. Without `rid`: the visitor's open room, or a new one opened from
@@ -176,8 +169,9 @@ impl Store {
         let _writer = self.lock();
         let (visitor, mut room) = self.writable_room(token, rid)?;
         if let Some(id) = id {
-            if let Some(bytes) = self.trees().msgid_message.get(id.as_bytes())? {
-                let existing: Message = decode("msgid_message", id.as_bytes(), &bytes)?;
+            let stored: Option<Message> =
+                get_decoded(&self.trees().msgid_message, "msgid_message", id.as_bytes())?;
+            if let Some(existing) = stored {
                 if existing.rid == rid && existing.u_id == visitor.id {
                     return Ok(existing);
                 }

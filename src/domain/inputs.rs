@@ -117,3 +117,36 @@ pub struct Counts {
     pub messages: usize,
     pub page_visits: usize,
 }
+
+#[cfg(test)]
+impl Registration {
+    /// A registration of `token` and nothing else.
+    pub fn of_token(token: &str) -> Registration {
+        Registration {
+            token: token.into(),
+            ..Default::default()
+        }
+    }
+
+    /// This registration, naming the visitor `name`.
+    pub fn named(self, name: &str) -> Registration {
+        Registration {
+            name: Some(name.into()),
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+impl PageVisitInput {
+    /// `token` saw `href` (titled `title`), in room `rid` if any: a `url` change.
+    pub fn url_change(token: &str, rid: Option<&str>, title: &str, href: &str) -> PageVisitInput {
+        PageVisitInput {
+            token: token.into(),
+            rid: rid.map(str::to_string),
+            title: title.into(),
+            change: "url".into(),
+            href: href.into(),
+        }
+    }
+}

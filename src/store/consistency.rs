@@ -451,13 +451,7 @@ mod tests {
         s.register_visitor(&reg, 1).unwrap();
         let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.add_message("tok", &room.id, "hi", None, 3).unwrap();
-        let visit = PageVisitInput {
-            token: "tok".into(),
-            rid: Some(room.id.clone()),
-            title: "t".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let visit = PageVisitInput::url_change("tok", Some(&room.id), "t", "h");
         s.record_page_visit(&visit, 4, None).unwrap();
         assert!(s.check().unwrap().problems.is_empty());
 
@@ -487,21 +481,11 @@ mod tests {
     /// of the room: consistent.
     fn populated() -> (tempfile::TempDir, Store, Room) {
         let (dir, s) = crate::store::temp_store(&[]);
-        let reg = Registration {
-            token: "tok".into(),
-            name: Some("Ana".into()),
-            ..Default::default()
-        };
+        let reg = Registration::of_token("tok").named("Ana");
         s.register_visitor(&reg, 1).unwrap();
         let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.add_message("tok", &room.id, "hi", Some("m1"), 3).unwrap();
-        let visit = PageVisitInput {
-            token: "tok".into(),
-            rid: Some(room.id.clone()),
-            title: "t".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let visit = PageVisitInput::url_change("tok", Some(&room.id), "t", "h");
         s.record_page_visit(&visit, 4, None).unwrap();
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
         (dir, s, room)
@@ -563,13 +547,7 @@ mod tests {
         let (_dir, s, room) = populated();
         // Room-less history of the registered token (no expiry), then the visitor is erased,
         // and one of its entries is put back as if the delete had missed it.
-        let input = PageVisitInput {
-            token: "tok".into(),
-            rid: None,
-            title: "t".into(),
-            change: "url".into(),
-            href: "h2".into(),
-        };
+        let input = PageVisitInput::url_change("tok", None, "t", "h2");
         let left = s.record_page_visit(&input, 5, Some(1_000)).unwrap();
         assert_eq!(
             left.expire_at, None,
@@ -623,20 +601,13 @@ mod tests {
     fn a_client_named_guest_number_moves_the_counter_past_it() {
         let (_dir, s) = crate::store::temp_store(&[]);
         let reg = Registration {
-            token: "named".into(),
             username: Some("guest-7".into()),
-            ..Default::default()
+            ..Registration::of_token("named")
         };
         s.register_visitor(&reg, 1).unwrap();
         assert_eq!(s.guest_counter().unwrap(), 7);
         let next = s
-            .register_visitor(
-                &Registration {
-                    token: "next".into(),
-                    ..Default::default()
-                },
-                2,
-            )
+            .register_visitor(&Registration::of_token("next"), 2)
             .unwrap();
         assert_eq!(next.username, "guest-8");
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());

@@ -311,11 +311,8 @@ mod tests {
             let t = s.trees();
             t.day_count.clear().unwrap();
             t.dayhref_count.clear().unwrap();
-            t.meta
-                .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(3))
-                .unwrap();
+            crate::store::migrate::set_version(&s.engine().db, &t, 3).unwrap();
         }
-        s.flush().unwrap();
         drop(s);
         let s = crate::store::reopen(&config);
         assert_eq!(stored(&s), want);

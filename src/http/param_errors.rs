@@ -65,11 +65,11 @@ pub fn string(v: &Value, path: &str) -> Result<String, ApiError> {
 /// A flat object checked like Meteor's `check(body, {k: String, …})`: keys in document order,
 /// unknown keys refused, then the first missing required key. Returns the required strings in
 /// the order of `required`, and the optional ones (absent or null → `None`).
-pub fn flat_strings(
+pub fn flat_strings<const R: usize, const O: usize>(
     body: &Map<String, Value>,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<(Vec<String>, Vec<Option<String>>), ApiError> {
+    required: [&str; R],
+    optional: [&str; O],
+) -> Result<([String; R], [Option<String>; O]), ApiError> {
     for (key, value) in body {
         if required.contains(&key.as_str()) {
             string(value, key)?;
@@ -79,17 +79,17 @@ pub fn flat_strings(
             return Err(unknown(key));
         }
     }
-    let mut req = Vec::with_capacity(required.len());
-    for key in required {
-        match body.get(*key) {
-            Some(v) => req.push(string(v, key)?),
+    let mut req: [String; R] = std::array::from_fn(|_| String::new());
+    for (slot, key) in req.iter_mut().zip(required) {
+        *slot = match body.get(key) {
+            Some(v) => string(v, key)?,
             None => return Err(missing(key, "")),
-        }
+        };
     }
-    let opt = optional
-        .iter()
-        .map(|key| maybe_string(body.get(*key), key))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut opt: [Option<String>; O] = std::array::from_fn(|_| None);
+    for (slot, key) in opt.iter_mut().zip(optional) {
+        *slot = maybe_string(body.get(key), key)?;
+    }
     Ok((req, opt))
 }
 
@@ -153,7 +153,7 @@ mod tests {
         let err = |v| {
             format!(
                 "{}",
-                flat_strings(&obj(v), &["rid", "token"], &[]).unwrap_err()
+                flat_strings(&obj(v), ["rid", "token"], []).unwrap_err()
             )
         };
         assert!(err(json!({"x": 1})).contains("Match error: Unknown key 'x'"));
@@ -162,11 +162,11 @@ mod tests {
             .contains("Match error: Expected string, got number in field rid"));
         let (req, _) = flat_strings(
             &obj(json!({"token": "t", "rid": "r"})),
-            &["rid", "token"],
-            &[],
+            ["rid", "token"],
+            [],
         )
         .unwrap();
-        assert_eq!(req, vec!["r", "t"]);
+        assert_eq!(req, ["r", "t"]);
     }
 
     #[test]

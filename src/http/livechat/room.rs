@@ -86,8 +86,7 @@ pub async fn close(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
-    let [rid, token] = [required[0].clone(), required[1].clone()];
+    let ([rid, token], []) = flat_strings(&body, ["rid", "token"], [])?;
     let now = now_ms();
     let room = write(&state, move |s| s.close_room(&token, &rid, now))
         .await
@@ -105,13 +104,8 @@ pub async fn message(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.object()?;
-    let (required, optional) = flat_strings(&body, &["token", "rid", "msg"], &["_id"])?;
-    let [token, rid, text] = [
-        required[0].clone(),
-        required[1].clone(),
-        required[2].clone(),
-    ];
-    let id = optional[0].clone().filter(|id| !id.is_empty());
+    let ([token, rid, text], [id]) = flat_strings(&body, ["token", "rid", "msg"], ["_id"])?;
+    let id = id.filter(|id| !id.is_empty());
     if text.chars().count() > limits::MESSAGE_CHARS {
         return Err(ApiError::too_long("msg", limits::MESSAGE_CHARS));
     }

@@ -2,7 +2,7 @@
 //! HTTP layer and the commands hand to a backend and get back, besides the records of
 //! [`crate::model`]. No storage type appears here.
 
-use crate::model::{Message, PageVisit, Room, Visitor};
+use crate::model::{Message, PageVisit, Room, RoomSource, Visitor};
 
 /// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +65,26 @@ pub struct HttpInfo {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub host: Option<String>,
+}
+
+/// One `GET livechat/room`, validated.
+#[derive(Debug, Clone)]
+pub struct RoomRequest {
+    pub token: String,
+    /// Only this open room of the visitor; `None`: its open room, or a new one.
+    pub rid: Option<String>,
+    /// Where a new room is opened from.
+    pub source: RoomSource,
+}
+
+/// One `POST livechat/message`, validated.
+#[derive(Debug, Clone)]
+pub struct MessageInput {
+    pub token: String,
+    pub rid: String,
+    pub text: String,
+    /// The id the client chose; `None`: a new one.
+    pub id: Option<String>,
 }
 
 /// One `page.visited` body, validated.

@@ -5,7 +5,7 @@ use super::room_rows::{write_message, write_room};
 use super::{get_decoded, id_value, Refusal, Result, Store};
 use crate::domain::rules;
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, Visitor};
 use crate::time::Millis;
 
 impl Store {
@@ -88,40 +88,14 @@ impl Store {
         if let Some(open) = self.open_room_of(&visitor.id)? {
             return Ok((open, false));
         }
-        let room = Room {
-            id: new_id(),
-            fname: visitor
-                .name
-                .clone()
-                .unwrap_or_else(|| visitor.username.clone()),
-            msgs: 0,
-            users_count: 1,
-            ts: now,
-            seq: self.next_seq()?,
-            lm: None,
-            open: true,
-            closed_at: None,
-            closer: None,
-            waiting_response: true,
-            updated_at: now,
-            v: RoomVisitor {
-                id: visitor.id.clone(),
-                username: visitor.username.clone(),
-                token: visitor.token.clone(),
-                status: visitor.status.clone(),
-            },
-            source,
-        };
+        let room = Room::opened_by(&visitor, new_id(), now, self.next_seq()?, source);
         let adopt: Vec<PageVisit> = self
             .page_visits_of_token(token)?
             .into_iter()
             .filter(|p| p.rid.is_none() || p.expire_at.is_some())
             .collect();
         let mut updated = visitor.clone();
-        updated.last_chat = Some(LastChat {
-            rid: room.id.clone(),
-            ts: now,
-        });
+        updated.last_chat = Some(LastChat::of(&room));
         updated.updated_at = now;
         self.transact(|tx| {
             write_room(tx, &room)?;
@@ -147,10 +121,7 @@ impl Store {
     pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let _writer = self.lock();
         let (_, mut room) = self.writable_room(token, rid)?;
-        room.open = false;
-        room.closed_at = Some(now);
-        room.closer = Some("visitor".into());
-        room.waiting_response = false;
+        room.close_by_visitor(now);
         room.updated_at = now;
         self.transact(|tx| write_room(tx, &room))?;
         Ok(room)
@@ -178,19 +149,8 @@ impl Store {
                 return Err(Refusal::MessageIdTaken.into());
             }
         }
-        let msg = Message {
-            id: id.map(str::to_string).unwrap_or_else(new_id),
-            rid: rid.to_string(),
-            msg: text.to_string(),
-            ts: now,
-            seq: self.next_seq()?,
-            u_id: visitor.id.clone(),
-            u_username: visitor.username.clone(),
-            u_name: visitor.name.clone(),
-            updated_at: now,
-        };
-        room.msgs += 1;
-        room.lm = Some(now);
+        let id = id.map(str::to_string).unwrap_or_else(new_id);
+        let msg = room.visitor_message(&visitor, id, text.to_string(), now, self.next_seq()?);
         room.updated_at = now;
         self.transact(|tx| {
             write_message(tx, &msg)?;

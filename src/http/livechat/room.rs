@@ -1,5 +1,6 @@
 //! The visitor's chat loop: open a room, send messages, close it.
 
+use crate::domain::{MessageInput, RoomRequest};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{limit, PerIp};
@@ -35,20 +36,22 @@ pub async fn room(
             return Err(ApiError::too_long("rid", limits::ID_CHARS));
         }
     }
-    let source = room_source(&req);
+    let request = RoomRequest {
+        token,
+        rid,
+        source: room_source(&req),
+    };
     let now = now_ms();
-    let (room, new) = write(&state, move |s| {
-        s.open_room(&token, rid.as_deref(), source, now)
-    })
-    .await
-    .map_err(|e| match e {
-        // Rocket.Chat's plain `invalid-room`: the rid is not an open room of this visitor.
-        ApiError::Coded {
-            code: "invalid-room",
-            ..
-        } => ApiError::Plain("invalid-room".into()),
-        other => other,
-    })?;
+    let (room, new) = write(&state, move |s| s.open_room(&request, now))
+        .await
+        .map_err(|e| match e {
+            // Rocket.Chat's plain `invalid-room`: the rid is not an open room of this visitor.
+            ApiError::Coded {
+                code: "invalid-room",
+                ..
+            } => ApiError::Plain("invalid-room".into()),
+            other => other,
+        })?;
     Ok(success(fields([
         ("room", wire::room(&room, Token::Show)),
         ("newRoom", json!(new)),
@@ -115,10 +118,13 @@ pub async fn message(
     {
         return Err(ApiError::too_long("_id", limits::ID_CHARS));
     }
+    let message = MessageInput {
+        token,
+        rid,
+        text,
+        id,
+    };
     let now = now_ms();
-    let msg = write(&state, move |s| {
-        s.add_message(&token, &rid, &text, id.as_deref(), now)
-    })
-    .await?;
+    let msg = write(&state, move |s| s.add_message(&message, now)).await?;
     Ok(success(fields([("message", wire::message(&msg))])))
 }

@@ -108,8 +108,25 @@ pub fn ajv_additional() -> ApiError {
     ApiError::InvalidParams("must NOT have additional properties".into())
 }
 
-/// AJV's order for an object schema with `additionalProperties: false`: required keys (in the
-/// schema's order), then unlisted keys. The caller then checks each property's own schema.
+/// AJV's order for the `keys` of an object (a body, a query) under a schema with
+/// `additionalProperties: false`: required keys (in the schema's order), then unlisted keys.
+pub fn ajv_keys<'k>(
+    keys: impl IntoIterator<Item = &'k str> + Clone,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    let has = |key: &str| keys.clone().into_iter().any(|k| k == key);
+    if let Some(key) = required.iter().find(|k| !has(k)) {
+        return Err(ajv_required(key));
+    }
+    if keys.clone().into_iter().any(|k| !allowed.contains(&k)) {
+        return Err(ajv_additional());
+    }
+    Ok(())
+}
+
+/// [`ajv_keys`] for a JSON value, which must be an object. The caller then checks each
+/// property's own schema.
 pub fn ajv_object<'a>(
     value: &'a Value,
     required: &[&str],
@@ -118,12 +135,7 @@ pub fn ajv_object<'a>(
     let Value::Object(map) = value else {
         return Err(ajv_type("object"));
     };
-    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
-        return Err(ajv_required(key));
-    }
-    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ajv_additional());
-    }
+    ajv_keys(map.keys().map(String::as_str), required, allowed)?;
     Ok(map)
 }
 

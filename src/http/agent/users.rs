@@ -6,7 +6,7 @@ use crate::domain::{NewUser, UserChanges};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{grant, Authorized, QueryParams};
-use crate::http::param_errors::{ajv_additional, ajv_required, ajv_type};
+use crate::http::param_errors::{ajv_keys, ajv_type};
 use crate::http::query::paginated;
 use crate::http::{read, write, AppState};
 use crate::model::limits::{self, valid_username};
@@ -30,20 +30,6 @@ fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiErro
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(ajv_type("boolean")),
     }
-}
-
-fn check_keys(
-    map: &Map<String, Value>,
-    required: &[&str],
-    allowed: &[&str],
-) -> Result<(), ApiError> {
-    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
-        return Err(ajv_required(key));
-    }
-    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ajv_additional());
-    }
-    Ok(())
 }
 
 fn roles(map: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
@@ -125,8 +111,8 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(
-        &b,
+    ajv_keys(
+        b.keys().map(String::as_str),
         &["username", "password"],
         &[
             "username",
@@ -215,12 +201,20 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(&b, &["userId", "data"], &["userId", "data"])?;
+    ajv_keys(
+        b.keys().map(String::as_str),
+        &["userId", "data"],
+        &["userId", "data"],
+    )?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     let Some(Value::Object(data)) = b.get("data") else {
         return Err(ajv_type("object"));
     };
-    check_keys(data, &[], &["password", "roles", "active", "name", "email"])?;
+    ajv_keys(
+        data.keys().map(String::as_str),
+        &[],
+        &["password", "roles", "active", "name", "email"],
+    )?;
     let password = opt_string(data, "password")?;
     let name = opt_string(data, "name")?;
     let email = check_profile(&name, &opt_string(data, "email")?)?;
@@ -256,7 +250,11 @@ pub async fn delete(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
+    ajv_keys(
+        b.keys().map(String::as_str),
+        &["userId"],
+        &["userId", "confirmRelinquish"],
+    )?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     let user = write(&state, move |s| s.delete_user(&user_id)).await?;
     if user.username.eq_ignore_ascii_case(FIRST_ADMIN) {

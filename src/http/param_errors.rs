@@ -125,6 +125,15 @@ pub fn ajv_keys<'k>(
     Ok(())
 }
 
+/// [`ajv_keys`] for a JSON object.
+pub fn ajv_map_keys(
+    map: &Map<String, Value>,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    ajv_keys(map.keys().map(String::as_str), required, allowed)
+}
+
 /// [`ajv_keys`] for a JSON value, which must be an object. The caller then checks each
 /// property's own schema.
 pub fn ajv_object<'a>(
@@ -135,7 +144,7 @@ pub fn ajv_object<'a>(
     let Value::Object(map) = value else {
         return Err(ajv_type("object"));
     };
-    ajv_keys(map.keys().map(String::as_str), required, allowed)?;
+    ajv_map_keys(map, required, allowed)?;
     Ok(map)
 }
 

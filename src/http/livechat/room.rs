@@ -88,8 +88,7 @@ pub async fn close(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.object()?;
-    let ([rid, token], []) = flat_strings(&body, ["rid", "token"], [])?;
+    let ([rid, token], []) = flat_strings(&body.object()?, ["rid", "token"], [])?;
     let now = now_ms();
     let room = write(&state, move |s| s.close_room(&token, &rid, now))
         .await
@@ -106,8 +105,8 @@ pub async fn message(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.object()?;
-    let ([token, rid, text], [id]) = flat_strings(&body, ["token", "rid", "msg"], ["_id"])?;
+    let ([token, rid, text], [id]) =
+        flat_strings(&body.object()?, ["token", "rid", "msg"], ["_id"])?;
     let id = id.filter(|id| !id.is_empty());
     if text.chars().count() > limits::MESSAGE_CHARS {
         return Err(ApiError::too_long("msg", limits::MESSAGE_CHARS));

@@ -50,9 +50,8 @@ pub async fn register(
 pub async fn get(
     _counted: PerIp<limit::GetVisitor>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
     let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
     Ok(shown(&visitor))
@@ -67,9 +66,8 @@ fn shown(visitor: &Visitor) -> HttpResponse {
 pub async fn delete(
     _counted: PerIp<limit::DeleteVisitor>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
     let allow_open = state.config.livechat.allow_delete_with_open_rooms;
     let id = write(&state, move |s| s.delete_visitor(&token, allow_open)).await?;
     Ok(success(fields([(

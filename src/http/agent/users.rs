@@ -185,13 +185,8 @@ pub async fn list(
     _agent: Authorized<grant::ManageUsers>,
     query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = paginated(
-        &query,
-        &[],
-        &[],
-        &["username", "name", "createdAt"],
-        &state.config.api,
-    )?;
+    let sortable = ["username", "name", "createdAt"];
+    let paging = paginated(&query, &[], &[], &sortable, &state.config.api)?;
     let mut users = read(&state, |s| s.list_users()).await?;
     // Unsorted: store order. Equal values are ordered by username (unique).
     let compare = |field: &String, a: &User, b: &User| match field.as_str() {

@@ -215,11 +215,7 @@ pub async fn update(
     let Some(Value::Object(data)) = b.get("data") else {
         return Err(ajv_type("object"));
     };
-    ajv_map_keys(
-        &data,
-        &[],
-        &["password", "roles", "active", "name", "email"],
-    )?;
+    ajv_map_keys(data, &[], &["password", "roles", "active", "name", "email"])?;
     let password = opt_string(data, "password")?;
     let name = opt_string(data, "name")?;
     let email = check_profile(&name, &opt_string(data, "email")?)?;

@@ -396,13 +396,7 @@ mod tests {
             .unwrap();
         s.add_message("tok-1", &room.id, "hello", None, 2_001)
             .unwrap();
-        let visit = PageVisitInput {
-            token: "tok-1".into(),
-            rid: Some(room.id.clone()),
-            title: "Pricing".into(),
-            change: "url".into(),
-            href: "https://x/p".into(),
-        };
+        let visit = PageVisitInput::url_change("tok-1", Some(&room.id), "Pricing", "https://x/p");
         s.record_page_visit(&visit, 2_002, Some(86_400_000))
             .unwrap();
         let anon = PageVisitInput {
@@ -465,11 +459,9 @@ mod tests {
         assert_eq!(records(&r), before);
         assert!(r.check().unwrap().problems.is_empty());
         // New writes come after the restored ones: guest numbers and write order.
-        let reg = Registration {
-            token: "new".into(),
-            ..Default::default()
-        };
-        let v = r.register_visitor(&reg, 9_000).unwrap();
+        let v = r
+            .register_visitor(&Registration::of_token("new"), 9_000)
+            .unwrap();
         assert_eq!(v.username, "guest-31");
         let top = before
             .iter()

@@ -137,11 +137,9 @@ mod tests {
     #[test]
     fn backups_are_kept_to_the_newest_n_and_other_files_are_left_alone() {
         let (dir, store) = crate::store::temp_store(&[]);
-        let reg = Registration {
-            token: "t".into(),
-            ..Default::default()
-        };
-        store.register_visitor(&reg, 1).unwrap();
+        store
+            .register_visitor(&Registration::of_token("t"), 1)
+            .unwrap();
         let config = BackupConfig {
             dir: dir.path().join("backups"),
             interval_hours: 0.0,

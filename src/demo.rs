@@ -4,7 +4,7 @@
 
 use crate::domain::ImportItem;
 use crate::model::ids::METEOR_ALPHABET;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomVisitor, Visitor};
+use crate::model::{LastChat, PageVisit, Room, RoomSource, Visitor};
 use crate::store::Store;
 use crate::time::{now_ms, Millis, DAY_MS};
 
@@ -193,50 +193,17 @@ fn item(rng: &mut fastrand::Rng, i: u64, pages_per_visitor: u32, now: Millis) ->
     if rng.u8(..10) < 3 {
         let room_ts = ts + rng.i64(0..DAY_MS);
         let open = rng.u8(..4) == 0;
-        let mut room = Room {
-            id: id(rng),
-            fname: visitor
-                .name
-                .clone()
-                .unwrap_or_else(|| visitor.username.clone()),
-            msgs: 0,
-            users_count: 1,
-            ts: room_ts,
-            seq: 0,
-            lm: None,
-            open,
-            closed_at: (!open).then_some(room_ts + 600_000),
-            closer: (!open).then(|| "visitor".to_string()),
-            waiting_response: open,
-            updated_at: room_ts,
-            v: RoomVisitor {
-                id: visitor.id.clone(),
-                username: visitor.username.clone(),
-                token: token.clone(),
-                status: visitor.status.clone(),
-            },
-            source: crate::model::RoomSource::Api,
-        };
+        let mut room = Room::opened_by(&visitor, id(rng), room_ts, 0, RoomSource::Api);
+        if !open {
+            room.close_by_visitor(room_ts + 600_000);
+        }
         for k in 0..rng.u64(1..4) {
             let msg_ts = room_ts + (k as i64 + 1) * 30_000;
-            messages.push(Message {
-                id: id(rng),
-                rid: room.id.clone(),
-                msg: pick(rng, MESSAGES).into(),
-                ts: msg_ts,
-                seq: 0,
-                u_id: visitor.id.clone(),
-                u_username: visitor.username.clone(),
-                u_name: visitor.name.clone(),
-                updated_at: msg_ts,
-            });
-            room.msgs += 1;
-            room.lm = Some(msg_ts);
+            let msg_id = id(rng);
+            let text = pick(rng, MESSAGES).into();
+            messages.push(room.visitor_message(&visitor, msg_id, text, msg_ts, 0));
         }
-        visitor.last_chat = Some(LastChat {
-            rid: room.id.clone(),
-            ts: room_ts,
-        });
+        visitor.last_chat = Some(LastChat::of(&room));
         rooms.push(room);
     }
     let visits = (0..pages_per_visitor)

@@ -89,11 +89,7 @@ mod tests {
     #[test]
     fn a_pending_erasure_is_rewritten_off_the_disk_in_the_background() {
         let (_dir, store) = crate::store::temp_store(&[]);
-        let reg = Registration {
-            token: "gone".into(),
-            name: Some("Erased Person".into()),
-            ..Default::default()
-        };
+        let reg = Registration::of_token("gone").named("Erased Person");
         store.register_visitor(&reg, 1).unwrap();
         store.delete_visitor("gone", false).unwrap();
         assert!(store.erase_pending_since().unwrap().is_some());

@@ -50,22 +50,14 @@ mod tests {
 
     #[test]
     fn the_default_url_is_the_bind_address_with_unspecified_made_loopback() {
-        assert_eq!(
-            default_url("127.0.0.1:3000").unwrap(),
-            "http://127.0.0.1:3000/health"
-        );
-        assert_eq!(
-            default_url("0.0.0.0:8080").unwrap(),
-            "http://127.0.0.1:8080/health"
-        );
-        assert_eq!(
-            default_url("[::]:3000").unwrap(),
-            "http://[::1]:3000/health"
-        );
-        assert_eq!(
-            default_url("localhost:3000").unwrap(),
-            "http://localhost:3000/health"
-        );
+        for (bind, url) in [
+            ("127.0.0.1:3000", "http://127.0.0.1:3000/health"),
+            ("0.0.0.0:8080", "http://127.0.0.1:8080/health"),
+            ("[::]:3000", "http://[::1]:3000/health"),
+            ("localhost:3000", "http://localhost:3000/health"),
+        ] {
+            assert_eq!(default_url(bind).unwrap(), url, "{bind}");
+        }
         assert_eq!(
             default_url("127.0.0.1:0").unwrap_err(),
             "server.bind 127.0.0.1:0 has port 0 (a random port): give the server's address with --url"

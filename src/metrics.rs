@@ -16,7 +16,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::{Metric, Registry, Unit};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +56,33 @@ struct BuildLabels {
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The registry, handing back each metric it registers (a handle onto what it exports).
+struct Registrar<'a>(&'a mut Registry);
+
+impl Registrar<'_> {
+    /// Registers `metric` as `name`, described by `help`.
+    fn add_metric<M: Metric + Clone>(&mut self, name: &str, help: &str, metric: M) -> M {
+        self.0.register(name, help, metric.clone());
+        metric
+    }
+
+    /// A new metric of type `M`, registered as `name`.
+    fn add<M: Metric + Clone + Default>(&mut self, name: &str, help: &str) -> M {
+        self.add_metric(name, help, M::default())
+    }
+
+    /// A latency histogram (seconds, [`latency_histogram`]'s buckets) registered as `name`.
+    fn add_latency(&mut self, name: &str, help: &str) -> Histogram {
+        self.add_in(Unit::Seconds, name, help, latency_histogram())
+    }
+
+    /// [`Self::add_metric`] for a metric measured in `unit`.
+    fn add_in<M: Metric + Clone>(&mut self, unit: Unit, name: &str, help: &str, metric: M) -> M {
+        self.0.register_with_unit(name, help, unit, metric.clone());
+        metric
+    }
+}
 
 fn latency_histogram() -> Histogram {
     Histogram::new([
@@ -106,119 +133,73 @@ impl Metrics {
     /// The metrics, registered; with `enabled` false every observation is a no-op.
     pub fn new(enabled: bool) -> Metrics {
         let mut registry = Registry::with_prefix("visitord");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let mut r = Registrar(&mut registry);
+        let requests: Family<RequestLabels, Counter> = r.add(
             "http_requests",
             "HTTP requests answered, by route template, method and status",
-            requests.clone(),
         );
-        let request_duration: HistogramFamily<RouteLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register_with_unit(
+        let request_duration = r.add_in(
+            Unit::Seconds,
             "http_request_duration",
             "Time from a request's arrival to its response, by route template and method",
-            Unit::Seconds,
-            request_duration.clone(),
+            HistogramFamily::<RouteLabels>::new_with_constructor(latency_histogram),
         );
-        let in_flight = Gauge::default();
-        registry.register(
-            "http_requests_in_flight",
-            "Requests being served now",
-            in_flight.clone(),
-        );
-        let commit_batch = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]);
-        registry.register(
+        let in_flight: Gauge = r.add("http_requests_in_flight", "Requests being served now");
+        let commit_batch = r.add_metric(
             "store_commit_batch_size",
             "Writes made durable by one group-commit flush (sync durability only)",
-            commit_batch.clone(),
+            Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         );
-        let commit_flush = latency_histogram();
-        registry.register_with_unit(
+        let commit_flush = r.add_latency(
             "store_commit_flush_duration",
             "Time one group-commit flush took (sync durability only)",
-            Unit::Seconds,
-            commit_flush.clone(),
         );
-        let commit_flush_failures = Counter::default();
-        registry.register(
+        let commit_flush_failures: Counter = r.add(
             "store_commit_flush_failures",
             "Group-commit flushes that failed (each fails the writes it covered)",
-            commit_flush_failures.clone(),
         );
-        let visitors = Gauge::default();
-        registry.register(
+        let visitors: Gauge = r.add(
             "store_visitors",
             "Visitors in the store (the store's own counter, read at scrape time)",
-            visitors.clone(),
         );
-        let gauge = |registry: &mut Registry, name: &str, help: &str| {
-            let g = Gauge::default();
-            registry.register(name, help, g.clone());
-            g
-        };
-        let rooms = gauge(
-            &mut registry,
-            "store_rooms",
-            "Livechat rooms in the store (sampled in the background)",
-        );
-        let messages = gauge(
-            &mut registry,
-            "store_messages",
-            "Room messages in the store (sampled in the background)",
-        );
-        let page_visits = gauge(
-            &mut registry,
-            "store_navigation_entries",
-            "Navigation history entries in the store (sampled in the background)",
-        );
-        let users = gauge(
-            &mut registry,
-            "store_users",
-            "Agent accounts in the store (sampled in the background)",
-        );
-        let disk_bytes = Gauge::default();
-        registry.register_with_unit(
+        let [rooms, messages, page_visits, users]: [Gauge; 4] = [
+            ("store_rooms", "Livechat rooms"),
+            ("store_messages", "Room messages"),
+            ("store_navigation_entries", "Navigation history entries"),
+            ("store_users", "Agent accounts"),
+        ]
+        .map(|(name, what)| {
+            r.add(
+                name,
+                &format!("{what} in the store (sampled in the background)"),
+            )
+        });
+        let disk_bytes = r.add_in(
+            Unit::Bytes,
             "store_disk",
             "Bytes the store occupies on disk (sampled in the background)",
-            Unit::Bytes,
-            disk_bytes.clone(),
+            Gauge::default(),
         );
-        let sampled_at = Gauge::default();
-        registry.register(
+        let sampled_at: Gauge = r.add(
             "store_sampled_timestamp_seconds",
             "When the sampled store gauges were last measured (Unix time; 0 = not yet)",
-            sampled_at.clone(),
         );
-        let rate_limited = Family::<LimitLabels, Counter>::default();
-        registry.register(
+        let rate_limited: Family<LimitLabels, Counter> = r.add(
             "rate_limit_refusals",
             "Requests refused with 429 by a rate limit, by limit",
-            rate_limited.clone(),
         );
-        let search = latency_histogram();
-        registry.register_with_unit(
+        let search = r.add_latency(
             "search_duration",
             "Time the store took to answer a visitors.search",
-            Unit::Seconds,
-            search.clone(),
         );
-        let pruned_history = Counter::default();
-        registry.register(
-            "pruned_navigation_entries",
-            "Navigation history entries deleted by the background pruner",
-            pruned_history.clone(),
-        );
-        let pruned_sessions = Counter::default();
-        registry.register(
-            "pruned_sessions",
-            "Expired login sessions deleted by the background pruner",
-            pruned_sessions.clone(),
-        );
-        let login_failures = Counter::default();
-        registry.register(
+        let [pruned_history, pruned_sessions]: [Counter; 2] = [
+            ("pruned_navigation_entries", "Navigation history entries"),
+            ("pruned_sessions", "Expired login sessions"),
+        ]
+        .map(|(name, what)| r.add(name, &format!("{what} deleted by the background pruner")));
+        let login_failures: Counter = r.add(
             "login_failures",
             "Logins refused for a wrong username or password",
-            login_failures.clone(),
         );
         let build = Family::<BuildLabels, Gauge>::default();
         build

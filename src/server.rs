@@ -221,13 +221,7 @@ mod tests {
     #[test]
     fn the_pruner_deletes_expired_history_in_the_background() {
         let (_dir, store) = crate::store::temp_store(&[]);
-        let input = PageVisitInput {
-            token: "anon".into(),
-            rid: None,
-            title: "T".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let input = PageVisitInput::url_change("anon", None, "T", "h");
         // Stored long ago with a one-day TTL: already expired.
         store
             .record_page_visit(&input, 1_000, Some(DAY_MS))
@@ -267,18 +261,9 @@ mod tests {
     fn the_pruner_applies_retention_days_again_every_prune_interval_secs() {
         let (_dir, store) = crate::store::temp_store(&[]);
         // A registered token: its history never expires by the room-less TTL, only by retention.
-        let reg = crate::domain::Registration {
-            token: "kept".into(),
-            ..Default::default()
-        };
+        let reg = crate::domain::Registration::of_token("kept");
         store.register_visitor(&reg, now_ms()).unwrap();
-        let input = PageVisitInput {
-            token: "kept".into(),
-            rid: None,
-            title: "T".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let input = PageVisitInput::url_change("kept", None, "T", "h");
         let now = now_ms();
         store
             .record_page_visit(&input, now - 2 * DAY_MS, None)

@@ -10,10 +10,12 @@
 //! Every method is one atomic operation: a refusal ([`super::Refusal`]) changes nothing.
 
 use super::error::Result;
-use super::inputs::{Counts, NewUser, PageVisitInput, Registration, UserChanges};
+use super::inputs::{
+    Counts, MessageInput, NewUser, PageVisitInput, Registration, RoomRequest, UserChanges,
+};
 use super::overview::Overview;
 use super::search::{SearchPage, SearchQuery};
-use crate::model::{Message, PageVisit, Room, RoomSource, Session, User, Visitor};
+use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
 use crate::time::Millis;
 use futures_util::future::BoxFuture;
 
@@ -56,13 +58,7 @@ pub trait Backend: Send + Sync + 'static {
     // --- rooms and messages ---
 
     /// The visitor's open room, or a new one; `true` when it was created.
-    fn open_room(
-        &self,
-        token: &str,
-        rid: Option<&str>,
-        source: RoomSource,
-        now: Millis,
-    ) -> Result<(Room, bool)>;
+    fn open_room(&self, request: &RoomRequest, now: Millis) -> Result<(Room, bool)>;
     /// The room with this id.
     fn room_by_id(&self, rid: &str) -> Result<Option<Room>>;
     /// A visitor's rooms, oldest first.
@@ -70,14 +66,7 @@ pub trait Backend: Send + Sync + 'static {
     /// The visitor of `token` closes its open room `rid`.
     fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room>;
     /// A visitor's message in its open room.
-    fn add_message(
-        &self,
-        token: &str,
-        rid: &str,
-        text: &str,
-        id: Option<&str>,
-        now: Millis,
-    ) -> Result<Message>;
+    fn add_message(&self, message: &MessageInput, now: Millis) -> Result<Message>;
     /// A room's messages, oldest first.
     fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>>;
 

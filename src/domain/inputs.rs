@@ -2,7 +2,7 @@
 //! HTTP layer and the commands hand to a backend and get back, besides the records of
 //! [`crate::model`]. No storage type appears here.
 
-use crate::model::{Message, PageVisit, Room, Visitor};
+use crate::model::{Message, PageVisit, Room, RoomSource, Visitor};
 
 /// One `POST livechat/visitor`, validated and with custom fields already filtered by mode.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +67,26 @@ pub struct HttpInfo {
     pub host: Option<String>,
 }
 
+/// One `GET livechat/room`, validated.
+#[derive(Debug, Clone)]
+pub struct RoomRequest {
+    pub token: String,
+    /// Only this open room of the visitor; `None`: its open room, or a new one.
+    pub rid: Option<String>,
+    /// Where a new room is opened from.
+    pub source: RoomSource,
+}
+
+/// One `POST livechat/message`, validated.
+#[derive(Debug, Clone)]
+pub struct MessageInput {
+    pub token: String,
+    pub rid: String,
+    pub text: String,
+    /// The id the client chose; `None`: a new one.
+    pub id: Option<String>,
+}
+
 /// One `page.visited` body, validated.
 #[derive(Debug, Clone)]
 pub struct PageVisitInput {
@@ -116,4 +136,37 @@ pub struct Counts {
     pub rooms: usize,
     pub messages: usize,
     pub page_visits: usize,
+}
+
+#[cfg(test)]
+impl Registration {
+    /// A registration of `token` and nothing else.
+    pub fn of_token(token: &str) -> Registration {
+        Registration {
+            token: token.into(),
+            ..Default::default()
+        }
+    }
+
+    /// This registration, naming the visitor `name`.
+    pub fn named(self, name: &str) -> Registration {
+        Registration {
+            name: Some(name.into()),
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+impl PageVisitInput {
+    /// `token` saw `href` (titled `title`), in room `rid` if any: a `url` change.
+    pub fn url_change(token: &str, rid: Option<&str>, title: &str, href: &str) -> PageVisitInput {
+        PageVisitInput {
+            token: token.into(),
+            rid: rid.map(str::to_string),
+            title: title.into(),
+            change: "url".into(),
+            href: href.into(),
+        }
+    }
 }

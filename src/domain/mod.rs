@@ -19,8 +19,8 @@ pub mod search;
 pub use backend::Backend;
 pub use error::{Refusal, Result, StoreError};
 pub use inputs::{
-    Counts, CustomFieldWrite, HttpInfo, ImportItem, MergePolicy, NewUser, PageVisitInput,
-    Registration, UserChanges,
+    Counts, CustomFieldWrite, HttpInfo, ImportItem, MergePolicy, MessageInput, NewUser,
+    PageVisitInput, Registration, RoomRequest, UserChanges,
 };
 pub use overview::{DayCounts, Overview, PageCount};
 pub use search::{SearchPage, SearchQuery, Sort, SortField};

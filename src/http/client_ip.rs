@@ -109,10 +109,8 @@ mod tests {
     #[test]
     fn an_all_trusted_chain_gives_the_left_most() {
         let c = loopback_trusted();
-        assert_eq!(
-            c.resolve(ip("127.0.0.1"), &["127.0.0.9, 127.0.0.8"]),
-            "127.0.0.9"
-        );
+        let peer = ip("127.0.0.1");
+        assert_eq!(c.resolve(peer, &["127.0.0.9, 127.0.0.8"]), "127.0.0.9");
     }
 
     #[test]

@@ -90,12 +90,7 @@ impl ApiError {
                 reason,
                 details,
             } => {
-                let error = match reason {
-                    Some(reason) => format!("{reason} [{code}]"),
-                    None => format!("[{code}]"),
-                };
-                m.insert("error".into(), json!(error));
-                m.insert("errorType".into(), json!(code));
+                insert_coded(&mut m, reason.as_deref(), code);
                 if let Some(details) = details {
                     m.insert("details".into(), details.clone());
                 }
@@ -104,8 +99,7 @@ impl ApiError {
                 m.insert("error".into(), json!(message));
             }
             ApiError::InvalidParams(message) => {
-                m.insert("error".into(), json!(format!("{message} [invalid-params]")));
-                m.insert("errorType".into(), json!("invalid-params"));
+                insert_coded(&mut m, Some(message), "invalid-params")
             }
             // Answered above.
             ApiError::LoginFailed => {}
@@ -125,18 +119,10 @@ impl ApiError {
                 m.insert("error".into(), json!("API endpoint does not exist"));
             }
             ApiError::PayloadTooLarge => {
-                m.insert(
-                    "error".into(),
-                    json!("Payload too large [error-payload-too-large]"),
-                );
-                m.insert("errorType".into(), json!("error-payload-too-large"));
+                insert_coded(&mut m, Some("Payload too large"), "error-payload-too-large")
             }
             ApiError::RequestTimeout => {
-                m.insert(
-                    "error".into(),
-                    json!("Request timeout [error-request-timeout]"),
-                );
-                m.insert("errorType".into(), json!("error-request-timeout"));
+                insert_coded(&mut m, Some("Request timeout"), "error-request-timeout")
             }
             ApiError::TooManyRequests { wait_secs, .. } => {
                 m.insert("error".into(), json!(format!(
@@ -149,16 +135,24 @@ impl ApiError {
             ApiError::Unavailable => {
                 m.insert("error".into(), json!("Service unavailable"));
             }
-            ApiError::CorsRefused => {
-                m.insert(
-                    "error".into(),
-                    json!("Cross-origin requests from this origin are not allowed [error-cors-origin]"),
-                );
-                m.insert("errorType".into(), json!("error-cors-origin"));
-            }
+            ApiError::CorsRefused => insert_coded(
+                &mut m,
+                Some("Cross-origin requests from this origin are not allowed"),
+                "error-cors-origin",
+            ),
         }
         Value::Object(m)
     }
+}
+
+/// Rocket.Chat's coded error: `error: "<reason> [<code>]"` (or `"[<code>]"`), `errorType: <code>`.
+fn insert_coded(m: &mut Map<String, Value>, reason: Option<&str>, code: &str) {
+    let error = match reason {
+        Some(reason) => format!("{reason} [{code}]"),
+        None => format!("[{code}]"),
+    };
+    m.insert("error".into(), json!(error));
+    m.insert("errorType".into(), json!(code));
 }
 
 impl fmt::Display for ApiError {

@@ -65,11 +65,11 @@ pub fn string(v: &Value, path: &str) -> Result<String, ApiError> {
 /// A flat object checked like Meteor's `check(body, {k: String, …})`: keys in document order,
 /// unknown keys refused, then the first missing required key. Returns the required strings in
 /// the order of `required`, and the optional ones (absent or null → `None`).
-pub fn flat_strings(
+pub fn flat_strings<const R: usize, const O: usize>(
     body: &Map<String, Value>,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<(Vec<String>, Vec<Option<String>>), ApiError> {
+    required: [&str; R],
+    optional: [&str; O],
+) -> Result<([String; R], [Option<String>; O]), ApiError> {
     for (key, value) in body {
         if required.contains(&key.as_str()) {
             string(value, key)?;
@@ -79,17 +79,17 @@ pub fn flat_strings(
             return Err(unknown(key));
         }
     }
-    let mut req = Vec::with_capacity(required.len());
-    for key in required {
-        match body.get(*key) {
-            Some(v) => req.push(string(v, key)?),
+    let mut req: [String; R] = std::array::from_fn(|_| String::new());
+    for (slot, key) in req.iter_mut().zip(required) {
+        *slot = match body.get(key) {
+            Some(v) => string(v, key)?,
             None => return Err(missing(key, "")),
-        }
+        };
     }
-    let opt = optional
-        .iter()
-        .map(|key| maybe_string(body.get(*key), key))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut opt: [Option<String>; O] = std::array::from_fn(|_| None);
+    for (slot, key) in opt.iter_mut().zip(optional) {
+        *slot = maybe_string(body.get(key), key)?;
+    }
     Ok((req, opt))
 }
 
@@ -108,8 +108,34 @@ pub fn ajv_additional() -> ApiError {
     ApiError::InvalidParams("must NOT have additional properties".into())
 }
 
-/// AJV's order for an object schema with `additionalProperties: false`: required keys (in the
-/// schema's order), then unlisted keys. The caller then checks each property's own schema.
+/// AJV's order for the `keys` of an object (a body, a query) under a schema with
+/// `additionalProperties: false`: required keys (in the schema's order), then unlisted keys.
+pub fn ajv_keys<'k>(
+    keys: impl IntoIterator<Item = &'k str> + Clone,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    let has = |key: &str| keys.clone().into_iter().any(|k| k == key);
+    if let Some(key) = required.iter().find(|k| !has(k)) {
+        return Err(ajv_required(key));
+    }
+    if keys.clone().into_iter().any(|k| !allowed.contains(&k)) {
+        return Err(ajv_additional());
+    }
+    Ok(())
+}
+
+/// [`ajv_keys`] for a JSON object.
+pub fn ajv_map_keys(
+    map: &Map<String, Value>,
+    required: &[&str],
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    ajv_keys(map.keys().map(String::as_str), required, allowed)
+}
+
+/// [`ajv_keys`] for a JSON value, which must be an object. The caller then checks each
+/// property's own schema.
 pub fn ajv_object<'a>(
     value: &'a Value,
     required: &[&str],
@@ -118,12 +144,7 @@ pub fn ajv_object<'a>(
     let Value::Object(map) = value else {
         return Err(ajv_type("object"));
     };
-    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
-        return Err(ajv_required(key));
-    }
-    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ajv_additional());
-    }
+    ajv_map_keys(map, required, allowed)?;
     Ok(map)
 }
 
@@ -153,7 +174,7 @@ mod tests {
         let err = |v| {
             format!(
                 "{}",
-                flat_strings(&obj(v), &["rid", "token"], &[]).unwrap_err()
+                flat_strings(&obj(v), ["rid", "token"], []).unwrap_err()
             )
         };
         assert!(err(json!({"x": 1})).contains("Match error: Unknown key 'x'"));
@@ -162,11 +183,11 @@ mod tests {
             .contains("Match error: Expected string, got number in field rid"));
         let (req, _) = flat_strings(
             &obj(json!({"token": "t", "rid": "r"})),
-            &["rid", "token"],
-            &[],
+            ["rid", "token"],
+            [],
         )
         .unwrap();
-        assert_eq!(req, vec!["r", "t"]);
+        assert_eq!(req, ["r", "t"]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! types), and the shared `offset`/`count`/`sort` parser of paginated endpoints (§1.5).
 
 use super::error::ApiError;
-use super::param_errors::{ajv_additional, ajv_required};
+use super::param_errors::ajv_keys;
 use crate::config::ApiConfig;
 use actix_web::HttpRequest;
 use serde_json::{json, Map, Value};
@@ -27,6 +27,15 @@ impl Paging {
         match self.count {
             Some(n) => it.take(n).collect(),
             None => it.collect(),
+        }
+    }
+
+    /// The requested order, else `default`.
+    pub fn sort_or<'a>(&'a self, default: &'a [(String, bool)]) -> &'a [(String, bool)] {
+        if self.sort.is_empty() {
+            default
+        } else {
+            &self.sort
         }
     }
 
@@ -55,14 +64,8 @@ pub fn check_params(
     required: &[&str],
     optional: &[&str],
 ) -> Result<(), ApiError> {
-    if let Some(name) = required.iter().find(|n| !query.contains_key(**n)) {
-        return Err(ajv_required(name));
-    }
-    let listed = |n: &str| required.contains(&n) || optional.contains(&n);
-    if query.keys().any(|k| !listed(k)) {
-        return Err(ajv_additional());
-    }
-    Ok(())
+    let listed = [required, optional].concat();
+    ajv_keys(query.keys().map(String::as_str), required, &listed)
 }
 
 /// Checks a paginated endpoint's query (its own `required`/`optional` names plus `count`,

@@ -335,25 +335,18 @@ mod tests {
         assert_eq!(too_many(refused).0, 10);
         // Ten successes in a row never fill the window.
         let limiter = limited();
+        let reserve_ok_at = |at| limiter.reserve_at(Route::LoginFailureIp, "ok", at).unwrap();
         for _ in 0..20 {
-            let r = limiter
-                .reserve_at(Route::LoginFailureIp, "ok", 1_000)
-                .unwrap();
+            let r = reserve_ok_at(1_000);
             assert_eq!(r.prior, 0);
             limiter.release(r);
         }
         // A reservation of an expired window does not touch the new one.
-        let old = limiter
-            .reserve_at(Route::LoginFailureIp, "ok", 1_000)
-            .unwrap();
-        let new = limiter
-            .reserve_at(Route::LoginFailureIp, "ok", 70_000)
-            .unwrap();
+        let old = reserve_ok_at(1_000);
+        let new = reserve_ok_at(70_000);
         assert_eq!(new.prior, 0);
         limiter.release(old);
-        let next = limiter
-            .reserve_at(Route::LoginFailureIp, "ok", 70_000)
-            .unwrap();
+        let next = reserve_ok_at(70_000);
         assert_eq!(next.prior, 1);
     }
 

@@ -73,183 +73,73 @@ impl RouteDef {
     }
 }
 
-const fn get(route: fn() -> Route, doc: fn() -> Operation) -> Endpoint {
-    Endpoint {
-        verb: Verb::Get,
-        route,
-        doc,
-    }
+/// One endpoint: `get`, `post` or `delete`, served by a handler, documented by an operation.
+macro_rules! endpoint {
+    (get, $handler:path, $doc:path) => {
+        endpoint!(Get, web::get(), $handler, $doc)
+    };
+    (post, $handler:path, $doc:path) => {
+        endpoint!(Post, web::post(), $handler, $doc)
+    };
+    (delete, $handler:path, $doc:path) => {
+        endpoint!(Delete, web::delete(), $handler, $doc)
+    };
+    ($verb:ident, $route:expr, $handler:path, $doc:path) => {
+        Endpoint {
+            verb: Verb::$verb,
+            route: || $route.to($handler),
+            doc: $doc,
+        }
+    };
 }
 
-const fn post(route: fn() -> Route, doc: fn() -> Operation) -> Endpoint {
-    Endpoint {
-        verb: Verb::Post,
-        route,
-        doc,
-    }
-}
-
-const fn delete(route: fn() -> Route, doc: fn() -> Operation) -> Endpoint {
-    Endpoint {
-        verb: Verb::Delete,
-        route,
-        doc,
-    }
+/// A path and its endpoints, each `<verb>(<handler>, <operation>)`: one row of [`ROUTES`].
+macro_rules! route {
+    ($path:literal => $($verb:ident($handler:path, $doc:path)),+) => {
+        RouteDef {
+            path: $path,
+            endpoints: &[$(endpoint!($verb, $handler, $doc)),+],
+        }
+    };
 }
 
 /// Every route of the application.
 pub const ROUTES: &[RouteDef] = &[
-    RouteDef {
-        path: "/api/v1/livechat/visitor",
-        endpoints: &[post(
-            || web::post().to(visitor::register),
-            doc::register_visitor,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitor/{token}",
-        endpoints: &[
-            get(|| web::get().to(visitor::get), doc::get_visitor),
-            delete(|| web::delete().to(visitor::delete), doc::delete_visitor),
-        ],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/page.visited",
-        endpoints: &[post(
-            || web::post().to(navigation::page_visited),
-            doc::page_visited,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/room",
-        endpoints: &[get(|| web::get().to(rooms::room), doc::room)],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/room.close",
-        endpoints: &[post(|| web::post().to(rooms::close), doc::room_close)],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/message",
-        endpoints: &[post(|| web::post().to(rooms::message), doc::message)],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitors.info",
-        endpoints: &[get(|| web::get().to(visitors::info), doc::visitors_info)],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitors.pagesVisited",
-        endpoints: &[get(
-            || web::get().to(visitors::pages_visited_by_query),
-            doc::pages_visited_by_query,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitors.pagesVisited/{roomId}",
-        endpoints: &[get(
-            || web::get().to(visitors::pages_visited_of_room),
-            doc::pages_visited_of_room,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}",
-        endpoints: &[get(
-            || web::get().to(visitors::chat_history),
-            doc::chat_history,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/visitors.search",
-        endpoints: &[get(|| web::get().to(visitors::search), doc::search)],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/{rid}/messages",
-        endpoints: &[get(
-            || web::get().to(room_messages::messages),
-            doc::room_messages,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/livechat/custom-fields",
-        endpoints: &[get(
-            || web::get().to(visitors::custom_fields),
-            doc::custom_fields,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/login",
-        endpoints: &[post(|| web::post().to(login::login), doc::login)],
-    },
-    RouteDef {
-        path: "/api/v1/logout",
-        endpoints: &[
-            get(|| web::get().to(login::logout), doc::logout_get),
-            post(|| web::post().to(login::logout), doc::logout_post),
-        ],
-    },
-    RouteDef {
-        path: "/api/v1/me",
-        endpoints: &[get(|| web::get().to(login::me), doc::me)],
-    },
-    RouteDef {
-        path: "/api/v1/users.create",
-        endpoints: &[post(|| web::post().to(users::create), doc::users_create)],
-    },
-    RouteDef {
-        path: "/api/v1/users.list",
-        endpoints: &[get(|| web::get().to(users::list), doc::users_list)],
-    },
-    RouteDef {
-        path: "/api/v1/users.update",
-        endpoints: &[post(|| web::post().to(users::update), doc::users_update)],
-    },
-    RouteDef {
-        path: "/api/v1/users.delete",
-        endpoints: &[post(|| web::post().to(users::delete), doc::users_delete)],
-    },
-    RouteDef {
-        path: "/api/v1/visitord.overview",
-        endpoints: &[get(|| web::get().to(overview::overview), doc::overview)],
-    },
-    RouteDef {
-        path: "/api/v1/visitord.visitors.search",
-        endpoints: &[get(
-            || web::get().to(visitors::console_search),
-            doc::console_search,
-        )],
-    },
-    RouteDef {
-        path: "/api/v1/visitord.backup",
-        endpoints: &[post(|| web::post().to(operations::backup), doc::backup)],
-    },
-    RouteDef {
-        path: "/api/info",
-        endpoints: &[get(|| web::get().to(meta::info), doc::info)],
-    },
-    RouteDef {
-        path: "/health",
-        endpoints: &[get(|| web::get().to(meta::health), doc::health)],
-    },
-    RouteDef {
-        path: "/health/live",
-        endpoints: &[get(|| web::get().to(meta::live), doc::live)],
-    },
-    RouteDef {
-        path: "/metrics",
-        endpoints: &[get(|| web::get().to(metrics::scrape), doc::metrics)],
-    },
-    RouteDef {
-        path: "/api/openapi.json",
-        endpoints: &[get(
-            || web::get().to(apidocs::openapi_json),
-            doc::openapi_json,
-        )],
-    },
-    RouteDef {
-        path: "/api/docs",
-        endpoints: &[get(|| web::get().to(apidocs::page), doc::docs_page)],
-    },
-    RouteDef {
-        path: "/api/docs/{file}",
-        endpoints: &[get(|| web::get().to(apidocs::asset), doc::docs_asset)],
-    },
+    route!("/api/v1/livechat/visitor" => post(visitor::register, doc::register_visitor)),
+    route!("/api/v1/livechat/visitor/{token}" =>
+        get(visitor::get, doc::get_visitor),
+        delete(visitor::delete, doc::delete_visitor)),
+    route!("/api/v1/livechat/page.visited" => post(navigation::page_visited, doc::page_visited)),
+    route!("/api/v1/livechat/room" => get(rooms::room, doc::room)),
+    route!("/api/v1/livechat/room.close" => post(rooms::close, doc::room_close)),
+    route!("/api/v1/livechat/message" => post(rooms::message, doc::message)),
+    route!("/api/v1/livechat/visitors.info" => get(visitors::info, doc::visitors_info)),
+    route!("/api/v1/livechat/visitors.pagesVisited"
+        => get(visitors::pages_visited_by_query, doc::pages_visited_by_query)),
+    route!("/api/v1/livechat/visitors.pagesVisited/{roomId}"
+        => get(visitors::pages_visited_of_room, doc::pages_visited_of_room)),
+    route!("/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}"
+        => get(visitors::chat_history, doc::chat_history)),
+    route!("/api/v1/livechat/visitors.search" => get(visitors::search, doc::search)),
+    route!("/api/v1/livechat/{rid}/messages" => get(room_messages::messages, doc::room_messages)),
+    route!("/api/v1/livechat/custom-fields" => get(visitors::custom_fields, doc::custom_fields)),
+    route!("/api/v1/login" => post(login::login, doc::login)),
+    route!("/api/v1/logout" =>
+        get(login::logout, doc::logout_get),
+        post(login::logout, doc::logout_post)),
+    route!("/api/v1/me" => get(login::me, doc::me)),
+    route!("/api/v1/users.create" => post(users::create, doc::users_create)),
+    route!("/api/v1/users.list" => get(users::list, doc::users_list)),
+    route!("/api/v1/users.update" => post(users::update, doc::users_update)),
+    route!("/api/v1/users.delete" => post(users::delete, doc::users_delete)),
+    route!("/api/v1/visitord.overview" => get(overview::overview, doc::overview)),
+    route!("/api/v1/visitord.visitors.search" => get(visitors::console_search, doc::console_search)),
+    route!("/api/v1/visitord.backup" => post(operations::backup, doc::backup)),
+    route!("/api/info" => get(meta::info, doc::info)),
+    route!("/health" => get(meta::health, doc::health)),
+    route!("/health/live" => get(meta::live, doc::live)),
+    route!("/metrics" => get(metrics::scrape, doc::metrics)),
+    route!("/api/openapi.json" => get(apidocs::openapi_json, doc::openapi_json)),
+    route!("/api/docs" => get(apidocs::page, doc::docs_page)),
+    route!("/api/docs/{file}" => get(apidocs::asset, doc::docs_asset)),
 ];

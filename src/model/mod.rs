@@ -130,6 +130,85 @@ pub struct Room {
     pub source: RoomSource,
 }
 
+impl Room {
+    /// A new open room of `visitor`, named after it, waiting for an answer, without messages.
+    pub fn opened_by(
+        visitor: &Visitor,
+        id: String,
+        ts: Millis,
+        seq: u64,
+        source: RoomSource,
+    ) -> Room {
+        Room {
+            id,
+            fname: visitor
+                .name
+                .clone()
+                .unwrap_or_else(|| visitor.username.clone()),
+            msgs: 0,
+            users_count: 1,
+            ts,
+            seq,
+            lm: None,
+            open: true,
+            closed_at: None,
+            closer: None,
+            waiting_response: true,
+            updated_at: ts,
+            v: RoomVisitor {
+                id: visitor.id.clone(),
+                username: visitor.username.clone(),
+                token: visitor.token.clone(),
+                status: visitor.status.clone(),
+            },
+            source,
+        }
+    }
+
+    /// Closes the room as its visitor does (`updated_at` is the caller's).
+    pub fn close_by_visitor(&mut self, at: Millis) {
+        self.open = false;
+        self.closed_at = Some(at);
+        self.closer = Some("visitor".into());
+        self.waiting_response = false;
+    }
+
+    /// `visitor`'s message `text` in this room, counted as its last (`updated_at` is the
+    /// caller's).
+    pub fn visitor_message(
+        &mut self,
+        visitor: &Visitor,
+        id: String,
+        text: String,
+        ts: Millis,
+        seq: u64,
+    ) -> Message {
+        self.msgs += 1;
+        self.lm = Some(ts);
+        Message {
+            id,
+            rid: self.id.clone(),
+            msg: text,
+            ts,
+            seq,
+            u_id: visitor.id.clone(),
+            u_username: visitor.username.clone(),
+            u_name: visitor.name.clone(),
+            updated_at: ts,
+        }
+    }
+}
+
+impl LastChat {
+    /// The visitor's newest room is `room`.
+    pub fn of(room: &Room) -> LastChat {
+        LastChat {
+            rid: room.id.clone(),
+            ts: room.ts,
+        }
+    }
+}
+
 /// `source.type` of a room: the client that opened it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RoomSource {

@@ -80,6 +80,7 @@ mod tests {
     use super::*;
     use crate::domain::Registration;
     use crate::model::RoomSource;
+    use crate::store::rewrite::kept_rows;
     use crate::store::{reopen as open, temp_config};
 
     fn reg(i: u64) -> Registration {
@@ -111,12 +112,7 @@ mod tests {
             })
             .max()
             .unwrap();
-        let before: Vec<_> = s
-            .snapshot()
-            .unwrap()
-            .into_iter()
-            .filter(|(tree, key, _)| !super::super::rewrite::rewritten_meta(tree.as_bytes(), key))
-            .collect();
+        let before = kept_rows(&s);
         std::fs::write(config.data_dir.join("initial-admin-password"), "pw\n").unwrap();
         compact(s, &config.data_dir).unwrap();
         assert!(!sibling(&config.data_dir, ".compacting").exists());
@@ -133,13 +129,7 @@ mod tests {
         );
 
         let s = open(&config);
-        let after: Vec<_> = s
-            .snapshot()
-            .unwrap()
-            .into_iter()
-            .filter(|(tree, key, _)| !super::super::rewrite::rewritten_meta(tree.as_bytes(), key))
-            .collect();
-        assert_eq!(after, before);
+        assert_eq!(kept_rows(&s), before);
         assert!(s.check().unwrap().problems.is_empty());
         let fresh = s.register_visitor(&reg(1000), 11).unwrap();
         assert!(fresh.seq > highest, "{} <= {highest}", fresh.seq);

@@ -7,6 +7,7 @@ use super::keys;
 use super::postings;
 use super::{decode, decode_compact, Result, Store};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows a tree should hold: key → value.
@@ -42,6 +43,23 @@ struct Expected {
 impl Expected {
     fn put(&mut self, tree: &'static str, key: Vec<u8>, value: impl Into<Vec<u8>>) {
         self.rows.entry(tree).or_default().insert(key, value.into());
+    }
+
+    /// Hands every record of `tree` (named `name`), with its key, to `each`, and counts them.
+    fn each_record<T: DeserializeOwned>(
+        &mut self,
+        tree: &sled::Tree,
+        name: &'static str,
+        mut each: impl FnMut(&mut Self, &[u8], T),
+    ) -> Result<()> {
+        let mut n = 0;
+        for row in tree.iter() {
+            let (key, value) = row?;
+            each(self, &key, decode(name, &key, &value)?);
+            n += 1;
+        }
+        self.records.insert(name, n);
+        Ok(())
     }
 }
 
@@ -154,28 +172,16 @@ impl Store {
         }
         e.records.insert("roomid_room", rooms.len());
 
-        let mut n = 0;
-        for row in t.msgid_message.iter() {
-            let (key, value) = row?;
-            let m: Message = decode("msgid_message", &key, &value)?;
-            n += 1;
+        e.each_record(&t.msgid_message, "msgid_message", |e, _, m: Message| {
             if !rooms.contains_key(&m.rid) {
                 e.problems
                     .push(format!("message {} is in no room ({})", m.id, m.rid));
             }
-            e.put(
-                "roomid_msgtime_msgid",
-                super::room_rows::message_key(&m),
-                m.id.as_bytes().to_vec(),
-            );
-        }
-        e.records.insert("msgid_message", n);
+            let key = super::room_rows::message_key(&m);
+            e.put("roomid_msgtime_msgid", key, m.id.as_bytes().to_vec());
+        })?;
 
-        let mut n = 0;
-        for row in t.navid_pagevisit.iter() {
-            let (key, value) = row?;
-            let p: PageVisit = decode("navid_pagevisit", &key, &value)?;
-            n += 1;
+        e.each_record(&t.navid_pagevisit, "navid_pagevisit", |e, _, p: PageVisit| {
             // An entry is in a room only when the room is its token's visitor's (`page.visited`
             // keeps any other `rid` room-less; a merge moves the token into rooms and history
             // alike; erasing a visitor erases its rooms' history).
@@ -207,8 +213,7 @@ impl Store {
             for (which, key) in super::history::rows(&p) {
                 e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
             }
-        }
-        e.records.insert("navid_pagevisit", n);
+        })?;
         let (days, hrefs) = super::stats::count_records(&t)?;
         for (tree, rows) in [("day_count", days), ("dayhref_count", hrefs)] {
             for (key, count) in rows {
@@ -229,22 +234,21 @@ impl Store {
         }
         e.records.insert("userid_user", users.len());
 
-        let mut n = 0;
-        for row in t.tokenhash_session.iter() {
-            let (hash, value) = row?;
-            let s: Session = decode("tokenhash_session", &hash, &value)?;
-            n += 1;
-            if !users.contains(&s.user_id) {
-                e.problems
-                    .push(format!("a session belongs to no user ({})", s.user_id));
-            }
-            e.put(
-                "userid_tokenhash",
-                keys::session_row(&s.user_id, &hash),
-                Vec::new(),
-            );
-        }
-        e.records.insert("tokenhash_session", n);
+        e.each_record(
+            &t.tokenhash_session,
+            "tokenhash_session",
+            |e, hash, s: Session| {
+                if !users.contains(&s.user_id) {
+                    e.problems
+                        .push(format!("a session belongs to no user ({})", s.user_id));
+                }
+                e.put(
+                    "userid_tokenhash",
+                    keys::session_row(&s.user_id, hash),
+                    Vec::new(),
+                );
+            },
+        )?;
         Ok(e)
     }
 
@@ -447,13 +451,7 @@ mod tests {
         s.register_visitor(&reg, 1).unwrap();
         let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.add_message("tok", &room.id, "hi", None, 3).unwrap();
-        let visit = PageVisitInput {
-            token: "tok".into(),
-            rid: Some(room.id.clone()),
-            title: "t".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let visit = PageVisitInput::url_change("tok", Some(&room.id), "t", "h");
         s.record_page_visit(&visit, 4, None).unwrap();
         assert!(s.check().unwrap().problems.is_empty());
 
@@ -483,21 +481,11 @@ mod tests {
     /// of the room: consistent.
     fn populated() -> (tempfile::TempDir, Store, Room) {
         let (dir, s) = crate::store::temp_store(&[]);
-        let reg = Registration {
-            token: "tok".into(),
-            name: Some("Ana".into()),
-            ..Default::default()
-        };
+        let reg = Registration::of_token("tok").named("Ana");
         s.register_visitor(&reg, 1).unwrap();
         let (room, _) = s.open_room("tok", None, RoomSource::Api, 2).unwrap();
         s.add_message("tok", &room.id, "hi", Some("m1"), 3).unwrap();
-        let visit = PageVisitInput {
-            token: "tok".into(),
-            rid: Some(room.id.clone()),
-            title: "t".into(),
-            change: "url".into(),
-            href: "h".into(),
-        };
+        let visit = PageVisitInput::url_change("tok", Some(&room.id), "t", "h");
         s.record_page_visit(&visit, 4, None).unwrap();
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
         (dir, s, room)
@@ -559,13 +547,7 @@ mod tests {
         let (_dir, s, room) = populated();
         // Room-less history of the registered token (no expiry), then the visitor is erased,
         // and one of its entries is put back as if the delete had missed it.
-        let input = PageVisitInput {
-            token: "tok".into(),
-            rid: None,
-            title: "t".into(),
-            change: "url".into(),
-            href: "h2".into(),
-        };
+        let input = PageVisitInput::url_change("tok", None, "t", "h2");
         let left = s.record_page_visit(&input, 5, Some(1_000)).unwrap();
         assert_eq!(
             left.expire_at, None,
@@ -619,20 +601,13 @@ mod tests {
     fn a_client_named_guest_number_moves_the_counter_past_it() {
         let (_dir, s) = crate::store::temp_store(&[]);
         let reg = Registration {
-            token: "named".into(),
             username: Some("guest-7".into()),
-            ..Default::default()
+            ..Registration::of_token("named")
         };
         s.register_visitor(&reg, 1).unwrap();
         assert_eq!(s.guest_counter().unwrap(), 7);
         let next = s
-            .register_visitor(
-                &Registration {
-                    token: "next".into(),
-                    ..Default::default()
-                },
-                2,
-            )
+            .register_visitor(&Registration::of_token("next"), 2)
             .unwrap();
         assert_eq!(next.username, "guest-8");
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());

@@ -26,57 +26,73 @@ pub enum Record {
     GuestCounter(u64),
 }
 
+/// How a record is read back from its bytes: [`super::decode`] or [`super::decode_compact`].
+type Decoder<T> = fn(&'static str, &[u8], &[u8]) -> Result<T>;
+
+/// Calls `f` with every record of `tree` (named `name`), made a [`Record`] by `wrap` (from its
+/// key and itself), until `f` returns `false`.
+fn each_of<T>(
+    tree: &sled::Tree,
+    name: &'static str,
+    decode: Decoder<T>,
+    wrap: impl Fn(&[u8], T) -> Record,
+    f: &mut impl FnMut(Record) -> bool,
+) -> Result<bool> {
+    for row in tree.iter() {
+        let (key, value) = row?;
+        if !f(wrap(&key, decode(name, &key, &value)?)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The records of `t`, in the order of [`Store::each_record`].
 fn each_record_of(t: &Trees, mut f: impl FnMut(Record) -> bool) -> Result<bool> {
-    for row in t.userid_user.iter() {
-        let (key, value) = row?;
-        if !f(Record::User(super::decode("userid_user", &key, &value)?)) {
-            return Ok(false);
-        }
-    }
-    for row in t.tokenhash_session.iter() {
-        let (key, value) = row?;
-        let session = super::decode("tokenhash_session", &key, &value)?;
-        let token_hash = key.to_vec();
-        if !f(Record::Session {
-            token_hash,
-            session,
-        }) {
-            return Ok(false);
-        }
-    }
-    for row in t.visitorseq_visitor.iter() {
-        let (key, value) = row?;
-        let v = super::decode_compact("visitorseq_visitor", &key, &value)?;
-        if !f(Record::Visitor(v)) {
-            return Ok(false);
-        }
-    }
-    for row in t.roomid_room.iter() {
-        let (key, value) = row?;
-        if !f(Record::Room(super::decode("roomid_room", &key, &value)?)) {
-            return Ok(false);
-        }
-    }
-    for row in t.msgid_message.iter() {
-        let (key, value) = row?;
-        if !f(Record::Message(super::decode(
-            "msgid_message",
-            &key,
-            &value,
-        )?)) {
-            return Ok(false);
-        }
-    }
-    for row in t.navid_pagevisit.iter() {
-        let (key, value) = row?;
-        if !f(Record::Page(super::decode(
-            "navid_pagevisit",
-            &key,
-            &value,
-        )?)) {
-            return Ok(false);
-        }
+    use super::{decode, decode_compact};
+    let session = |key: &[u8], session| Record::Session {
+        token_hash: key.to_vec(),
+        session,
+    };
+    let all_read = each_of(
+        &t.userid_user,
+        "userid_user",
+        decode,
+        |_, u| Record::User(u),
+        &mut f,
+    )? && each_of(
+        &t.tokenhash_session,
+        "tokenhash_session",
+        decode,
+        session,
+        &mut f,
+    )? && each_of(
+        &t.visitorseq_visitor,
+        "visitorseq_visitor",
+        decode_compact,
+        |_, v| Record::Visitor(v),
+        &mut f,
+    )? && each_of(
+        &t.roomid_room,
+        "roomid_room",
+        decode,
+        |_, r| Record::Room(r),
+        &mut f,
+    )? && each_of(
+        &t.msgid_message,
+        "msgid_message",
+        decode,
+        |_, m| Record::Message(m),
+        &mut f,
+    )? && each_of(
+        &t.navid_pagevisit,
+        "navid_pagevisit",
+        decode,
+        |_, p| Record::Page(p),
+        &mut f,
+    )?;
+    if !all_read {
+        return Ok(false);
     }
     let guests = super::read_u64_or_zero(&t.meta, "meta", super::keys::meta::GUEST_COUNTER)?;
     Ok(f(Record::GuestCounter(guests)))

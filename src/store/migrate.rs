@@ -47,7 +47,7 @@ pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> 
 }
 
 /// Records `version` as the store's schema and flushes.
-fn set_version(db: &sled::Db, trees: &Trees, version: u64) -> Result<()> {
+pub(super) fn set_version(db: &sled::Db, trees: &Trees, version: u64) -> Result<()> {
     trees
         .meta
         .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(version))?;
@@ -274,10 +274,7 @@ mod tests {
             t.visitorseq_visitor.clear().unwrap();
             t.visitorkey_seqs.clear().unwrap();
             t.visitortime_seq.clear().unwrap();
-            t.meta
-                .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(1))
-                .unwrap();
-            s.flush().unwrap();
+            super::set_version(db, &t, 1).unwrap();
         }
         let s = reopen(&config);
         assert!(s.check().unwrap().problems.is_empty());

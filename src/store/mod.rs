@@ -115,6 +115,29 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     bincode::serialize(value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
+/// The record stored under `key` in `tree` (named `name` in errors), if any.
+fn get_decoded<T: DeserializeOwned>(
+    tree: &Tree,
+    name: &'static str,
+    key: &[u8],
+) -> Result<Option<T>> {
+    tree.get(key)?
+        .map(|bytes| decode(name, key, &bytes))
+        .transpose()
+}
+
+/// Every row of `tree` (named `name` in errors) in key order: its key and its decoded record.
+fn decoded_rows<'a, T: DeserializeOwned>(
+    tree: &'a Tree,
+    name: &'static str,
+) -> impl Iterator<Item = Result<(sled::IVec, T)>> + 'a {
+    tree.iter().map(move |row| {
+        let (key, value) = row?;
+        let record = decode(name, &key, &value)?;
+        Ok((key, record))
+    })
+}
+
 /// The bincode options of visitor records: integers and lengths as varints (a visitor is ~30 %
 /// smaller than with bincode's fixed 8-byte lengths, and visitors are most of the store), and
 /// no record larger than 16 MiB is decoded (a corrupt length cannot make a huge allocation).

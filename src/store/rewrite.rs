@@ -183,6 +183,17 @@ fn catch_up(
     Ok(())
 }
 
+/// Every row of `s` but the `meta` keys a rewrite sets itself: what a rewrite (or a compaction)
+/// must keep as it was.
+#[cfg(test)]
+pub(super) fn kept_rows(s: &Store) -> Vec<super::SnapshotRow> {
+    s.snapshot()
+        .unwrap()
+        .into_iter()
+        .filter(|(tree, key, _)| !rewritten_meta(tree.as_bytes(), key))
+        .collect()
+}
+
 /// Whether a `meta` key is one a rewrite sets itself (and may therefore differ in the copy).
 pub(super) fn rewritten_meta(tree: &[u8], key: &[u8]) -> bool {
     tree == b"meta"
@@ -496,9 +507,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StorageConfig;
     use crate::domain::PageVisitInput;
     use crate::domain::Registration;
-    use crate::store::{reopen, temp_config, SnapshotRow};
+    use crate::store::{reopen, temp_config};
     use std::path::{Path, PathBuf};
 
     fn reg(token: &str, name: &str, email: &str) -> Registration {
@@ -547,15 +559,6 @@ mod tests {
             .collect()
     }
 
-    /// The snapshot without the `meta` keys a rewrite sets itself.
-    fn rows(s: &Store) -> Vec<SnapshotRow> {
-        s.snapshot()
-            .unwrap()
-            .into_iter()
-            .filter(|(tree, key, _)| !rewritten_meta(tree.as_bytes(), key))
-            .collect()
-    }
-
     const MARKERS: [&str; 8] = [
         "Zqxname7731",
         "zqx7731@erase.example",
@@ -567,9 +570,10 @@ mod tests {
         "https://shop.example/zqx7731",
     ];
 
-    /// A store with a few visitors and one erased visitor that had a room, a message and a page
-    /// visit, every field carrying a marker of [`MARKERS`].
-    fn store_with_an_erasure(s: &Store) {
+    /// The store of `config`, with a few visitors and one erased visitor that had a room, a
+    /// message and a page visit, every field carrying a marker of [`MARKERS`].
+    fn store_with_an_erasure(config: &StorageConfig) -> Store {
+        let s = reopen(config);
         for i in 0..50 {
             let r = Registration {
                 token: format!("keep-{i}"),
@@ -586,38 +590,37 @@ mod tests {
         let (room, _) = s
             .open_room("zqxtoken7731", None, crate::model::RoomSource::Api, 2_001)
             .unwrap();
-        let visit = PageVisitInput {
-            token: "zqxtoken7731".into(),
-            rid: Some(room.id.clone()),
-            title: "Zqxtitle7731".into(),
-            change: "url".into(),
-            href: "https://shop.example/zqx7731".into(),
-        };
+        let visit = PageVisitInput::url_change(
+            "zqxtoken7731",
+            Some(&room.id),
+            "Zqxtitle7731",
+            "https://shop.example/zqx7731",
+        );
         s.record_page_visit(&visit, 2_002, None).unwrap();
         s.add_message("zqxtoken7731", &room.id, "Zqxmessage7731 text", None, 2_003)
             .unwrap();
         s.close_room("zqxtoken7731", &room.id, 2_004).unwrap();
         s.delete_visitor("zqxtoken7731", false).unwrap();
         s.flush().unwrap();
+        s
     }
 
     #[test]
     fn a_rewrite_keeps_every_row_and_leaves_no_byte_of_an_erased_visitor() {
         let (_dir, config) = temp_config();
-        let s = reopen(&config);
-        store_with_an_erasure(&s);
+        let s = store_with_an_erasure(&config);
         assert!(s.erase_pending_since().unwrap().is_some());
         assert_eq!(
             found(&config.data_dir, &MARKERS),
             MARKERS,
             "sled keeps the erased bytes in its log until a rewrite"
         );
-        let before = rows(&s);
+        let before = kept_rows(&s);
 
         let r = s.rewrite().unwrap();
         assert_eq!(r.generation, 2);
         assert_eq!(s.generation(), Some(2));
-        assert_eq!(rows(&s), before);
+        assert_eq!(kept_rows(&s), before);
         assert!(s.check().unwrap().problems.is_empty());
         assert_eq!(s.erase_pending_since().unwrap(), None);
         assert_eq!(found(&config.data_dir, &MARKERS), Vec::<&str>::new());
@@ -625,7 +628,7 @@ mod tests {
 
         drop(s);
         let s = reopen(&config);
-        assert_eq!(rows(&s), before);
+        assert_eq!(kept_rows(&s), before);
         assert!(s.visitor_by_token("keep-7").unwrap().is_some());
         let fresh = s
             .register_visitor(&reg("new", "New", "new@example.com"), 3_000)
@@ -689,7 +692,7 @@ mod tests {
             rewriting.store(false, Ordering::Release);
             writers.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let before = rows(&s);
+        let before = kept_rows(&s);
         let mut total = 0;
         for tokens in &written {
             for t in tokens {
@@ -703,7 +706,7 @@ mod tests {
         assert!(s.check().unwrap().problems.is_empty());
         drop(s);
         let s = reopen(&config);
-        assert_eq!(rows(&s), before);
+        assert_eq!(kept_rows(&s), before);
         assert!(s.check().unwrap().problems.is_empty());
     }
 
@@ -711,8 +714,7 @@ mod tests {
     fn an_erasure_stays_due_when_a_rewrite_is_interrupted() {
         let (_dir, config) = temp_config();
         let since = {
-            let s = reopen(&config);
-            store_with_an_erasure(&s);
+            let s = store_with_an_erasure(&config);
             let since = s.erase_pending_since().unwrap().unwrap();
             // Step 1 of a rewrite, then a crash before the switch.
             set_marker_aside(&s.trees().meta).unwrap();
@@ -755,9 +757,8 @@ mod tests {
     fn a_legacy_store_opens_in_place_and_the_first_rewrite_migrates_it() {
         let (_dir, config) = temp_config();
         let before = {
-            let s = reopen(&config);
-            store_with_an_erasure(&s);
-            rows(&s)
+            let s = store_with_an_erasure(&config);
+            kept_rows(&s)
         };
         // The layout of builds before generations: sled's files in the data dir itself.
         let gen1 = layout::generation_dir(&config.data_dir, 1);
@@ -777,7 +778,7 @@ mod tests {
 
         let s = reopen(&config);
         assert_eq!(s.generation(), None);
-        assert_eq!(rows(&s), before);
+        assert_eq!(kept_rows(&s), before);
         assert!(layout::has_legacy(&config.data_dir));
         s.rewrite().unwrap();
         assert_eq!(s.generation(), Some(1));
@@ -795,7 +796,7 @@ mod tests {
         drop(s);
         let s = reopen(&config);
         assert_eq!(s.generation(), Some(1));
-        assert_eq!(rows(&s), before);
+        assert_eq!(kept_rows(&s), before);
     }
 
     #[cfg(unix)]
@@ -804,8 +805,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let (dir, config) = temp_config();
-        let s = reopen(&config);
-        store_with_an_erasure(&s);
+        let s = store_with_an_erasure(&config);
         s.rewrite().unwrap();
         s.register_visitor(&reg("t2", "N", "n2@example.com"), 5)
             .unwrap();

@@ -2,19 +2,16 @@
 
 use super::keys;
 use super::room_rows::{write_message, write_room};
-use super::{decode, id_value, Refusal, Result, Store};
+use super::{get_decoded, id_value, Refusal, Result, Store};
 use crate::domain::rules;
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, Visitor};
 use crate::time::Millis;
 
 impl Store {
     /// The room with this id.
     pub fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
-        match self.trees().roomid_room.get(rid.as_bytes())? {
-            Some(bytes) => decode("roomid_room", rid.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_decoded(&self.trees().roomid_room, "roomid_room", rid.as_bytes())
     }
 
     /// The open room of a visitor, if it has one.
@@ -56,18 +53,14 @@ impl Store {
     /// The messages of a room, oldest first.
     pub fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
         let t = self.trees();
-        let ids = self.ids_with_prefix(
+        self.ids_with_prefix(
             &t.roomid_msgtime_msgid,
             "roomid_msgtime_msgid",
             &keys::prefix(rid),
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(bytes) = t.msgid_message.get(id.as_bytes())? {
-                out.push(decode("msgid_message", id.as_bytes(), &bytes)?);
-            }
-        }
-        Ok(out)
+        )?
+        .iter()
+        .filter_map(|id| get_decoded(&t.msgid_message, "msgid_message", id.as_bytes()).transpose())
+        .collect()
     }
 
     /// `GET livechat/room`. Without `rid`: the visitor's open room, or a new one opened from
@@ -95,40 +88,14 @@ impl Store {
         if let Some(open) = self.open_room_of(&visitor.id)? {
             return Ok((open, false));
         }
-        let room = Room {
-            id: new_id(),
-            fname: visitor
-                .name
-                .clone()
-                .unwrap_or_else(|| visitor.username.clone()),
-            msgs: 0,
-            users_count: 1,
-            ts: now,
-            seq: self.next_seq()?,
-            lm: None,
-            open: true,
-            closed_at: None,
-            closer: None,
-            waiting_response: true,
-            updated_at: now,
-            v: RoomVisitor {
-                id: visitor.id.clone(),
-                username: visitor.username.clone(),
-                token: visitor.token.clone(),
-                status: visitor.status.clone(),
-            },
-            source,
-        };
+        let room = Room::opened_by(&visitor, new_id(), now, self.next_seq()?, source);
         let adopt: Vec<PageVisit> = self
             .page_visits_of_token(token)?
             .into_iter()
             .filter(|p| p.rid.is_none() || p.expire_at.is_some())
             .collect();
         let mut updated = visitor.clone();
-        updated.last_chat = Some(LastChat {
-            rid: room.id.clone(),
-            ts: now,
-        });
+        updated.last_chat = Some(LastChat::of(&room));
         updated.updated_at = now;
         self.transact(|tx| {
             write_room(tx, &room)?;
@@ -154,10 +121,7 @@ impl Store {
     pub fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let _writer = self.lock();
         let (_, mut room) = self.writable_room(token, rid)?;
-        room.open = false;
-        room.closed_at = Some(now);
-        room.closer = Some("visitor".into());
-        room.waiting_response = false;
+        room.close_by_visitor(now);
         room.updated_at = now;
         self.transact(|tx| write_room(tx, &room))?;
         Ok(room)
@@ -176,27 +140,17 @@ impl Store {
         let _writer = self.lock();
         let (visitor, mut room) = self.writable_room(token, rid)?;
         if let Some(id) = id {
-            if let Some(bytes) = self.trees().msgid_message.get(id.as_bytes())? {
-                let existing: Message = decode("msgid_message", id.as_bytes(), &bytes)?;
+            let stored: Option<Message> =
+                get_decoded(&self.trees().msgid_message, "msgid_message", id.as_bytes())?;
+            if let Some(existing) = stored {
                 if existing.rid == rid && existing.u_id == visitor.id {
                     return Ok(existing);
                 }
                 return Err(Refusal::MessageIdTaken.into());
             }
         }
-        let msg = Message {
-            id: id.map(str::to_string).unwrap_or_else(new_id),
-            rid: rid.to_string(),
-            msg: text.to_string(),
-            ts: now,
-            seq: self.next_seq()?,
-            u_id: visitor.id.clone(),
-            u_username: visitor.username.clone(),
-            u_name: visitor.name.clone(),
-            updated_at: now,
-        };
-        room.msgs += 1;
-        room.lm = Some(now);
+        let id = id.map(str::to_string).unwrap_or_else(new_id);
+        let msg = room.visitor_message(&visitor, id, text.to_string(), now, self.next_seq()?);
         room.updated_at = now;
         self.transact(|tx| {
             write_message(tx, &msg)?;

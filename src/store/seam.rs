@@ -1,12 +1,12 @@
 //! The sled store behind the store seam ([`crate::domain::Backend`]): each method is the
-//! store's own method of the same name.
+//! store's own method of the same name (given a request's fields one by one).
 
 use super::{Result, Store};
 use crate::domain::{
-    Backend, Counts, NewUser, Overview, PageVisitInput, Registration, SearchPage, SearchQuery,
-    UserChanges,
+    Backend, Counts, MessageInput, NewUser, Overview, PageVisitInput, Registration, RoomRequest,
+    SearchPage, SearchQuery, UserChanges,
 };
-use crate::model::{Message, PageVisit, Room, RoomSource, Session, User, Visitor};
+use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
 use crate::time::Millis;
 use futures_util::future::BoxFuture;
 
@@ -46,14 +46,9 @@ impl Backend for Store {
     fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
         Store::page_visits_of_token(self, token)
     }
-    fn open_room(
-        &self,
-        token: &str,
-        rid: Option<&str>,
-        source: RoomSource,
-        now: Millis,
-    ) -> Result<(Room, bool)> {
-        Store::open_room(self, token, rid, source, now)
+    fn open_room(&self, request: &RoomRequest, now: Millis) -> Result<(Room, bool)> {
+        let RoomRequest { token, rid, source } = request;
+        Store::open_room(self, token, rid.as_deref(), *source, now)
     }
     fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
         Store::room_by_id(self, rid)
@@ -64,15 +59,14 @@ impl Backend for Store {
     fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         Store::close_room(self, token, rid, now)
     }
-    fn add_message(
-        &self,
-        token: &str,
-        rid: &str,
-        text: &str,
-        id: Option<&str>,
-        now: Millis,
-    ) -> Result<Message> {
-        Store::add_message(self, token, rid, text, id, now)
+    fn add_message(&self, message: &MessageInput, now: Millis) -> Result<Message> {
+        let MessageInput {
+            token,
+            rid,
+            text,
+            id,
+        } = message;
+        Store::add_message(self, token, rid, text, id.as_deref(), now)
     }
     fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
         Store::messages_of_room(self, rid)

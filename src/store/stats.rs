@@ -67,24 +67,35 @@ fn bump(
     Ok(())
 }
 
+/// Moves a record's counts from what `old` counts in to what `new` counts in (`None`: absent):
+/// `bump_each` takes -1 for `old`'s, then +1 for `new`'s; nothing when they count the same.
+fn recount<K: PartialEq>(
+    old: Option<K>,
+    new: Option<K>,
+    mut bump_each: impl FnMut(&K, i64) -> TxResult<()>,
+) -> TxResult<()> {
+    if old == new {
+        return Ok(());
+    }
+    if let Some(counted) = &old {
+        bump_each(counted, -1)?;
+    }
+    if let Some(counted) = &new {
+        bump_each(counted, 1)?;
+    }
+    Ok(())
+}
+
 /// A visitor was written (`old` → `new`, `None`: absent): counts it by its creation day.
 pub(super) fn visitor_changed(
     tx: &Tx,
     old: Option<&Visitor>,
     new: Option<&Visitor>,
 ) -> TxResult<()> {
-    let old_day = old.map(|v| day_of(v.ts));
-    let new_day = new.map(|v| day_of(v.ts));
-    if old_day == new_day {
-        return Ok(());
-    }
-    if let Some(day) = old_day {
-        bump(tx.day_count, "day_count", &day_key(day, VISITORS), -1)?;
-    }
-    if let Some(day) = new_day {
-        bump(tx.day_count, "day_count", &day_key(day, VISITORS), 1)?;
-    }
-    Ok(())
+    let day = |v: &Visitor| day_of(v.ts);
+    recount(old.map(day), new.map(day), |&day, delta| {
+        bump(tx.day_count, "day_count", &day_key(day, VISITORS), delta)
+    })
 }
 
 /// An entry was written (`old` → `new`, `None`: absent): counts it by day and by page.
@@ -93,20 +104,20 @@ pub(super) fn visit_changed(
     old: Option<&PageVisit>,
     new: Option<&PageVisit>,
 ) -> TxResult<()> {
-    let of = |p: &PageVisit| (day_of(p.ts), p.href.clone());
-    let (before, after) = (old.map(of), new.map(of));
-    if before == after {
-        return Ok(());
-    }
-    if let Some((day, href)) = before {
-        bump(tx.day_count, "day_count", &day_key(day, VISITS), -1)?;
-        bump(tx.dayhref_count, "dayhref_count", &href_key(day, &href), -1)?;
-    }
-    if let Some((day, href)) = after {
-        bump(tx.day_count, "day_count", &day_key(day, VISITS), 1)?;
-        bump(tx.dayhref_count, "dayhref_count", &href_key(day, &href), 1)?;
-    }
-    Ok(())
+    let day_and_page = |p: &PageVisit| (day_of(p.ts), p.href.clone());
+    recount(
+        old.map(day_and_page),
+        new.map(day_and_page),
+        |(day, href), delta| {
+            bump(tx.day_count, "day_count", &day_key(*day, VISITS), delta)?;
+            bump(
+                tx.dayhref_count,
+                "dayhref_count",
+                &href_key(*day, href),
+                delta,
+            )
+        },
+    )
 }
 
 impl Store {
@@ -311,11 +322,8 @@ mod tests {
             let t = s.trees();
             t.day_count.clear().unwrap();
             t.dayhref_count.clear().unwrap();
-            t.meta
-                .insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(3))
-                .unwrap();
+            crate::store::migrate::set_version(&s.engine().db, &t, 3).unwrap();
         }
-        s.flush().unwrap();
         drop(s);
         let s = crate::store::reopen(&config);
         assert_eq!(stored(&s), want);

@@ -5,7 +5,7 @@
 //! `userid_tokenhash`.
 
 use super::keys;
-use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
+use super::{decoded_rows, get_decoded, id_value, Refusal, Result, Store, Tx, TxResult};
 use crate::domain::rules::ADMIN_ROLE;
 use crate::domain::{NewUser, UserChanges};
 use crate::model::ids::new_id;
@@ -29,10 +29,7 @@ fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
 impl Store {
     /// The user with this id.
     pub fn user_by_id(&self, id: &str) -> Result<Option<User>> {
-        match self.trees().userid_user.get(id.as_bytes())? {
-            Some(bytes) => decode("userid_user", id.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_decoded(&self.trees().userid_user, "userid_user", id.as_bytes())
     }
 
     /// The user with this username (case-insensitive).
@@ -201,10 +198,11 @@ impl Store {
 
     /// The session of a token hash.
     pub fn session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
-        match self.trees().tokenhash_session.get(token_hash)? {
-            Some(bytes) => decode("tokenhash_session", token_hash, &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_decoded(
+            &self.trees().tokenhash_session,
+            "tokenhash_session",
+            token_hash,
+        )
     }
 
     /// Ends one session (logout).
@@ -220,9 +218,8 @@ impl Store {
     pub fn prune_sessions(&self, now: Millis) -> Result<u64> {
         let _writer = self.lock();
         let mut expired = Vec::new();
-        for row in self.trees().tokenhash_session.iter() {
-            let (hash, bytes) = row?;
-            let s: Session = decode("tokenhash_session", &hash, &bytes)?;
+        for row in decoded_rows::<Session>(&self.trees().tokenhash_session, "tokenhash_session") {
+            let (hash, s) = row?;
             if s.expires_at <= now {
                 expired.push((s.user_id, hash.to_vec()));
             }

@@ -36,12 +36,8 @@ pub async fn messages(
         return Err(ApiError::Plain("error-not-allowed".into()));
     }
     // Oldest first unless `{"ts":-1}`; equal times in write order.
-    let default = [("ts".to_string(), true)];
-    let sort = if paging.sort.is_empty() {
-        &default[..]
-    } else {
-        &paging.sort[..]
-    };
+    let oldest_first = [("ts".to_string(), true)];
+    let sort = paging.sort_or(&oldest_first);
     sort_by_fields(&mut messages, sort, |_, a, b| a.ts.cmp(&b.ts), |m| m.seq);
     let total = messages.len();
     let items = paging.apply(messages).iter().map(wire::message).collect();

@@ -6,7 +6,7 @@ use crate::domain::{NewUser, UserChanges};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{grant, Authorized, QueryParams};
-use crate::http::param_errors::{ajv_additional, ajv_required, ajv_type};
+use crate::http::param_errors::{ajv_map_keys, ajv_type};
 use crate::http::query::paginated;
 use crate::http::{read, write, AppState};
 use crate::model::limits::{self, valid_username};
@@ -30,20 +30,6 @@ fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiErro
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(ajv_type("boolean")),
     }
-}
-
-fn check_keys(
-    map: &Map<String, Value>,
-    required: &[&str],
-    allowed: &[&str],
-) -> Result<(), ApiError> {
-    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
-        return Err(ajv_required(key));
-    }
-    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ajv_additional());
-    }
-    Ok(())
 }
 
 fn roles(map: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
@@ -118,6 +104,20 @@ async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
         .map_err(ApiError::Internal)
 }
 
+/// The answer of `users.create` and `users.update`: `{user}`.
+fn user_answer(user: &User) -> HttpResponse {
+    success(fields([("user", wire::user(user))]))
+}
+
+/// Deletes the file with the first admin's initial password when `user` is that admin (its
+/// password changed, or it is gone): the file would only hold a stale secret.
+fn forget_initial_password_of(state: &AppState, user: &User) -> Result<(), ApiError> {
+    if user.username.eq_ignore_ascii_case(FIRST_ADMIN) {
+        forget_initial_password(&state.config.storage.data_dir).map_err(ApiError::Internal)?;
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/users.create` — `{username, password, name?, email?, roles?, active?}`.
 pub async fn create(
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(
+    ajv_map_keys(
         &b,
         &["username", "password"],
         &[
@@ -176,7 +176,7 @@ pub async fn create(
             ),
             other => other,
         })?;
-    Ok(success(fields([("user", wire::user(&user))])))
+    Ok(user_answer(&user))
 }
 
 /// `GET /api/v1/users.list` — every user, paginated, sortable by `username`, `name`, `createdAt`.
@@ -185,13 +185,8 @@ pub async fn list(
     _agent: Authorized<grant::ManageUsers>,
     query: QueryParams,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = paginated(
-        &query,
-        &[],
-        &[],
-        &["username", "name", "createdAt"],
-        &state.config.api,
-    )?;
+    let sortable = ["username", "name", "createdAt"];
+    let paging = paginated(&query, &[], &[], &sortable, &state.config.api)?;
     let mut users = read(&state, |s| s.list_users()).await?;
     // Unsorted: store order. Equal values are ordered by username (unique).
     let compare = |field: &String, a: &User, b: &User| match field.as_str() {
@@ -215,12 +210,12 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(&b, &["userId", "data"], &["userId", "data"])?;
+    ajv_map_keys(&b, &["userId", "data"], &["userId", "data"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     let Some(Value::Object(data)) = b.get("data") else {
         return Err(ajv_type("object"));
     };
-    check_keys(data, &[], &["password", "roles", "active", "name", "email"])?;
+    ajv_map_keys(data, &[], &["password", "roles", "active", "name", "email"])?;
     let password = opt_string(data, "password")?;
     let name = opt_string(data, "name")?;
     let email = check_profile(&name, &opt_string(data, "email")?)?;
@@ -243,10 +238,10 @@ pub async fn update(
     };
     let now = now_ms();
     let user = write(&state, move |s| s.update_user(&user_id, changes, now)).await?;
-    if new_password && user.username.eq_ignore_ascii_case(FIRST_ADMIN) {
-        forget_initial_password(&state.config.storage.data_dir).map_err(ApiError::Internal)?;
+    if new_password {
+        forget_initial_password_of(&state, &user)?;
     }
-    Ok(success(fields([("user", wire::user(&user))])))
+    Ok(user_answer(&user))
 }
 
 /// `POST /api/v1/users.delete` — `{userId}`; its tokens go with it.
@@ -256,12 +251,10 @@ pub async fn delete(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.object()?;
-    check_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
+    ajv_map_keys(&b, &["userId"], &["userId", "confirmRelinquish"])?;
     let user_id = opt_string(&b, "userId")?.unwrap_or_default();
     let user = write(&state, move |s| s.delete_user(&user_id)).await?;
-    if user.username.eq_ignore_ascii_case(FIRST_ADMIN) {
-        forget_initial_password(&state.config.storage.data_dir).map_err(ApiError::Internal)?;
-    }
+    forget_initial_password_of(&state, &user)?;
     Ok(success(Map::new()))
 }
 

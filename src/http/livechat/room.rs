@@ -1,5 +1,6 @@
 //! The visitor's chat loop: open a room, send messages, close it.
 
+use crate::domain::{MessageInput, RoomRequest};
 use crate::http::body::JsonBody;
 use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{limit, PerIp};
@@ -35,20 +36,22 @@ pub async fn room(
             return Err(ApiError::too_long("rid", limits::ID_CHARS));
         }
     }
-    let source = room_source(&req);
+    let request = RoomRequest {
+        token,
+        rid,
+        source: room_source(&req),
+    };
     let now = now_ms();
-    let (room, new) = write(&state, move |s| {
-        s.open_room(&token, rid.as_deref(), source, now)
-    })
-    .await
-    .map_err(|e| match e {
-        // Rocket.Chat's plain `invalid-room`: the rid is not an open room of this visitor.
-        ApiError::Coded {
-            code: "invalid-room",
-            ..
-        } => ApiError::Plain("invalid-room".into()),
-        other => other,
-    })?;
+    let (room, new) = write(&state, move |s| s.open_room(&request, now))
+        .await
+        .map_err(|e| match e {
+            // Rocket.Chat's plain `invalid-room`: the rid is not an open room of this visitor.
+            ApiError::Coded {
+                code: "invalid-room",
+                ..
+            } => ApiError::Plain("invalid-room".into()),
+            other => other,
+        })?;
     Ok(success(fields([
         ("room", wire::room(&room, Token::Show)),
         ("newRoom", json!(new)),
@@ -85,9 +88,7 @@ pub async fn close(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.object()?;
-    let (required, _) = flat_strings(&body, &["rid", "token"], &[])?;
-    let [rid, token] = [required[0].clone(), required[1].clone()];
+    let ([rid, token], []) = flat_strings(&body.object()?, ["rid", "token"], [])?;
     let now = now_ms();
     let room = write(&state, move |s| s.close_room(&token, &rid, now))
         .await
@@ -104,14 +105,9 @@ pub async fn message(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.object()?;
-    let (required, optional) = flat_strings(&body, &["token", "rid", "msg"], &["_id"])?;
-    let [token, rid, text] = [
-        required[0].clone(),
-        required[1].clone(),
-        required[2].clone(),
-    ];
-    let id = optional[0].clone().filter(|id| !id.is_empty());
+    let ([token, rid, text], [id]) =
+        flat_strings(&body.object()?, ["token", "rid", "msg"], ["_id"])?;
+    let id = id.filter(|id| !id.is_empty());
     if text.chars().count() > limits::MESSAGE_CHARS {
         return Err(ApiError::too_long("msg", limits::MESSAGE_CHARS));
     }
@@ -121,10 +117,13 @@ pub async fn message(
     {
         return Err(ApiError::too_long("_id", limits::ID_CHARS));
     }
+    let message = MessageInput {
+        token,
+        rid,
+        text,
+        id,
+    };
     let now = now_ms();
-    let msg = write(&state, move |s| {
-        s.add_message(&token, &rid, &text, id.as_deref(), now)
-    })
-    .await?;
+    let msg = write(&state, move |s| s.add_message(&message, now)).await?;
     Ok(success(fields([("message", wire::message(&msg))])))
 }

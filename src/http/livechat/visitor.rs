@@ -7,8 +7,8 @@ use crate::http::error::{fields, success, ApiError};
 use crate::http::extract::{limit, PerIp};
 use crate::http::param_errors::{expected, maybe_string, missing, string, unknown};
 use crate::http::{lookup, visitor_ip, write, AppState};
-use crate::model::limits;
 use crate::model::wire::{self, Token};
+use crate::model::{limits, Visitor};
 use crate::time::{iso, now_ms};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -43,34 +43,31 @@ pub async fn register(
     }
     let now = now_ms();
     let visitor = write(&state, move |s| s.register_visitor(&reg, now)).await?;
-    Ok(success(fields([(
-        "visitor",
-        wire::visitor(&visitor, Token::Show),
-    )])))
+    Ok(shown(&visitor))
 }
 
 /// `GET /api/v1/livechat/visitor/{token}` — the whole visitor document, token included.
 pub async fn get(
     _counted: PerIp<limit::GetVisitor>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
     let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
-    Ok(success(fields([(
-        "visitor",
-        wire::visitor(&visitor, Token::Show),
-    )])))
+    Ok(shown(&visitor))
+}
+
+/// The answer of `register` and `get`: the visitor with its token.
+fn shown(visitor: &Visitor) -> HttpResponse {
+    success(fields([("visitor", wire::visitor(visitor, Token::Show))]))
 }
 
 /// `DELETE /api/v1/livechat/visitor/{token}` — GDPR erasure of the visitor and all it left.
 pub async fn delete(
     _counted: PerIp<limit::DeleteVisitor>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = path.into_inner();
     let allow_open = state.config.livechat.allow_delete_with_open_rooms;
     let id = write(&state, move |s| s.delete_visitor(&token, allow_open)).await?;
     Ok(success(fields([(

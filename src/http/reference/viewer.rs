@@ -37,38 +37,33 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A file of the vendored viewer, served under its own name.
+macro_rules! vendored_asset {
+    ($file:literal, $content_type:expr) => {
+        Asset {
+            name: $file,
+            content_type: $content_type,
+            bytes: vendored!($file),
+        }
+    };
+}
+
 /// Every file served under `/api/docs/`.
 pub const ASSETS: &[Asset] = &[
-    Asset {
-        name: "swagger-ui-bundle.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: vendored!("swagger-ui-bundle.js"),
-    },
-    Asset {
-        name: "swagger-ui.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: vendored!("swagger-ui.css"),
-    },
+    vendored_asset!("swagger-ui-bundle.js", JAVASCRIPT),
+    vendored_asset!("swagger-ui.css", CSS),
     Asset {
         name: "init.js",
-        content_type: "text/javascript; charset=utf-8",
+        content_type: JAVASCRIPT,
         bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/api-docs/init.js")),
     },
-    Asset {
-        name: "LICENSE",
-        content_type: "text/plain; charset=utf-8",
-        bytes: vendored!("LICENSE"),
-    },
-    Asset {
-        name: "NOTICE",
-        content_type: "text/plain; charset=utf-8",
-        bytes: vendored!("NOTICE"),
-    },
-    Asset {
-        name: "swagger-ui-bundle.js.LICENSE.txt",
-        content_type: "text/plain; charset=utf-8",
-        bytes: vendored!("swagger-ui-bundle.js.LICENSE.txt"),
-    },
+    vendored_asset!("LICENSE", TEXT),
+    vendored_asset!("NOTICE", TEXT),
+    vendored_asset!("swagger-ui-bundle.js.LICENSE.txt", TEXT),
 ];
 
 /// The page at `/api/docs`.

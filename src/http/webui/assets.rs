@@ -53,31 +53,40 @@ impl Asset {
     }
 }
 
+/// The assets of each folder, in order (see [`asset!`]).
+macro_rules! assets {
+    ($( $kind:ident: $prefix:literal => $folder:literal [ $($file:tt),* ] ),* $(,)?) => {
+        [ $( $( asset!($kind, $prefix, $folder, $file), )* )* ]
+    };
+}
+
+/// One file of `web/<folder>`: `index` (its `index.html`) answers `prefix` itself, any other
+/// file `prefix` + its name.
 macro_rules! asset {
-    ($url:literal, $file:literal, $kind:expr) => {
+    ($kind:ident, $prefix:literal, $folder:literal, index) => {
+        asset!(@at $kind, $prefix, concat!($folder, "index.html"))
+    };
+    ($kind:ident, $prefix:literal, $folder:literal, $name:literal) => {
+        asset!(@at $kind, concat!($prefix, $name), concat!($folder, $name))
+    };
+    (@at $kind:ident, $url:expr, $file:expr) => {
         Asset {
             url: $url,
             file: $file,
-            kind: $kind,
+            kind: Kind::$kind,
             bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $file)),
         }
     };
 }
 
-/// Every embedded file.
-pub const ASSETS: &[Asset] = &[
-    asset!("/console/", "console/index.html", Kind::Console),
-    asset!("/console/app.css", "console/app.css", Kind::Console),
-    asset!("/console/app.js", "console/app.js", Kind::Console),
-    asset!("/console/api.js", "console/api.js", Kind::Console),
-    asset!("/console/dom.js", "console/dom.js", Kind::Console),
-    asset!("/console/views.js", "console/views.js", Kind::Console),
-    asset!("/console/overview.js", "console/overview.js", Kind::Console),
-    asset!("/livechat/visitor.js", "tracker/visitor.js", Kind::Tracker),
-    asset!("/livechat/demo/", "demo/index.html", Kind::Demo),
-    asset!("/livechat/demo/second.html", "demo/second.html", Kind::Demo),
-    asset!("/livechat/demo/demo.js", "demo/demo.js", Kind::Demo),
-    asset!("/livechat/demo/demo.css", "demo/demo.css", Kind::Demo),
+/// Every embedded file: per folder of `web/`, its kind, the URL prefix it is served under, and
+/// its files.
+pub const ASSETS: &[Asset] = &assets![
+    Console: "/console/" => "console/" [
+        index, "app.css", "app.js", "api.js", "dom.js", "views.js", "overview.js"
+    ],
+    Tracker: "/livechat/" => "tracker/" ["visitor.js"],
+    Demo: "/livechat/demo/" => "demo/" [index, "second.html", "demo.js", "demo.css"],
 ];
 
 /// The file answering `path`, if any.

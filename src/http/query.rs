@@ -1,10 +1,10 @@
 //! Query parameters of agent endpoints, checked in AJV's order (required, then unlisted, then
 //! types), and the shared `offset`/`count`/`sort` parser of paginated endpoints (§1.5).
 
-use super::error::ApiError;
+use super::error::{success, ApiError};
 use super::param_errors::ajv_keys;
 use crate::config::ApiConfig;
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -28,6 +28,14 @@ impl Paging {
             Some(n) => it.take(n).collect(),
             None => it.collect(),
         }
+    }
+
+    /// The 200 answer `{<name>: [the page of all, each shown by view], count, offset, total,
+    /// success}`.
+    pub fn answer<T>(&self, name: &str, all: Vec<T>, view: impl Fn(&T) -> Value) -> HttpResponse {
+        let total = all.len();
+        let items = self.apply(all).iter().map(view).collect();
+        success(self.body(name, items, total))
     }
 
     /// The requested order, else `default`.

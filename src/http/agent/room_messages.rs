@@ -2,7 +2,7 @@
 //! Rocket.Chat's path and answer (`{messages, count, offset, total}`).
 
 use crate::credentials::Permission;
-use crate::http::error::{success, ApiError};
+use crate::http::error::ApiError;
 use crate::http::extract::{grant, Authorized, QueryParams};
 use crate::http::query::paginated;
 use crate::http::{read, AppState};
@@ -39,7 +39,5 @@ pub async fn messages(
     let oldest_first = [("ts".to_string(), true)];
     let sort = paging.sort_or(&oldest_first);
     sort_by_fields(&mut messages, sort, |_, a, b| a.ts.cmp(&b.ts), |m| m.seq);
-    let total = messages.len();
-    let items = paging.apply(messages).iter().map(wire::message).collect();
-    Ok(success(paging.body("messages", items, total)))
+    Ok(paging.answer("messages", messages, wire::message))
 }

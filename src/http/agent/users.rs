@@ -197,9 +197,7 @@ pub async fn list(
     sort_by_fields(&mut users, &paging.sort, compare, |u| {
         u.username.to_lowercase()
     });
-    let total = users.len();
-    let items = paging.apply(users).iter().map(wire::user).collect();
-    Ok(success(paging.body("users", items, total)))
+    Ok(paging.answer("users", users, wire::user))
 }
 
 /// `POST /api/v1/users.update` — `{userId, data:{password?, roles?, active?, name?, email?}}`.

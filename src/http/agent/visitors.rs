@@ -96,20 +96,10 @@ async fn pages_visited(
         .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?,
     };
     // Newest first unless `{"ts":1}`; equal times in write order.
-    let default = [("ts".to_string(), false)];
-    let sort = if paging.sort.is_empty() {
-        &default[..]
-    } else {
-        &paging.sort[..]
-    };
+    let newest_first = [("ts".to_string(), false)];
+    let sort = paging.sort_or(&newest_first);
     sort_by_fields(&mut pages, sort, |_, a, b| a.ts.cmp(&b.ts), |p| p.seq);
-    let total = pages.len();
-    let items = paging
-        .apply(pages)
-        .iter()
-        .map(|p| wire::page_visit(p, Token::Hide))
-        .collect();
-    Ok(success(paging.body("pages", items, total)))
+    Ok(paging.answer("pages", pages, |p| wire::page_visit(p, Token::Hide)))
 }
 
 /// `GET /api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}` — every
@@ -141,13 +131,7 @@ pub async fn chat_history(
         return Err(ApiError::Plain("error-not-allowed".into()));
     }
     sort_rooms(&mut rooms, &paging.sort);
-    let total = rooms.len();
-    let items = paging
-        .apply(rooms)
-        .iter()
-        .map(|r| wire::room(r, Token::Hide))
-        .collect();
-    Ok(success(paging.body("history", items, total)))
+    Ok(paging.answer("history", rooms, |r| wire::room(r, Token::Hide)))
 }
 
 /// Default newest first (`ts` -1); equal values keep write order.
@@ -268,11 +252,7 @@ pub async fn custom_fields(
         };
         sort_by_fields(&mut defs, &paging.sort, compare, |d| d.id.clone());
     }
-    let total = defs.len();
-    let items = paging
-        .apply(defs)
-        .iter()
-        .map(|d| {
+    Ok(paging.answer("customFields", defs, |d| {
             json!({
                 "_id": d.id,
                 "label": if d.label.is_empty() { &d.id } else { &d.label },
@@ -284,7 +264,5 @@ pub async fn custom_fields(
                 "regexp": "",
                 "defaultValue": "",
             })
-        })
-        .collect();
-    Ok(success(paging.body("customFields", items, total)))
+        }))
 }

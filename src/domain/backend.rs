@@ -119,4 +119,18 @@ pub trait Backend: Send + Sync + 'static {
     fn counts(&self) -> Counts;
     /// Makes every write so far durable now (commands on a stopped store, before they exit).
     fn flush(&self) -> Result<()>;
+    /// Whether a point read (one visitor, one session) is cheap enough to run on the calling
+    /// async worker ([`crate::http::lookup`]): true for an in-process store, false for a network
+    /// database, whose reads go to the blocking pool.
+    fn point_reads_are_cheap(&self) -> bool {
+        true
+    }
+
+    // --- background jobs ---
+
+    /// Deletes expired navigation entries and, with `retention`, every entry older than
+    /// `now - retention`; how many.
+    fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64>;
+    /// Deletes login sessions expired at `now`; how many.
+    fn prune_sessions(&self, now: Millis) -> Result<u64>;
 }

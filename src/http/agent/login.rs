@@ -52,7 +52,8 @@ pub async fn login(
         }
     };
 
-    let found = lookup(&state, |s| s.user_by_username(&username));
+    let wanted = username.clone();
+    let found = lookup(&state, move |s| s.user_by_username(&wanted)).await;
     let found = match found {
         Ok(found) => found.filter(|u| u.active),
         Err(e) => {

@@ -56,7 +56,8 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
+    let visitor = lookup(&state, move |s| s.visitor_by_token(&token))
+        .await?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
     Ok(success(fields([(
         "visitor",

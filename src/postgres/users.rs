@@ -1,0 +1,231 @@
+//! Users and login sessions on PostgreSQL. Sessions are keyed by the SHA-256 of the login
+//! token; the token itself is never stored. "Never leave no active admin" holds across
+//! processes: every change that could remove an active admin locks all active admins' rows
+//! first, so two such changes run one after the other.
+
+use super::{json, record, transaction, Inner, PgResult};
+use crate::domain::rules::ADMIN_ROLE;
+use crate::domain::{NewUser, Refusal, UserChanges};
+use crate::model::ids::new_id;
+use crate::model::{Session, User};
+use crate::time::Millis;
+use tokio_postgres::GenericClient;
+
+fn is_active_admin(u: &User) -> bool {
+    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
+}
+
+/// The lower-cased username: unique regardless of case.
+fn username_key(username: &str) -> String {
+    username.to_lowercase()
+}
+
+fn first<T: serde::de::DeserializeOwned>(rows: &[tokio_postgres::Row]) -> PgResult<Option<T>> {
+    rows.first().map(|r| record(r, "record")).transpose()
+}
+
+async fn find(client: &impl GenericClient, id: &str, lock: bool) -> PgResult<Option<User>> {
+    let sql = if lock {
+        "SELECT record FROM users WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT record FROM users WHERE id = $1"
+    };
+    first(&client.query(sql, &[&id]).await?)
+}
+
+/// The user with this id.
+pub(super) async fn by_id(inner: &Inner, id: &str) -> PgResult<Option<User>> {
+    let client = inner.client().await?;
+    find(&**client, id, false).await
+}
+
+/// The user with this username (case-insensitive).
+pub(super) async fn by_username(inner: &Inner, username: &str) -> PgResult<Option<User>> {
+    let client = inner.client().await?;
+    first(
+        &client
+            .query(
+                "SELECT record FROM users WHERE username_key = $1",
+                &[&username_key(username)],
+            )
+            .await?,
+    )
+}
+
+/// Every user, by username (byte order of the lower-cased name, as the sled store lists them).
+pub(super) async fn list(inner: &Inner) -> PgResult<Vec<User>> {
+    let client = inner.client().await?;
+    let rows = client
+        .query(
+            "SELECT record FROM users ORDER BY username_key COLLATE \"C\"",
+            &[],
+        )
+        .await?;
+    rows.iter().map(|r| record(r, "record")).collect()
+}
+
+/// Creates a user; the username must be free regardless of case.
+pub(super) async fn create(inner: &Inner, new: NewUser, now: Millis) -> PgResult<User> {
+    let user = User {
+        id: new_id(),
+        username: new.username,
+        name: new.name,
+        email: new.email,
+        password_hash: new.password_hash,
+        roles: new.roles,
+        active: new.active,
+        created_at: now,
+        updated_at: now,
+    };
+    let client = inner.client().await?;
+    let inserted = client
+        .execute(
+            "INSERT INTO users (id, username_key, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (username_key) DO NOTHING",
+            &[&user.id, &username_key(&user.username), &json(&user)?],
+        )
+        .await?;
+    if inserted == 0 {
+        return Err(Refusal::UsernameTaken.into());
+    }
+    Ok(user)
+}
+
+/// Refuses a change that would leave no active admin when there is one now. Locks every active
+/// admin's row, so that two such changes cannot both pass.
+async fn keep_an_admin(
+    client: &impl GenericClient,
+    before: &User,
+    after: Option<&User>,
+) -> PgResult<()> {
+    if !is_active_admin(before) || after.is_some_and(is_active_admin) {
+        return Ok(());
+    }
+    let rows = client
+        .query("SELECT record FROM users ORDER BY id FOR UPDATE", &[])
+        .await?;
+    let others = rows
+        .iter()
+        .map(|r| record::<User>(r, "record"))
+        .collect::<PgResult<Vec<_>>>()?
+        .iter()
+        .filter(|u| u.id != before.id && is_active_admin(u))
+        .count();
+    if others == 0 {
+        return Err(Refusal::LastAdmin.into());
+    }
+    Ok(())
+}
+
+/// Applies `changes`; a new password or a deactivation revokes every session of the user.
+pub(super) async fn update(
+    inner: &Inner,
+    id: &str,
+    changes: UserChanges,
+    now: Millis,
+) -> PgResult<User> {
+    transaction!(inner, |tx| {
+        let old = find(tx, id, true).await?.ok_or(Refusal::UnknownUser)?;
+        let mut new = old.clone();
+        if let Some(hash) = &changes.password_hash {
+            new.password_hash = hash.clone();
+        }
+        if let Some(roles) = &changes.roles {
+            new.roles = roles.clone();
+        }
+        if let Some(active) = changes.active {
+            new.active = active;
+        }
+        if let Some(name) = &changes.name {
+            new.name = Some(name.clone());
+        }
+        if let Some(email) = &changes.email {
+            new.email = Some(email.clone());
+        }
+        new.updated_at = now;
+        keep_an_admin(tx, &old, Some(&new)).await?;
+        if changes.password_hash.is_some() || !new.active {
+            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
+                .await?;
+        }
+        tx.execute(
+            "UPDATE users SET record = $2 WHERE id = $1",
+            &[&id, &json(&new)?],
+        )
+        .await?;
+        new
+    })
+}
+
+/// Deletes a user and every session of it; never the last active admin.
+pub(super) async fn delete(inner: &Inner, id: &str) -> PgResult<User> {
+    transaction!(inner, |tx| {
+        let user = find(tx, id, true).await?.ok_or(Refusal::UnknownUser)?;
+        keep_an_admin(tx, &user, None).await?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM users WHERE id = $1", &[&id]).await?;
+        user
+    })
+}
+
+/// The session of a token hash.
+pub(super) async fn session(inner: &Inner, token_hash: &[u8]) -> PgResult<Option<Session>> {
+    let client = inner.client().await?;
+    first(
+        &client
+            .query(
+                "SELECT record FROM sessions WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await?,
+    )
+}
+
+/// A login's session, created only while the user is active and still has the password hash
+/// the login verified (the user's row is locked meanwhile); `false` otherwise.
+pub(super) async fn create_login_session(
+    inner: &Inner,
+    token_hash: &[u8],
+    session: &Session,
+    verified_hash: &str,
+) -> PgResult<bool> {
+    transaction!(inner, |tx| {
+        match find(tx, &session.user_id, true).await? {
+            Some(user) if user.active && user.password_hash == verified_hash => {
+                tx.execute(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at, record) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO UPDATE \
+                     SET user_id = excluded.user_id, expires_at = excluded.expires_at, \
+                     record = excluded.record",
+                    &[
+                        &token_hash,
+                        &session.user_id,
+                        &session.expires_at,
+                        &json(session)?,
+                    ],
+                )
+                .await?;
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Ends one session (logout).
+pub(super) async fn revoke_session(inner: &Inner, token_hash: &[u8]) -> PgResult<()> {
+    let client = inner.client().await?;
+    client
+        .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+        .await?;
+    Ok(())
+}
+
+/// Deletes sessions that expired at or before `now`. How many.
+pub(super) async fn prune_sessions(inner: &Inner, now: Millis) -> PgResult<u64> {
+    let client = inner.client().await?;
+    Ok(client
+        .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
+        .await?)
+}

@@ -45,7 +45,7 @@ async fn only_admins_take_backups() {
 async fn a_backup_taken_during_writes_restores_every_write_acknowledged_before_it() {
     let (app, _dir, backups) = app();
     let admin = app.user("boss", &["admin"]);
-    let store = app.state.store.clone();
+    let store = app.sled().clone();
     let stop = Arc::new(AtomicBool::new(false));
     // (token, acknowledged at) of every registration the writers saw succeed.
     let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();

@@ -259,8 +259,7 @@ pub async fn login_ok(app: &TestApp, username: &str, password: &str) -> Creds {
 pub fn expired_creds(app: &TestApp, user_id: &str) -> Creds {
     let token = visitord::credentials::new_login_token();
     let now = visitord::time::now_ms();
-    app.state
-        .store
+    app.sled()
         .create_session(
             &visitord::credentials::token_hash(&token),
             &visitord::model::Session {

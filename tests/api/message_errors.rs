@@ -10,7 +10,7 @@ use visitord::time::now_ms;
 
 /// Registers `token` and opens its room in the store; returns the room id.
 fn visitor_with_room(app: &TestApp, token: &str) -> String {
-    let store = &app.state.store;
+    let store = &app.sled();
     let reg = Registration {
         token: token.into(),
         ..Default::default()
@@ -97,8 +97,7 @@ async fn every_client_error_of_message_has_its_exact_body() {
     assert_eq!(stored_message_count(&app, &other), 0);
 
     // A closed room.
-    app.state
-        .store
+    app.backend()
         .close_room("mine", &rid, now_ms())
         .expect("close");
     let closed = message(&app, json!({"token": "mine", "rid": rid, "msg": "late"})).await;

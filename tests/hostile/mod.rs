@@ -83,7 +83,7 @@ impl Hostile {
         let admin = app.user("admin1", &["admin"]);
         let decoy = app.user("decoy", &["livechat-agent"]);
         let victim = app.user("victim", &["livechat-agent"]);
-        let store = &app.state.store;
+        let store = &app.sled();
         let token = "fixture-token".to_string();
         let now = now_ms();
         let visitor = store
@@ -256,7 +256,7 @@ impl Hostile {
     /// Sends `req`, checks the envelope of the response and, when it is a rejection, that the
     /// store did not change. `what` names the request in failure messages.
     pub async fn send(&self, req: TestRequest, what: &str) -> Resp {
-        let store = &self.app.state.store;
+        let store = &self.app.sled();
         let call = self.caller().await;
         let before = store.snapshot().expect("snapshot");
         let resp = call(req).await;
@@ -277,7 +277,7 @@ impl Hostile {
 
     /// `Store::check()` finds nothing.
     pub fn assert_consistent(&self, what: &str) {
-        let report = self.app.state.store.check().expect("check");
+        let report = self.app.sled().check().expect("check");
         assert!(
             report.problems.is_empty(),
             "{what}: store check: {:#?}",

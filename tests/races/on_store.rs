@@ -32,7 +32,7 @@ fn visit(store: &Store, token: &str, rid: Option<&str>, title: &str) {
 #[test]
 fn one_token_many_registrants_make_one_visitor() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     let mut usernames = BTreeSet::new();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
@@ -103,7 +103,7 @@ fn one_token_many_registrants_make_one_visitor() {
 #[test]
 fn one_phone_under_many_tokens_keeps_the_first_token() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let phone = format!("+55 51 {round:04}-5555");
@@ -176,7 +176,7 @@ fn one_phone_under_many_tokens_keeps_the_first_token() {
 #[test]
 fn one_email_under_many_tokens_makes_one_visitor() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let email = format!("racer{round}@example.com");
@@ -245,7 +245,7 @@ fn one_email_under_many_tokens_makes_one_visitor() {
 #[test]
 fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("del-{round}");
@@ -364,7 +364,7 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
 #[test]
 fn concurrent_room_opens_make_one_open_room() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("room-{round}");
@@ -476,7 +476,7 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
     const MIXED_THREADS: usize = 16;
     const MIXED_ROUNDS: usize = 60;
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..MIXED_ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("mix-{round}");
@@ -629,7 +629,7 @@ fn never(e: StoreError) -> Refused {
 #[test]
 fn pruning_against_registrations_keeps_history_whole() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS / 2 {
         let ctx = format!("round {round}");
         let tokens: Vec<String> = (0..THREADS).map(|i| format!("pr-{round}-{i}")).collect();

@@ -41,7 +41,7 @@ where
 async fn one_phone_under_many_tokens_over_http_keeps_the_first_token() {
     let app = crate::api::util::merging_app();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let phone = format!("+1 (555) {round:03}-0000");
@@ -95,7 +95,7 @@ async fn one_phone_under_many_tokens_over_http_keeps_the_first_token() {
 async fn one_email_written_many_ways_over_http_makes_one_visitor() {
     let app = crate::api::util::merging_app();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let email = format!("racer{round}@example.com");
@@ -145,7 +145,7 @@ async fn one_email_written_many_ways_over_http_makes_one_visitor() {
 async fn concurrent_room_requests_over_http_open_one_room() {
     let app = TestApp::new();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("hr-{round}");
@@ -193,7 +193,7 @@ async fn concurrent_room_requests_over_http_open_one_room() {
 async fn concurrent_delete_and_register_over_http() {
     let app = TestApp::new();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = &app.sled();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("hd-{round}");

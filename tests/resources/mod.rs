@@ -20,7 +20,7 @@ async fn a_failing_disk_is_a_500_the_server_stays_up_and_recovers() {
         .await;
     assert_eq!(ok.status, 200);
 
-    app.state.store.inject_flush_failures(true);
+    app.sled().inject_flush_failures(true);
     let failed = app
         .post(
             "/api/v1/livechat/visitor",
@@ -45,7 +45,7 @@ async fn a_failing_disk_is_a_500_the_server_stays_up_and_recovers() {
     // Reads still answer.
     assert_eq!(app.get("/api/v1/livechat/visitor/before").await.status, 200);
 
-    app.state.store.inject_flush_failures(false);
+    app.sled().inject_flush_failures(false);
     let after = app
         .post(
             "/api/v1/livechat/visitor",
@@ -54,7 +54,7 @@ async fn a_failing_disk_is_a_500_the_server_stays_up_and_recovers() {
         .await;
     assert_eq!(after.status, 200, "{}", after.text());
     assert_eq!(app.get("/health").await.status, 200);
-    let report = app.state.store.check().expect("check");
+    let report = app.sled().check().expect("check");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 

@@ -179,9 +179,11 @@ impl StorageConfig {
             return Ok(self.postgres_url.trim().to_string());
         }
         if self.postgres_url_file.is_empty() {
-            return Err("storage.backend = \"postgres\" needs storage.postgres_url (or \
+            return Err(
+                "storage.backend = \"postgres\" needs storage.postgres_url (or \
                         VISITORD_STORAGE_POSTGRES_URL, or storage.postgres_url_file)"
-                .into());
+                    .into(),
+            );
         }
         let text = std::fs::read_to_string(&self.postgres_url_file).map_err(|e| {
             format!(

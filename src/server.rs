@@ -29,19 +29,15 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     }
     if postgres {
         // Where a generated first-admin password goes (the store itself is in the database).
-        std::fs::create_dir_all(&config.storage.data_dir).map_err(|e| {
-            format!("cannot create {}: {e}", config.storage.data_dir.display())
-        })?;
+        std::fs::create_dir_all(&config.storage.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.storage.data_dir.display()))?;
     }
     let admin_note = crate::admin::ensure_first_admin(
         state.backend.as_ref(),
         &config.storage.data_dir,
         std::env::var("VISITORD_ADMIN_PASSWORD").ok(),
     )?;
-    crate::admin::forget_stale_initial_password(
-        state.backend.as_ref(),
-        &config.storage.data_dir,
-    )?;
+    crate::admin::forget_stale_initial_password(state.backend.as_ref(), &config.storage.data_dir)?;
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -358,7 +354,12 @@ mod tests {
             prune_interval_secs: 1,
             ..HistoryConfig::default()
         };
-        let pruner = Pruner::spawn(Arc::new(store.clone()), &history, Arc::new(Metrics::new(true)), None);
+        let pruner = Pruner::spawn(
+            Arc::new(store.clone()),
+            &history,
+            Arc::new(Metrics::new(true)),
+            None,
+        );
         // The first run (at start) deletes what is older than a day, keeps the rest.
         wait_for_visits(&store, 1, "after the first run");
         // Only a later run deletes an entry stored after the first: the pruner runs again

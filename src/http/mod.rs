@@ -20,8 +20,8 @@ pub mod status;
 pub mod webui;
 
 use crate::config::{Config, StorageBackend};
-use crate::postgres::{PgStore, SchemaPolicy};
 use crate::domain::Backend;
+use crate::postgres::{PgStore, SchemaPolicy};
 use crate::store::{self, Store};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -66,29 +66,30 @@ impl AppState {
             })?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let metrics = Arc::new(crate::metrics::Metrics::new(config.metrics.enabled));
-        let (backend, store, postgres): (Arc<dyn Backend>, Option<Store>, Option<PgStore>) = match config.storage.backend {
-            StorageBackend::Sled => {
-                let store = Store::open(&config.storage, search_fields)?;
-                store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
-                if metrics.enabled() {
-                    let m = metrics.clone();
-                    store.observe_flushes(Arc::new(move |batch, took, ok| {
-                        m.commit_flush(batch, took, ok)
-                    }));
+        let (backend, store, postgres): (Arc<dyn Backend>, Option<Store>, Option<PgStore>) =
+            match config.storage.backend {
+                StorageBackend::Sled => {
+                    let store = Store::open(&config.storage, search_fields)?;
+                    store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
+                    if metrics.enabled() {
+                        let m = metrics.clone();
+                        store.observe_flushes(Arc::new(move |batch, took, ok| {
+                            m.commit_flush(batch, took, ok)
+                        }));
+                    }
+                    (Arc::new(store.clone()), Some(store), None)
                 }
-                (Arc::new(store.clone()), Some(store), None)
-            }
-            StorageBackend::Postgres => {
-                let policy = if config.storage.auto_migrate {
-                    SchemaPolicy::Migrate
-                } else {
-                    SchemaPolicy::RequireCurrent
-                };
-                let pg = PgStore::open(&config.storage, search_fields, policy)
-                    .map_err(store::StoreError::Storage)?;
-                (Arc::new(pg.clone()), None, Some(pg))
-            }
-        };
+                StorageBackend::Postgres => {
+                    let policy = if config.storage.auto_migrate {
+                        SchemaPolicy::Migrate
+                    } else {
+                        SchemaPolicy::RequireCurrent
+                    };
+                    let pg = PgStore::open(&config.storage, search_fields, policy)
+                        .map_err(store::StoreError::Storage)?;
+                    (Arc::new(pg.clone()), None, Some(pg))
+                }
+            };
         Ok(AppState {
             limiter: Arc::new(
                 ratelimit::RateLimiter::new(config.rate_limit.clone())

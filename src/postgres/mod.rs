@@ -205,7 +205,9 @@ fn build_pool(config: &StorageConfig, url: &str) -> std::result::Result<Pool, St
 
 /// A TLS connector that verifies the server's certificate against `ca_file` (PEM), else the
 /// system's root certificates.
-fn tls_connector(ca_file: &str) -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+fn tls_connector(
+    ca_file: &str,
+) -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     if ca_file.is_empty() {
@@ -218,17 +220,18 @@ fn tls_connector(ca_file: &str) -> std::result::Result<tokio_postgres_rustls::Ma
         let certs = rustls_pki_types::CertificateDer::pem_file_iter(ca_file)
             .map_err(|e| format!("cannot read storage.postgres_ca_file {ca_file}: {e}"))?;
         for cert in certs {
-            let cert =
-                cert.map_err(|e| format!("storage.postgres_ca_file {ca_file}: {e}"))?;
+            let cert = cert.map_err(|e| format!("storage.postgres_ca_file {ca_file}: {e}"))?;
             roots
                 .add(cert)
                 .map_err(|e| format!("storage.postgres_ca_file {ca_file}: {e}"))?;
         }
     }
     if roots.is_empty() {
-        return Err("postgres_tls = \"require\" but no CA certificate to verify the server with \
+        return Err(
+            "postgres_tls = \"require\" but no CA certificate to verify the server with \
                     (set storage.postgres_ca_file)"
-            .into());
+                .into(),
+        );
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -382,9 +385,7 @@ pub(crate) fn seq_i64(seq: u64) -> i64 {
 
 /// The next write-order number.
 pub(crate) async fn next_seq(client: &impl tokio_postgres::GenericClient) -> PgResult<u64> {
-    let row = client
-        .query_one("SELECT nextval('write_seq')", &[])
-        .await?;
+    let row = client.query_one("SELECT nextval('write_seq')", &[]).await?;
     let n: i64 = row.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -520,7 +521,9 @@ impl Backend for PgStore {
         let session = session.clone();
         let verified = verified_hash.to_string();
         self.call(move |i| {
-            Box::pin(async move { users::create_login_session(&i, &hash, &session, &verified).await })
+            Box::pin(
+                async move { users::create_login_session(&i, &hash, &session, &verified).await },
+            )
         })
     }
     fn revoke_session(&self, token_hash: &[u8]) -> Result<()> {
@@ -569,9 +572,7 @@ impl Backend for PgStore {
         false
     }
     fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
-        self.call(move |i| {
-            Box::pin(async move { rooms::prune_history(&i, now, retention).await })
-        })
+        self.call(move |i| Box::pin(async move { rooms::prune_history(&i, now, retention).await }))
     }
     fn prune_sessions(&self, now: Millis) -> Result<u64> {
         self.call(move |i| Box::pin(async move { users::prune_sessions(&i, now).await }))

@@ -94,7 +94,10 @@ pub(crate) async fn current_version(client: &tokio_postgres::Client) -> PgResult
         return Ok(0);
     }
     let row = client
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await?;
     Ok(row.try_get(0)?)
 }
@@ -151,7 +154,11 @@ async fn migrate(client: &tokio_postgres::Client, from: i64) -> PgResult<()> {
                 &[&m.version, &m.name, &now_ms()],
             )
             .await?;
-        log::info!("postgres: schema migration {} ({}) applied", m.version, m.name);
+        log::info!(
+            "postgres: schema migration {} ({}) applied",
+            m.version,
+            m.name
+        );
     }
     Ok(())
 }
@@ -212,7 +219,11 @@ mod tests {
             assert!(!steps.is_empty(), "{}", m.name);
             for step in steps {
                 let upper = step.to_uppercase();
-                assert!(!step.contains(';'), "{}: one statement per step: {step}", m.name);
+                assert!(
+                    !step.contains(';'),
+                    "{}: one statement per step: {step}",
+                    m.name
+                );
                 for banned in [
                     "ADVISORY",
                     "LISTEN",
@@ -248,7 +259,13 @@ mod tests {
             ("users.rs", include_str!("users.rs")),
             ("search.rs", include_str!("search.rs")),
         ] {
-            for banned in ["pg_advisory", "LISTEN ", "NOTIFY ", "SKIP LOCKED", "FOR SHARE"] {
+            for banned in [
+                "pg_advisory",
+                "LISTEN ",
+                "NOTIFY ",
+                "SKIP LOCKED",
+                "FOR SHARE",
+            ] {
                 assert!(!text.contains(banned), "{file} uses {banned}");
             }
         }

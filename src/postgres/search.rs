@@ -212,7 +212,9 @@ pub(super) async fn overview(
             visits: u64::try_from(n).unwrap_or(0),
         });
     }
-    let total = client.query_one("SELECT count(*) FROM visitors", &[]).await?;
+    let total = client
+        .query_one("SELECT count(*) FROM visitors", &[])
+        .await?;
     let visitors: i64 = total.try_get(0)?;
     Ok(Overview {
         visitors: u64::try_from(visitors).unwrap_or(0),
@@ -289,11 +291,8 @@ mod tests {
         term.is_empty()
             || (like(&texts.join("\n"), &folded) && texts.iter().any(|t| like(t, &folded)))
             || v.phone.as_deref() == Some(term)
-            || phone_term_digits(term).is_some_and(|d| {
-                v.phone
-                    .as_deref()
-                    .is_some_and(|p| like(&digits(p), &d))
-            })
+            || phone_term_digits(term)
+                .is_some_and(|d| v.phone.as_deref().is_some_and(|p| like(&digits(p), &d)))
     }
 
     /// The postgres filter and the sled store's definition of a match agree.
@@ -310,9 +309,26 @@ mod tests {
             ("secret".into(), "hidden".into()),
         ];
         for term in [
-            "", "odys", "ΟΔΥΣ", "οδυσ", "MÜLLER", "ithaca", "guest-1", "ιθάκη", "hidden",
-            "210555", "(210) 555", "+30 (210) 555-0101", "55", "s\nguest", "ller\ng", "x",
-            "o@", "%", "_", "\\",
+            "",
+            "odys",
+            "ΟΔΥΣ",
+            "οδυσ",
+            "MÜLLER",
+            "ithaca",
+            "guest-1",
+            "ιθάκη",
+            "hidden",
+            "210555",
+            "(210) 555",
+            "+30 (210) 555-0101",
+            "55",
+            "s\nguest",
+            "ller\ng",
+            "x",
+            "o@",
+            "%",
+            "_",
+            "\\",
         ] {
             assert_eq!(
                 sql_filter(&v, term, &fields),

@@ -13,9 +13,12 @@ use std::time::Duration;
 
 /// `url` with its database name replaced by `db`.
 pub fn with_database(url: &str, db: &str) -> Result<String, String> {
-    let scheme_end = url
-        .find("://")
-        .ok_or_else(|| format!("not a postgres:// URL: {}", crate::config::redact_postgres_url(url)))?;
+    let scheme_end = url.find("://").ok_or_else(|| {
+        format!(
+            "not a postgres:// URL: {}",
+            crate::config::redact_postgres_url(url)
+        )
+    })?;
     let rest = &url[scheme_end + 3..];
     let path_start = rest.find('/').map(|i| scheme_end + 3 + i);
     let query_start = url.find('?');
@@ -71,11 +74,7 @@ fn template(admin_url: &str) -> Result<String, String> {
     static TEMPLATE: OnceLock<Result<String, String>> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
-            let name = format!(
-                "visitord_tpl_{}_{}",
-                std::process::id(),
-                fastrand::u32(..)
-            );
+            let name = format!("visitord_tpl_{}_{}", std::process::id(), fastrand::u32(..));
             admin(admin_url, format!("CREATE DATABASE {name}"))?;
             let url = with_database(admin_url, &name)?;
             let store = PgStore::open(&storage_config(&url), Vec::new(), SchemaPolicy::Migrate)?;

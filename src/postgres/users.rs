@@ -164,7 +164,8 @@ pub(super) async fn delete(inner: &Inner, id: &str) -> PgResult<User> {
         keep_an_admin(tx, &user, None).await?;
         tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
             .await?;
-        tx.execute("DELETE FROM users WHERE id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM users WHERE id = $1", &[&id])
+            .await?;
         user
     })
 }

@@ -55,7 +55,9 @@ pub(super) async fn by_id(inner: &Inner, id: &str) -> PgResult<Option<Visitor>> 
 /// How many visitors there are.
 pub(super) async fn count(inner: &Inner) -> PgResult<u64> {
     let client = inner.client().await?;
-    let row = client.query_one("SELECT count(*) FROM visitors", &[]).await?;
+    let row = client
+        .query_one("SELECT count(*) FROM visitors", &[])
+        .await?;
     let n: i64 = row.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -158,7 +160,10 @@ async fn lock_if(
     still: impl Fn(&Visitor) -> bool,
 ) -> PgResult<Visitor> {
     let rows = client
-        .query("SELECT record FROM visitors WHERE id = $1 FOR UPDATE", &[&id])
+        .query(
+            "SELECT record FROM visitors WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
         .await?;
     match first(&rows)? {
         Some(v) if still(&v) => Ok(v),

@@ -55,10 +55,10 @@ pub use commit::FlushObserver;
 pub use compact::{compact as compact_store, Compaction};
 pub use consistency::Report;
 pub use layout::exposure_warning;
+pub use logical::{Record, RecordSource, Restorer, Snapshot};
 /// The search rules the postgres backend shares (one definition of a match).
 pub use search::{fold, visitor_matches};
 pub use stats::day_of;
-pub use logical::{Record, RecordSource, Restorer, Snapshot};
 
 pub use trees::{Role, TREES};
 

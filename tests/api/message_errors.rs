@@ -10,7 +10,7 @@ use visitord::time::now_ms;
 
 /// Registers `token` and opens its room in the store; returns the room id.
 fn visitor_with_room(app: &TestApp, token: &str) -> String {
-    let store = &app.sled();
+    let store = app.backend();
     let reg = Registration {
         token: token.into(),
         ..Default::default()

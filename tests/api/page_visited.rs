@@ -279,7 +279,7 @@ async fn a_page_visit_never_lands_in_someone_elses_room() {
     assert_eq!(open_room_msgs(&app, "pv-victim").await, start);
     let in_room = app.backend().page_visits_of_room(&victim_rid).unwrap();
     assert!(in_room.is_empty(), "{in_room:?}");
-    assert!(app.sled().check().unwrap().problems.is_empty());
+    app.assert_consistent();
 
     // The room's own visitor still writes into it.
     let own = page_body("pv-victim", Some(&victim_rid), "Mine", "https://a/");

@@ -30,10 +30,10 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use visitord::config::{Config, StorageBackend};
 use visitord::domain::Backend;
-use visitord::store::Store;
 use visitord::domain::NewUser;
 use visitord::http::{build_app, AppState};
 use visitord::model::Session;
+use visitord::store::Store;
 
 /// The password of every user made by [`TestApp::user`].
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -149,7 +149,11 @@ pub fn sled_only(why: &str) -> bool {
     eprintln!("SKIPPED on postgres: {name}: {why}");
     if let Ok(path) = std::env::var("VISITORD_TEST_SKIP_LOG") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(f, "{name}: {why}");
         }
     }
@@ -219,6 +223,15 @@ impl TestApp {
             .store
             .as_ref()
             .expect("a sled-only test ran on the postgres backend: call sled_only() first")
+    }
+
+    /// The embedded store's logical records (to compare before and after a refused request);
+    /// `None` on postgres, where such a comparison is not made.
+    pub fn snapshot(&self) -> Option<Vec<visitord::store::SnapshotRow>> {
+        self.state
+            .store
+            .as_ref()
+            .map(|s| s.snapshot().expect("snapshot"))
     }
 
     /// `check` of the embedded store finds no problem (on postgres the database's constraints

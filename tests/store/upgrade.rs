@@ -45,6 +45,9 @@ async fn a_schema_2_store_answers_as_before_after_the_upgrade() {
 /// the old build answered and compares status and body; then a new registration continues the
 /// guest counter and a restart keeps the store consistent.
 async fn answers_as_before(name: &str) {
+    if crate::common::sled_only("upgrades sled stores written by older releases") {
+        return;
+    }
     let app = TestApp::with_existing_store(unpack(name), |_| {});
     let report = app.sled().check().expect("check");
     assert!(report.problems.is_empty(), "{:?}", report.problems);

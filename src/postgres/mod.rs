@@ -360,22 +360,75 @@ pub(crate) async fn backoff(tries: u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-/// Reads a `record jsonb` column into its model type.
+/// Reads a `record bytea` column (JSON text) into its model type.
 pub(crate) fn record<T: serde::de::DeserializeOwned>(
     row: &tokio_postgres::Row,
     column: &str,
 ) -> PgResult<T> {
-    let value: serde_json::Value = row.try_get(column)?;
-    serde_json::from_value(value).map_err(|e| {
+    let bytes: Vec<u8> = row.try_get(column)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         PgError::Store(StoreError::Storage(format!(
             "postgres: a stored record does not decode: {e}"
         )))
     })
 }
 
-/// A model record as a `jsonb` parameter.
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> PgResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| PgError::Store(StoreError::Encode(e.to_string())))
+/// A model record as a `record bytea` parameter (JSON text).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> PgResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| PgError::Store(StoreError::Encode(e.to_string())))
+}
+
+/// The escape character of [`col`] (a private-use code point).
+const ESC: char = '\u{E000}';
+
+/// Client text as a text column or parameter holds it. PostgreSQL's `text` cannot hold NUL,
+/// which clients may send (a token, a name); one injective escape maps NUL to `ESC '0'` and
+/// `ESC` itself to `ESC ESC`, so equal texts stay equal and different ones different, and any
+/// other text is unchanged. The exact value is always in the record.
+pub(crate) fn col(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\0', ESC]) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        match c {
+            '\0' => {
+                out.push(ESC);
+                out.push('0');
+            }
+            ESC => {
+                out.push(ESC);
+                out.push(ESC);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The text [`col`] stored.
+pub(crate) fn uncol(s: String) -> String {
+    if !s.contains(ESC) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == ESC) {
+            (_, true) => match chars.next() {
+                Some('0') => out.push('\0'),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`col`] of an optional text.
+pub(crate) fn col_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(|s| col(s).into_owned())
 }
 
 /// A write-order number as stored (`bigint`).
@@ -388,6 +441,26 @@ pub(crate) async fn next_seq(client: &impl tokio_postgres::GenericClient) -> PgR
     let row = client.query_one("SELECT nextval('write_seq')", &[]).await?;
     let n: i64 = row.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_round_trips_and_stays_distinct() {
+        let texts = ["", "plain", "a\0b", "\u{E000}", "\u{E000}0", "\0", "\0\0", "x\u{E000}\0"];
+        for t in texts {
+            assert!(!col(t).contains('\0'), "{t:?}");
+            assert_eq!(uncol(col(t).into_owned()), t, "{t:?}");
+        }
+        for a in texts {
+            for b in texts {
+                assert_eq!(a == b, col(a) == col(b), "{a:?} {b:?}");
+            }
+        }
+        assert!(matches!(col("plain"), std::borrow::Cow::Borrowed(_)));
+    }
 }
 
 impl Backend for PgStore {

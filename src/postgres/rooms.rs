@@ -4,7 +4,9 @@
 //! row, and the partial unique index `rooms_one_open_per_visitor` refuses a second open room
 //! whatever happens (the unique violation restarts the transaction, which then finds the room).
 
-use super::{json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
+use super::{
+    col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult,
+};
 use crate::domain::rules;
 use crate::domain::{PageVisitInput, Refusal};
 use crate::model::ids::new_id;
@@ -23,7 +25,7 @@ async fn find_room(client: &impl GenericClient, rid: &str, lock: bool) -> PgResu
     } else {
         "SELECT record FROM rooms WHERE id = $1"
     };
-    let rows = client.query(sql, &[&rid]).await?;
+    let rows = client.query(sql, &[&col(rid)]).await?;
     Ok(all(&rows)?.into_iter().next())
 }
 
@@ -44,7 +46,7 @@ pub(super) async fn rooms_of_visitor_in(
     } else {
         "SELECT record FROM rooms WHERE visitor_id = $1 ORDER BY ts, seq"
     };
-    all(&client.query(sql, &[&visitor_id]).await?)
+    all(&client.query(sql, &[&col(visitor_id)]).await?)
 }
 
 /// A visitor's rooms, oldest first.
@@ -64,7 +66,7 @@ pub(super) async fn open_room_of(
     } else {
         "SELECT record FROM rooms WHERE visitor_id = $1 AND open"
     };
-    Ok(all(&client.query(sql, &[&visitor_id]).await?)?
+    Ok(all(&client.query(sql, &[&col(visitor_id)]).await?)?
         .into_iter()
         .next())
 }
@@ -76,8 +78,8 @@ async fn insert_room(client: &impl GenericClient, room: &Room) -> PgResult<()> {
             "INSERT INTO rooms (id, visitor_id, open, ts, seq, record) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             &[
-                &room.id,
-                &room.v.id,
+                &col(&room.id),
+                &col(&room.v.id),
                 &room.open,
                 &room.ts,
                 &seq_i64(room.seq),
@@ -93,7 +95,7 @@ pub(super) async fn update_room(client: &impl GenericClient, room: &Room) -> PgR
     client
         .execute(
             "UPDATE rooms SET open = $2, record = $3 WHERE id = $1",
-            &[&room.id, &room.open, &json(room)?],
+            &[&col(&room.id), &room.open, &json(room)?],
         )
         .await?;
     Ok(())
@@ -104,7 +106,7 @@ async fn lock_visitor(client: &impl GenericClient, token: &str) -> PgResult<Visi
     let rows = client
         .query(
             "SELECT record FROM visitors WHERE token = $1 FOR UPDATE",
-            &[&token],
+            &[&col(token)],
         )
         .await?;
     all(&rows)?
@@ -166,7 +168,7 @@ pub(super) async fn open_room(
                 .query(
                     "SELECT record FROM page_visits WHERE token = $1 \
                      AND (rid IS NULL OR expire_at IS NOT NULL) FOR UPDATE",
-                    &[&token],
+                    &[&col(token)],
                 )
                 .await?)?;
             for old in adopt {
@@ -235,7 +237,7 @@ pub(super) async fn add_message(
         let (visitor, mut room) = writable_room(tx, token, rid).await?;
         if let Some(id) = id {
             let rows = tx
-                .query("SELECT record FROM messages WHERE id = $1", &[&id])
+                .query("SELECT record FROM messages WHERE id = $1", &[&col(id)])
                 .await?;
             if let Some(existing) = all::<Message>(&rows)?.into_iter().next() {
                 if existing.rid == rid && existing.u_id == visitor.id {
@@ -259,7 +261,13 @@ pub(super) async fn add_message(
             .execute(
                 "INSERT INTO messages (id, rid, ts, seq, record) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (id) DO NOTHING",
-                &[&msg.id, &msg.rid, &msg.ts, &seq_i64(msg.seq), &json(&msg)?],
+                &[
+                    &col(&msg.id),
+                    &col(&msg.rid),
+                    &msg.ts,
+                    &seq_i64(msg.seq),
+                    &json(&msg)?,
+                ],
             )
             .await?;
         if inserted == 0 {
@@ -279,13 +287,13 @@ pub(super) async fn messages_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<M
     all(&client
         .query(
             "SELECT record FROM messages WHERE rid = $1 ORDER BY ts, seq",
-            &[&rid],
+            &[&col(rid)],
         )
         .await?)
 }
 
 /// Writes a navigation entry's row (insert, or a rewrite of an existing one).
-async fn write_visit(client: &impl GenericClient, p: &PageVisit, insert: bool) -> PgResult<()> {
+pub(super) async fn write_visit(client: &impl GenericClient, p: &PageVisit, insert: bool) -> PgResult<()> {
     let sql = if insert {
         "INSERT INTO page_visits (id, token, rid, href, ts, seq, expire_at, record) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -297,10 +305,10 @@ async fn write_visit(client: &impl GenericClient, p: &PageVisit, insert: bool) -
         .execute(
             sql,
             &[
-                &p.id,
-                &p.token,
-                &p.rid,
-                &p.href,
+                &col(&p.id),
+                &col(&p.token),
+                &col_opt(&p.rid),
+                &col(&p.href),
                 &p.ts,
                 &seq_i64(p.seq),
                 &p.expire_at,
@@ -355,7 +363,7 @@ pub(super) async fn visits_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<Pag
     all(&client
         .query(
             "SELECT record FROM page_visits WHERE rid = $1 ORDER BY ts, seq",
-            &[&rid],
+            &[&col(rid)],
         )
         .await?)
 }
@@ -363,12 +371,21 @@ pub(super) async fn visits_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<Pag
 /// Every entry of a token, oldest first.
 pub(super) async fn visits_of_token(inner: &Inner, token: &str) -> PgResult<Vec<PageVisit>> {
     let client = inner.client().await?;
-    all(&client
-        .query(
-            "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq",
-            &[&token],
-        )
-        .await?)
+    visits_of_token_in(&**client, token, false).await
+}
+
+/// Every entry of a token, oldest first (locked when `lock`).
+pub(super) async fn visits_of_token_in(
+    client: &impl GenericClient,
+    token: &str,
+    lock: bool,
+) -> PgResult<Vec<PageVisit>> {
+    let sql = if lock {
+        "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq FOR UPDATE"
+    } else {
+        "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq"
+    };
+    all(&client.query(sql, &[&col(token)]).await?)
 }
 
 /// Deletes expired entries and, with `retention`, every entry older than `now - retention`, in

@@ -14,7 +14,7 @@
 //! the sort fields, absent values first when ascending, strings compared byte-wise
 //! (`COLLATE "C"`), ties by write order (the later first when the first key descends).
 
-use super::{Inner, PgError, PgResult};
+use super::{col, Inner, PgError, PgResult};
 use crate::domain::{DayCounts, Overview, PageCount, SearchPage, SearchQuery, SortField};
 use crate::model::Visitor;
 use crate::store::fold;
@@ -108,7 +108,7 @@ pub(super) async fn search(inner: &Inner, query: &SearchQuery) -> PgResult<Searc
         .await?;
     let term = query.term.as_str();
     let folded = fold(term);
-    let pattern = contains_pattern(&folded);
+    let pattern = contains_pattern(&col(&folded));
     let digits_pattern = phone_term_digits(term).map(|d| contains_pattern(&d));
     let filter = "($1 = '' \
          OR (search_text LIKE $2 ESCAPE '\\' AND EXISTS (SELECT 1 FROM \
@@ -118,7 +118,7 @@ pub(super) async fn search(inner: &Inner, query: &SearchQuery) -> PgResult<Searc
     let total_row = tx
         .query_one(
             format!("SELECT count(*) FROM visitors WHERE {filter}").as_str(),
-            &[&term, &pattern, &digits_pattern],
+            &[&col(term), &pattern, &digits_pattern],
         )
         .await?;
     let total: i64 = total_row.try_get(0)?;
@@ -134,7 +134,7 @@ pub(super) async fn search(inner: &Inner, query: &SearchQuery) -> PgResult<Searc
                 order_by(&query.sort)
             )
             .as_str(),
-            &[&term, &pattern, &digits_pattern, &limit, &offset],
+            &[&col(term), &pattern, &digits_pattern, &limit, &offset],
         )
         .await?;
     tx.commit().await?;
@@ -208,7 +208,7 @@ pub(super) async fn overview(
     for row in rows {
         let n: i64 = row.try_get(1)?;
         top_pages.push(PageCount {
-            href: row.try_get(0)?,
+            href: super::uncol(row.try_get(0)?),
             visits: u64::try_from(n).unwrap_or(0),
         });
     }
@@ -242,24 +242,26 @@ pub(super) async fn sync_search_fields(inner: &Inner) -> PgResult<()> {
     loop {
         let rows = client
             .query(
-                "SELECT record FROM visitors WHERE id > $1 ORDER BY id LIMIT 1000",
+                "SELECT record FROM visitors WHERE id > $1 COLLATE \"C\" ORDER BY id COLLATE \"C\" LIMIT 1000",
                 &[&after],
             )
             .await?;
         let Some(last) = rows.last() else { break };
-        after = last
-            .try_get::<_, serde_json::Value>(0)?
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let last: Visitor = super::record(last, "record")?;
+        after = col(&last.id).into_owned();
         for row in &rows {
             let v: Visitor = super::record(row, "record")?;
             let texts = texts(&v, &inner.search_fields);
             client
                 .execute(
                     "UPDATE visitors SET search_text = $2, search_texts = $3 WHERE id = $1",
-                    &[&v.id, &texts.join("\n"), &serde_json::Value::from(texts)],
+                    &[
+                        &col(&v.id),
+                        &col(&texts.join("\n")),
+                        &serde_json::Value::from(
+                            texts.iter().map(|t| col(t).into_owned()).collect::<Vec<_>>(),
+                        ),
+                    ],
                 )
                 .await?;
             rebuilt += 1;

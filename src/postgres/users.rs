@@ -3,7 +3,7 @@
 //! processes: every change that could remove an active admin locks all active admins' rows
 //! first, so two such changes run one after the other.
 
-use super::{json, record, transaction, Inner, PgResult};
+use super::{col, json, record, transaction, Inner, PgResult};
 use crate::domain::rules::ADMIN_ROLE;
 use crate::domain::{NewUser, Refusal, UserChanges};
 use crate::model::ids::new_id;
@@ -17,7 +17,7 @@ fn is_active_admin(u: &User) -> bool {
 
 /// The lower-cased username: unique regardless of case.
 fn username_key(username: &str) -> String {
-    username.to_lowercase()
+    col(&username.to_lowercase()).into_owned()
 }
 
 fn first<T: serde::de::DeserializeOwned>(rows: &[tokio_postgres::Row]) -> PgResult<Option<T>> {
@@ -30,7 +30,7 @@ async fn find(client: &impl GenericClient, id: &str, lock: bool) -> PgResult<Opt
     } else {
         "SELECT record FROM users WHERE id = $1"
     };
-    first(&client.query(sql, &[&id]).await?)
+    first(&client.query(sql, &[&col(id)]).await?)
 }
 
 /// The user with this id.
@@ -82,7 +82,7 @@ pub(super) async fn create(inner: &Inner, new: NewUser, now: Millis) -> PgResult
         .execute(
             "INSERT INTO users (id, username_key, record) VALUES ($1, $2, $3) \
              ON CONFLICT (username_key) DO NOTHING",
-            &[&user.id, &username_key(&user.username), &json(&user)?],
+            &[&col(&user.id), &username_key(&user.username), &json(&user)?],
         )
         .await?;
     if inserted == 0 {
@@ -145,12 +145,12 @@ pub(super) async fn update(
         new.updated_at = now;
         keep_an_admin(tx, &old, Some(&new)).await?;
         if changes.password_hash.is_some() || !new.active {
-            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
+            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&col(id)])
                 .await?;
         }
         tx.execute(
             "UPDATE users SET record = $2 WHERE id = $1",
-            &[&id, &json(&new)?],
+            &[&col(id), &json(&new)?],
         )
         .await?;
         new
@@ -162,9 +162,9 @@ pub(super) async fn delete(inner: &Inner, id: &str) -> PgResult<User> {
     transaction!(inner, |tx| {
         let user = find(tx, id, true).await?.ok_or(Refusal::UnknownUser)?;
         keep_an_admin(tx, &user, None).await?;
-        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id])
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&col(id)])
             .await?;
-        tx.execute("DELETE FROM users WHERE id = $1", &[&id])
+        tx.execute("DELETE FROM users WHERE id = $1", &[&col(id)])
             .await?;
         user
     })
@@ -201,7 +201,7 @@ pub(super) async fn create_login_session(
                      record = excluded.record",
                     &[
                         &token_hash,
-                        &session.user_id,
+                        &col(&session.user_id),
                         &session.expires_at,
                         &json(session)?,
                     ],

@@ -9,11 +9,16 @@
 //! 3. apply [`rules::apply_registration`]; an email match takes the new token (a unique
 //!    violation, if another process created that token meanwhile, starts again and then finds
 //!    the token's visitor);
+//! 0. a registration that may merge by phone or email first locks the `merge_locks` slot rows
+//!    of its phone and email, so two registrations of one phone (or email) under different
+//!    tokens never both create a visitor;
 //! 4. a new visitor is inserted with `ON CONFLICT (token) DO NOTHING`: no row back means another
 //!    process created the token first, and the next try finds it; only after a real insert does
 //!    it take its `guest-N` from the sequence, so a lost race wastes no number.
 
-use super::{json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
+use super::{
+    col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult,
+};
 use crate::domain::rules::{self, apply_registration, guest_name, guest_number, Target};
 use crate::domain::{Counts, Refusal, Registration};
 use crate::model::ids::new_id;
@@ -38,7 +43,10 @@ pub(super) async fn find_by_token(
     token: &str,
 ) -> PgResult<Option<Visitor>> {
     let rows = client
-        .query("SELECT record FROM visitors WHERE token = $1", &[&token])
+        .query(
+            "SELECT record FROM visitors WHERE token = $1",
+            &[&col(token)],
+        )
         .await?;
     first(&rows)
 }
@@ -47,7 +55,7 @@ pub(super) async fn find_by_token(
 pub(super) async fn by_id(inner: &Inner, id: &str) -> PgResult<Option<Visitor>> {
     let client = inner.client().await?;
     let rows = client
-        .query("SELECT record FROM visitors WHERE id = $1", &[&id])
+        .query("SELECT record FROM visitors WHERE id = $1", &[&col(id)])
         .await?;
     first(&rows)
 }
@@ -94,7 +102,7 @@ async fn oldest_with(
 ) -> PgResult<Option<Visitor>> {
     // `column` is one of two fixed names, never input.
     let sql = format!("SELECT record FROM visitors WHERE {column} = $1 ORDER BY seq LIMIT 1");
-    let rows = client.query(sql.as_str(), &[&value]).await?;
+    let rows = client.query(sql.as_str(), &[&col(value)]).await?;
     first(&rows)
 }
 
@@ -106,8 +114,13 @@ async fn write_row(
     insert: bool,
 ) -> PgResult<u64> {
     let texts = super::search::texts(v, &inner.search_fields);
-    let search_text = texts.join("\n");
-    let search_texts = serde_json::Value::from(texts);
+    let search_text = col(&texts.join("\n")).into_owned();
+    let search_texts = serde_json::Value::from(
+        texts
+            .iter()
+            .map(|t| col(t).into_owned())
+            .collect::<Vec<_>>(),
+    );
     let phone_digits = v.phone.as_deref().map(super::search::digits);
     let last_chat_ts = v.last_chat.as_ref().map(|l| l.ts);
     let rec = json(v)?;
@@ -125,12 +138,12 @@ async fn write_row(
         .execute(
             sql,
             &[
-                &v.id,
-                &v.token,
-                &v.username,
-                &v.name,
-                &v.email,
-                &v.phone,
+                &col(&v.id),
+                &col(&v.token),
+                &col(&v.username),
+                &col_opt(&v.name),
+                &col_opt(&v.email),
+                &col_opt(&v.phone),
                 &phone_digits,
                 &v.ts,
                 &v.updated_at,
@@ -162,7 +175,7 @@ async fn lock_if(
     let rows = client
         .query(
             "SELECT record FROM visitors WHERE id = $1 FOR UPDATE",
-            &[&id],
+            &[&col(id)],
         )
         .await?;
     match first(&rows)? {
@@ -184,6 +197,17 @@ async fn raise_guest_counter(client: &impl GenericClient, n: u64) -> PgResult<()
     Ok(())
 }
 
+/// Slot rows of `merge_locks` (a fixed number, so the table stays small).
+const MERGE_SLOTS: u32 = 4096;
+
+/// The `merge_locks` slot of a phone or email (the same in every process).
+fn merge_slot(kind: &str, value: &str) -> i32 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{kind}\0{value}").as_bytes());
+    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % MERGE_SLOTS;
+    i32::try_from(n).unwrap_or(0)
+}
+
 /// `POST livechat/visitor` (see the module header).
 pub(super) async fn register(inner: &Inner, reg: &Registration, now: Millis) -> PgResult<Visitor> {
     transaction!(inner, |tx| register_in(inner, tx, reg, now).await?)
@@ -195,6 +219,25 @@ async fn register_in(
     reg: &Registration,
     now: Millis,
 ) -> PgResult<Visitor> {
+    // Registrations that may merge by the same phone or email run one at a time, across
+    // processes: each first locks the slot row of its phone and email.
+    let mut slots = Vec::new();
+    if let (true, Some(phone)) = (reg.merge.phone, reg.phone.as_deref()) {
+        slots.push(merge_slot("phone", phone));
+    }
+    if let (true, Some(email)) = (reg.merge.email, reg.email.as_deref()) {
+        slots.push(merge_slot("email", email));
+    }
+    slots.sort_unstable();
+    slots.dedup();
+    for slot in slots {
+        tx.execute(
+            "INSERT INTO merge_locks (slot) VALUES ($1) \
+             ON CONFLICT (slot) DO UPDATE SET slot = excluded.slot",
+            &[&slot],
+        )
+        .await?;
+    }
     // The lookups run first (they are async); the rule that orders them is the shared one.
     let by_token = find_by_token(tx, &reg.token).await?;
     let by_phone = match (&by_token, reg.phone.as_deref()) {
@@ -274,23 +317,20 @@ async fn register_in(
     // A token that becomes registered keeps its room-less history: lift the expiry.
     let token_is_new = old.as_ref().is_none_or(|o| o.token != new.token);
     if token_is_new {
-        tx.execute(
-            "UPDATE page_visits SET expire_at = NULL, \
-             record = jsonb_set(record, '{expire_at}', 'null'::jsonb) \
-             WHERE token = $1 AND expire_at IS NOT NULL",
-            &[&new.token],
-        )
-        .await?;
+        for mut visit in super::rooms::visits_of_token_in(tx, &new.token, true).await? {
+            if visit.expire_at.is_some() {
+                visit.expire_at = None;
+                super::rooms::write_visit(tx, &visit, false).await?;
+            }
+        }
     }
     if let Some(o) = &old {
         if o.token != new.token {
             // The history follows the visitor's new token.
-            tx.execute(
-                "UPDATE page_visits SET token = $2, \
-                 record = jsonb_set(record, '{token}', to_jsonb($2::text)) WHERE token = $1",
-                &[&o.token, &new.token],
-            )
-            .await?;
+            for mut visit in super::rooms::visits_of_token_in(tx, &o.token, true).await? {
+                visit.token = new.token.clone();
+                super::rooms::write_visit(tx, &visit, false).await?;
+            }
         }
         // Rooms keep a copy of their visitor's token (`v.token`): a new token reaches them all,
         // and a new name reaches the open room's `fname`.
@@ -323,13 +363,10 @@ async fn register_in(
 /// and every history entry of its token. Returns the erased visitor's id.
 pub(super) async fn delete(inner: &Inner, token: &str, allow_open_rooms: bool) -> PgResult<String> {
     transaction!(inner, |tx| {
-        let rows = tx
-            .query("SELECT id FROM visitors WHERE token = $1", &[&token])
-            .await?;
-        let Some(row) = rows.first() else {
+        let Some(found) = find_by_token(tx, token).await? else {
             return Err(Refusal::InvalidToken.into());
         };
-        let id: String = row.try_get(0)?;
+        let id = found.id;
         lock_if(tx, &id, |v| v.token == token).await?;
         if !allow_open_rooms && super::rooms::open_room_of(tx, &id, false).await?.is_some() {
             return Err(Refusal::VisitorHasOpenRooms.into());
@@ -337,17 +374,17 @@ pub(super) async fn delete(inner: &Inner, token: &str, allow_open_rooms: bool) -
         tx.execute(
             "DELETE FROM page_visits WHERE token = $1 \
              OR rid IN (SELECT id FROM rooms WHERE visitor_id = $2)",
-            &[&token, &id],
+            &[&col(token), &col(&id)],
         )
         .await?;
         tx.execute(
             "DELETE FROM messages WHERE rid IN (SELECT id FROM rooms WHERE visitor_id = $1)",
-            &[&id],
+            &[&col(&id)],
         )
         .await?;
-        tx.execute("DELETE FROM rooms WHERE visitor_id = $1", &[&id])
+        tx.execute("DELETE FROM rooms WHERE visitor_id = $1", &[&col(&id)])
             .await?;
-        tx.execute("DELETE FROM visitors WHERE id = $1", &[&id])
+        tx.execute("DELETE FROM visitors WHERE id = $1", &[&col(&id)])
             .await?;
         id
     })

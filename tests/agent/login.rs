@@ -511,6 +511,10 @@ async fn only_the_token_hash_is_stored_with_the_configured_lifetime() {
         3 * visitord::time::DAY_MS
     );
 
+    if crate::common::on_postgres() {
+        // The database's files are the server's: the check reads back what the table holds.
+        return;
+    }
     app.backend().durable().await.expect("flush");
     let mut files = vec![app.dir.path().to_path_buf()];
     let mut checked = 0;

@@ -1,14 +1,15 @@
 -- Migration 1: the whole schema of the postgres backend.
 --
--- Every table keeps its record as `record jsonb` (the same fields the sled store keeps, in the
--- model's serde shape) plus the plain columns that are looked up, constrained or sorted by; one
+-- Every table keeps its record as `record bytea` (the model's record as JSON text, byte-exact:
+-- PostgreSQL's text and jsonb cannot hold NUL, which a client may send) plus the plain columns that are looked up, constrained or sorted by; one
 -- Rust function per table writes both, so they never disagree. Times are milliseconds since
 -- 1970 (bigint), exactly as the API shows them. Write-order numbers (`seq`) come from the
 -- sequence `write_seq` and break ties of equal times.
 --
 -- Portable subset (docs/scale-out.md): one DDL statement per step, each idempotent, indexes by
 -- separate CREATE INDEX statements, no triggers, functions, generated columns or advisory locks.
--- Statements are separated by a line that is exactly `;`.
+-- Statements are separated by a line that is exactly `;`. Text columns hold client text through
+-- one injective escape (NUL → U+E000 '0', U+E000 → U+E000 U+E000), see `postgres::col`.
 
 -- guest-N: never repeats (a sequence is never rolled back).
 CREATE SEQUENCE IF NOT EXISTS guest_seq
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS visitors (
     seq bigint NOT NULL,
     search_text text NOT NULL,
     search_texts jsonb NOT NULL,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE UNIQUE INDEX IF NOT EXISTS visitors_token ON visitors (token)
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     open boolean NOT NULL,
     ts bigint NOT NULL,
     seq bigint NOT NULL,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE UNIQUE INDEX IF NOT EXISTS rooms_one_open_per_visitor ON rooms (visitor_id) WHERE open
@@ -74,7 +75,7 @@ CREATE TABLE IF NOT EXISTS messages (
     rid text NOT NULL,
     ts bigint NOT NULL,
     seq bigint NOT NULL,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE INDEX IF NOT EXISTS messages_rid_ts ON messages (rid, ts, seq)
@@ -90,7 +91,7 @@ CREATE TABLE IF NOT EXISTS page_visits (
     ts bigint NOT NULL,
     seq bigint NOT NULL,
     expire_at bigint,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE INDEX IF NOT EXISTS page_visits_token_ts ON page_visits (token, ts, seq)
@@ -106,7 +107,7 @@ CREATE INDEX IF NOT EXISTS page_visits_expire_at ON page_visits (expire_at)
 CREATE TABLE IF NOT EXISTS users (
     id text PRIMARY KEY,
     username_key text NOT NULL,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE UNIQUE INDEX IF NOT EXISTS users_username_key ON users (username_key)
@@ -117,10 +118,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     token_hash bytea PRIMARY KEY,
     user_id text NOT NULL,
     expires_at bigint NOT NULL,
-    record jsonb NOT NULL
+    record bytea NOT NULL
 )
 ;
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id)
+;
+-- merge_locks: slot (PK, a hash of a phone or email modulo 4096). A registration that may merge
+-- by phone or email locks its slots' rows first, so that those registrations run one at a time.
+CREATE TABLE IF NOT EXISTS merge_locks (
+    slot integer PRIMARY KEY
+)
 ;
 -- meta: settings of the database as a whole (e.g. which custom fields search_text holds).
 CREATE TABLE IF NOT EXISTS meta (

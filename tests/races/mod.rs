@@ -6,6 +6,7 @@
 
 mod on_store;
 mod over_http;
+mod replicas;
 
 use crate::common::TestApp;
 use std::sync::Barrier;

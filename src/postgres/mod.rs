@@ -443,26 +443,6 @@ pub(crate) async fn next_seq(client: &impl tokio_postgres::GenericClient) -> PgR
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_text_round_trips_and_stays_distinct() {
-        let texts = ["", "plain", "a\0b", "\u{E000}", "\u{E000}0", "\0", "\0\0", "x\u{E000}\0"];
-        for t in texts {
-            assert!(!col(t).contains('\0'), "{t:?}");
-            assert_eq!(uncol(col(t).into_owned()), t, "{t:?}");
-        }
-        for a in texts {
-            for b in texts {
-                assert_eq!(a == b, col(a) == col(b), "{a:?} {b:?}");
-            }
-        }
-        assert!(matches!(col("plain"), std::borrow::Cow::Borrowed(_)));
-    }
-}
-
 impl Backend for PgStore {
     fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let reg = reg.clone();
@@ -649,5 +629,34 @@ impl Backend for PgStore {
     }
     fn prune_sessions(&self, now: Millis) -> Result<u64> {
         self.call(move |i| Box::pin(async move { users::prune_sessions(&i, now).await }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_round_trips_and_stays_distinct() {
+        let texts = [
+            "",
+            "plain",
+            "a\0b",
+            "\u{E000}",
+            "\u{E000}0",
+            "\0",
+            "\0\0",
+            "x\u{E000}\0",
+        ];
+        for t in texts {
+            assert!(!col(t).contains('\0'), "{t:?}");
+            assert_eq!(uncol(col(t).into_owned()), t, "{t:?}");
+        }
+        for a in texts {
+            for b in texts {
+                assert_eq!(a == b, col(a) == col(b), "{a:?} {b:?}");
+            }
+        }
+        assert!(matches!(col("plain"), std::borrow::Cow::Borrowed(_)));
     }
 }

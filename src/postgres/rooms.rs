@@ -4,9 +4,7 @@
 //! row, and the partial unique index `rooms_one_open_per_visitor` refuses a second open room
 //! whatever happens (the unique violation restarts the transaction, which then finds the room).
 
-use super::{
-    col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult,
-};
+use super::{col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
 use crate::domain::rules;
 use crate::domain::{PageVisitInput, Refusal};
 use crate::model::ids::new_id;
@@ -293,7 +291,11 @@ pub(super) async fn messages_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<M
 }
 
 /// Writes a navigation entry's row (insert, or a rewrite of an existing one).
-pub(super) async fn write_visit(client: &impl GenericClient, p: &PageVisit, insert: bool) -> PgResult<()> {
+pub(super) async fn write_visit(
+    client: &impl GenericClient,
+    p: &PageVisit,
+    insert: bool,
+) -> PgResult<()> {
     let sql = if insert {
         "INSERT INTO page_visits (id, token, rid, href, ts, seq, expire_at, record) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"

@@ -259,7 +259,10 @@ pub(super) async fn sync_search_fields(inner: &Inner) -> PgResult<()> {
                         &col(&v.id),
                         &col(&texts.join("\n")),
                         &serde_json::Value::from(
-                            texts.iter().map(|t| col(t).into_owned()).collect::<Vec<_>>(),
+                            texts
+                                .iter()
+                                .map(|t| col(t).into_owned())
+                                .collect::<Vec<_>>(),
                         ),
                     ],
                 )

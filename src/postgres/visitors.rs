@@ -16,9 +16,7 @@
 //!    process created the token first, and the next try finds it; only after a real insert does
 //!    it take its `guest-N` from the sequence, so a lost race wastes no number.
 
-use super::{
-    col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult,
-};
+use super::{col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
 use crate::domain::rules::{self, apply_registration, guest_name, guest_number, Target};
 use crate::domain::{Counts, Refusal, Registration};
 use crate::model::ids::new_id;

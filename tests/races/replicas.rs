@@ -49,12 +49,18 @@ fn two_replicas_make_one_visitor_per_token_and_never_repeat_a_guest_number() {
         });
         let first = &answers[0];
         for v in &answers {
-            assert_eq!(v["_id"], first["_id"], "round {round}: one visitor per token");
+            assert_eq!(
+                v["_id"], first["_id"],
+                "round {round}: one visitor per token"
+            );
             assert_eq!(v["username"], first["username"], "round {round}");
         }
         let username = first["username"].as_str().expect("username").to_string();
         assert!(username.starts_with("guest-"), "{username}");
-        assert!(guests.insert(username.clone()), "round {round}: {username} repeated");
+        assert!(
+            guests.insert(username.clone()),
+            "round {round}: {username} repeated"
+        );
         // Each replica reads the visitor the race made, with the last name written.
         for server in replicas {
             let read = server.get(&format!("/api/v1/livechat/visitor/{token}"));
@@ -71,7 +77,10 @@ fn two_replicas_make_one_visitor_per_token_and_never_repeat_a_guest_number() {
         });
         for v in fresh {
             let name = v["username"].as_str().expect("username").to_string();
-            assert!(guests.insert(name.clone()), "round {round}: {name} repeated");
+            assert!(
+                guests.insert(name.clone()),
+                "round {round}: {name} repeated"
+            );
         }
     }
     // Every visitor was made once: ROUNDS raced tokens plus ROUNDS × THREADS fresh ones.
@@ -82,7 +91,10 @@ fn two_replicas_make_one_visitor_per_token_and_never_repeat_a_guest_number() {
         data["userId"].as_str().expect("userId").to_string(),
         data["authToken"].as_str().expect("authToken").to_string(),
     );
-    let headers = [("X-User-Id", user_id.as_str()), ("X-Auth-Token", auth.as_str())];
+    let headers = [
+        ("X-User-Id", user_id.as_str()),
+        ("X-Auth-Token", auth.as_str()),
+    ];
     for server in replicas {
         let search = server.request(
             "GET",

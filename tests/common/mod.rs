@@ -211,6 +211,14 @@ impl TestApp {
         }
     }
 
+    /// Postgres backend: drops the test's database now (its connections are closed), as if the
+    /// database went away.
+    pub fn drop_database_now(&self) {
+        let db = self.pg_db.as_ref().expect("a postgres test");
+        visitord::postgres::testing::drop_database(&pg_admin_url(), &db.name)
+            .unwrap_or_else(|e| panic!("cannot drop {}: {e}", db.name));
+    }
+
     /// The store seam of the app's backend (sled or postgres).
     pub fn backend(&self) -> &dyn Backend {
         self.state.backend.as_ref()

@@ -41,13 +41,17 @@ stop() {
 trap stop EXIT
 
 echo "-- starting PostgreSQL ($("$bin/postgres" --version)) on 127.0.0.1:$port in $cluster"
+admin_pw=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$admin_pw" >"$cluster/admin-password"
+[ "$(id -u)" = 0 ] && chown postgres "$cluster/admin-password"
 "${run_as[@]}" "$bin/initdb" -D "$cluster/data" -A scram-sha-256 -U postgres \
-  --pwfile=<(echo "admin-$$") >/dev/null
+  --pwfile="$cluster/admin-password" >/dev/null
+rm -f "$cluster/admin-password"
 "${run_as[@]}" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w \
   -o "-k $cluster -c listen_addresses=127.0.0.1 -p $port -c max_connections=200 -c fsync=off" \
   start >/dev/null
 pw=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-PGPASSWORD="admin-$$" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -Xq -v ON_ERROR_STOP=1 \
+PGPASSWORD="$admin_pw" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -Xq -v ON_ERROR_STOP=1 \
   -c "CREATE ROLE visitord_ci LOGIN CREATEDB PASSWORD '$pw'"
 
 skips="$cluster/skipped.txt"

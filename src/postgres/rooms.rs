@@ -8,7 +8,7 @@ use super::{col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, P
 use crate::domain::rules;
 use crate::domain::{PageVisitInput, Refusal};
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, Visitor};
 use crate::time::Millis;
 use tokio_postgres::GenericClient;
 
@@ -136,30 +136,7 @@ pub(super) async fn open_room(
         if let Some(open) = open_room_of(tx, &visitor.id, false).await? {
             (open, false)
         } else {
-            let room = Room {
-                id: new_id(),
-                fname: visitor
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| visitor.username.clone()),
-                msgs: 0,
-                users_count: 1,
-                ts: now,
-                seq: next_seq(tx).await?,
-                lm: None,
-                open: true,
-                closed_at: None,
-                closer: None,
-                waiting_response: true,
-                updated_at: now,
-                v: RoomVisitor {
-                    id: visitor.id.clone(),
-                    username: visitor.username.clone(),
-                    token: visitor.token.clone(),
-                    status: visitor.status.clone(),
-                },
-                source,
-            };
+            let room = rules::new_room(&visitor, new_id(), next_seq(tx).await?, source, now);
             insert_room(tx, &room).await?;
             // The new room adopts the token's room-less (and still expiring) history.
             let adopt: Vec<PageVisit> = all(&tx
@@ -238,23 +215,11 @@ pub(super) async fn add_message(
                 .query("SELECT record FROM messages WHERE id = $1", &[&col(id)])
                 .await?;
             if let Some(existing) = all::<Message>(&rows)?.into_iter().next() {
-                if existing.rid == rid && existing.u_id == visitor.id {
-                    return Ok(existing);
-                }
-                return Err(Refusal::MessageIdTaken.into());
+                return rules::resent_message(existing, rid, &visitor).map_err(PgError::Store);
             }
         }
-        let msg = Message {
-            id: id.map(str::to_string).unwrap_or_else(new_id),
-            rid: rid.to_string(),
-            msg: text.to_string(),
-            ts: now,
-            seq: next_seq(tx).await?,
-            u_id: visitor.id.clone(),
-            u_username: visitor.username.clone(),
-            u_name: visitor.name.clone(),
-            updated_at: now,
-        };
+        let id = id.map(str::to_string).unwrap_or_else(new_id);
+        let msg = rules::new_message(&visitor, rid, text, id, next_seq(tx).await?, now);
         let inserted = tx
             .execute(
                 "INSERT INTO messages (id, rid, ts, seq, record) VALUES ($1, $2, $3, $4, $5) \

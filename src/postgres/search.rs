@@ -39,21 +39,9 @@ fn phone_term_digits(term: &str) -> Option<String> {
 /// A visitor's searchable texts, case-folded: name, username, email, then the searchable
 /// custom fields (`fields`) in the visitor's order.
 pub(super) fn texts(v: &Visitor, fields: &[String]) -> Vec<String> {
-    let custom = v
-        .livechat_data
-        .iter()
-        .filter(|(k, _)| fields.contains(k))
-        .map(|(_, value)| value.as_str());
-    [
-        v.name.as_deref(),
-        Some(v.username.as_str()),
-        v.email.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(custom)
-    .map(fold)
-    .collect()
+    crate::store::searchable_texts(v, fields)
+        .map(fold)
+        .collect()
 }
 
 /// `term` as a literal `LIKE` pattern matching any text that contains it.

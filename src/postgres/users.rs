@@ -4,16 +4,13 @@
 //! first, so two such changes run one after the other.
 
 use super::{col, json, record, transaction, Inner, PgResult};
-use crate::domain::rules::ADMIN_ROLE;
 use crate::domain::{NewUser, Refusal, UserChanges};
 use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
 use tokio_postgres::GenericClient;
 
-fn is_active_admin(u: &User) -> bool {
-    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
-}
+use crate::domain::rules::{changed_user, is_active_admin};
 
 /// The lower-cased username: unique regardless of case.
 fn username_key(username: &str) -> String {
@@ -66,17 +63,7 @@ pub(super) async fn list(inner: &Inner) -> PgResult<Vec<User>> {
 
 /// Creates a user; the username must be free regardless of case.
 pub(super) async fn create(inner: &Inner, new: NewUser, now: Millis) -> PgResult<User> {
-    let user = User {
-        id: new_id(),
-        username: new.username,
-        name: new.name,
-        email: new.email,
-        password_hash: new.password_hash,
-        roles: new.roles,
-        active: new.active,
-        created_at: now,
-        updated_at: now,
-    };
+    let user = crate::domain::rules::new_user(new, new_id(), now);
     let client = inner.client().await?;
     let inserted = client
         .execute(
@@ -126,23 +113,7 @@ pub(super) async fn update(
 ) -> PgResult<User> {
     transaction!(inner, |tx| {
         let old = find(tx, id, true).await?.ok_or(Refusal::UnknownUser)?;
-        let mut new = old.clone();
-        if let Some(hash) = &changes.password_hash {
-            new.password_hash = hash.clone();
-        }
-        if let Some(roles) = &changes.roles {
-            new.roles = roles.clone();
-        }
-        if let Some(active) = changes.active {
-            new.active = active;
-        }
-        if let Some(name) = &changes.name {
-            new.name = Some(name.clone());
-        }
-        if let Some(email) = &changes.email {
-            new.email = Some(email.clone());
-        }
-        new.updated_at = now;
+        let new = changed_user(&old, &changes, now);
         keep_an_admin(tx, &old, Some(&new)).await?;
         if changes.password_hash.is_some() || !new.active {
             tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&col(id)])

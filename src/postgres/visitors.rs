@@ -17,10 +17,9 @@
 //!    it take its `guest-N` from the sequence, so a lost race wastes no number.
 
 use super::{col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
-use crate::domain::rules::{self, apply_registration, guest_name, guest_number, Target};
+use crate::domain::rules::{self, guest_name, guest_number, Target};
 use crate::domain::{Counts, Refusal, Registration};
 use crate::model::ids::new_id;
-use crate::model::limits::CUSTOM_FIELDS as MAX_CUSTOM_FIELDS;
 use crate::model::{Room, Visitor};
 use crate::time::Millis;
 use tokio_postgres::GenericClient;
@@ -272,22 +271,12 @@ async fn register_in(
             new.token = reg.token.clone();
             (Some(v), new)
         }
-        Target::New => {
-            let http = reg.http.clone().unwrap_or_default();
-            let fresh = Visitor {
-                seq: next_seq(tx).await?,
-                user_agent: http.user_agent,
-                ip: http.ip,
-                host: http.host,
-                ..Visitor::new(new_id(), reg.token.clone(), now)
-            };
-            (None, fresh)
-        }
+        Target::New => (
+            None,
+            rules::new_visitor(reg, new_id(), next_seq(tx).await?, now),
+        ),
     };
-    apply_registration(&mut new, reg, now);
-    if new.livechat_data.len() > MAX_CUSTOM_FIELDS {
-        return Err(Refusal::TooManyCustomFields.into());
-    }
+    rules::register_into(&mut new, reg, now).map_err(PgError::Store)?;
 
     match &old {
         Some(_) => update_row(tx, inner, &new).await?,

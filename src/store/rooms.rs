@@ -5,7 +5,7 @@ use super::room_rows::{write_message, write_room};
 use super::{decode, id_value, Refusal, Result, Store};
 use crate::domain::rules;
 use crate::model::ids::new_id;
-use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, RoomVisitor, Visitor};
+use crate::model::{LastChat, Message, PageVisit, Room, RoomSource, Visitor};
 use crate::time::Millis;
 
 impl Store {
@@ -95,30 +95,7 @@ impl Store {
         if let Some(open) = self.open_room_of(&visitor.id)? {
             return Ok((open, false));
         }
-        let room = Room {
-            id: new_id(),
-            fname: visitor
-                .name
-                .clone()
-                .unwrap_or_else(|| visitor.username.clone()),
-            msgs: 0,
-            users_count: 1,
-            ts: now,
-            seq: self.next_seq()?,
-            lm: None,
-            open: true,
-            closed_at: None,
-            closer: None,
-            waiting_response: true,
-            updated_at: now,
-            v: RoomVisitor {
-                id: visitor.id.clone(),
-                username: visitor.username.clone(),
-                token: visitor.token.clone(),
-                status: visitor.status.clone(),
-            },
-            source,
-        };
+        let room = rules::new_room(&visitor, new_id(), self.next_seq()?, source, now);
         let adopt: Vec<PageVisit> = self
             .page_visits_of_token(token)?
             .into_iter()
@@ -178,23 +155,11 @@ impl Store {
         if let Some(id) = id {
             if let Some(bytes) = self.trees().msgid_message.get(id.as_bytes())? {
                 let existing: Message = decode("msgid_message", id.as_bytes(), &bytes)?;
-                if existing.rid == rid && existing.u_id == visitor.id {
-                    return Ok(existing);
-                }
-                return Err(Refusal::MessageIdTaken.into());
+                return rules::resent_message(existing, rid, &visitor);
             }
         }
-        let msg = Message {
-            id: id.map(str::to_string).unwrap_or_else(new_id),
-            rid: rid.to_string(),
-            msg: text.to_string(),
-            ts: now,
-            seq: self.next_seq()?,
-            u_id: visitor.id.clone(),
-            u_username: visitor.username.clone(),
-            u_name: visitor.name.clone(),
-            updated_at: now,
-        };
+        let id = id.map(str::to_string).unwrap_or_else(new_id);
+        let msg = rules::new_message(&visitor, rid, text, id, self.next_seq()?, now);
         room.msgs += 1;
         room.lm = Some(now);
         room.updated_at = now;

@@ -6,15 +6,12 @@
 
 use super::keys;
 use super::{decode, id_value, Refusal, Result, Store, Tx, TxResult};
-use crate::domain::rules::ADMIN_ROLE;
 use crate::domain::{NewUser, UserChanges};
 use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
 
-fn is_active_admin(u: &User) -> bool {
-    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
-}
+use crate::domain::rules::is_active_admin;
 
 /// Deletes the sessions whose hashes are listed under `user_id`.
 fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
@@ -64,17 +61,7 @@ impl Store {
     /// Creates a user; the username must be free (case-insensitive).
     pub fn create_user(&self, new: NewUser, now: Millis) -> Result<User> {
         let _writer = self.lock();
-        let user = User {
-            id: new_id(),
-            username: new.username,
-            name: new.name,
-            email: new.email,
-            password_hash: new.password_hash,
-            roles: new.roles,
-            active: new.active,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = crate::domain::rules::new_user(new, new_id(), now);
         self.transact(|tx| {
             let key = keys::username_key(&user.username);
             if tx.username_userid.get(&key)?.is_some() {
@@ -117,23 +104,7 @@ impl Store {
     pub fn update_user(&self, id: &str, changes: UserChanges, now: Millis) -> Result<User> {
         let _writer = self.lock();
         let old = self.user_by_id(id)?.ok_or(Refusal::UnknownUser)?;
-        let mut new = old.clone();
-        if let Some(hash) = &changes.password_hash {
-            new.password_hash = hash.clone();
-        }
-        if let Some(roles) = &changes.roles {
-            new.roles = roles.clone();
-        }
-        if let Some(active) = changes.active {
-            new.active = active;
-        }
-        if let Some(name) = &changes.name {
-            new.name = Some(name.clone());
-        }
-        if let Some(email) = &changes.email {
-            new.email = Some(email.clone());
-        }
-        new.updated_at = now;
+        let new = crate::domain::rules::changed_user(&old, &changes, now);
         self.keep_an_admin(&old, Some(&new))?;
         let revoke = changes.password_hash.is_some() || !new.active;
         let hashes = if revoke {

@@ -107,6 +107,15 @@ pub fn create_database(admin_url: &str) -> Result<(String, String), String> {
     Ok((name, url))
 }
 
+/// Makes every new transaction in database `name` SERIALIZABLE (for the races that must see
+/// serialization failures retried).
+pub fn set_serializable(admin_url: &str, name: &str) -> Result<(), String> {
+    admin(
+        admin_url,
+        format!("ALTER DATABASE {name} SET default_transaction_isolation = 'serializable'"),
+    )
+}
+
 /// Drops a test's database (closing whatever connections it still has).
 pub fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
     admin(

@@ -219,6 +219,26 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("cannot drop {}: {e}", db.name));
     }
 
+    /// Postgres backend: a fresh app whose database runs every transaction SERIALIZABLE.
+    pub fn serializable() -> Self {
+        let db = PgTestDb::create();
+        visitord::postgres::testing::set_serializable(&pg_admin_url(), &db.name)
+            .unwrap_or_else(|e| panic!("cannot make {} serializable: {e}", db.name));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.rate_limit.enabled = false;
+        config.storage.data_dir = dir.path().join("data");
+        use_database(&mut config, &db);
+        let state = AppState::open(config.clone()).expect("open app state");
+        TestApp {
+            dir,
+            config,
+            state,
+            service: RefCell::new(None),
+            pg_db: Some(db),
+        }
+    }
+
     /// The store seam of the app's backend (sled or postgres).
     pub fn backend(&self) -> &dyn Backend {
         self.state.backend.as_ref()

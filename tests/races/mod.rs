@@ -36,6 +36,17 @@ pub fn race<T: Send>(threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     })
 }
 
+/// The apps a race runs on: the suite's backend; on postgres also a database whose
+/// transactions are SERIALIZABLE (as some PostgreSQL-compatible engines default to), where
+/// conflicts surface as serialization failures that the backend must retry.
+pub fn apps() -> Vec<TestApp> {
+    let mut apps = vec![TestApp::new()];
+    if crate::common::on_postgres() {
+        apps.push(TestApp::serializable());
+    }
+    apps
+}
+
 /// A registration with only a token.
 /// A registration of `token` under Rocket.Chat's merge policy (phone, then email): the races
 /// of merges are the hard case.

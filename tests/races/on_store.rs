@@ -32,7 +32,12 @@ fn visit(store: &dyn Backend, token: &str, rid: Option<&str>, title: &str) {
 
 #[test]
 fn one_token_many_registrants_make_one_visitor() {
-    let app = TestApp::new();
+    for app in super::apps() {
+        one_token_race(&app);
+    }
+}
+
+fn one_token_race(app: &TestApp) {
     let store = app.backend();
     let mut usernames = BTreeSet::new();
     for round in 0..ROUNDS {
@@ -95,7 +100,7 @@ fn one_token_many_registrants_make_one_visitor() {
             "{ctx}: guest username {} issued twice",
             stored.username
         );
-        assert_consistent(&app, &ctx);
+        assert_consistent(app, &ctx);
     }
 }
 
@@ -363,7 +368,12 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
 
 #[test]
 fn concurrent_room_opens_make_one_open_room() {
-    let app = TestApp::new();
+    for app in super::apps() {
+        room_open_race(&app);
+    }
+}
+
+fn room_open_race(app: &TestApp) {
     let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
@@ -466,7 +476,7 @@ fn concurrent_room_opens_make_one_open_room() {
             2,
             "{ctx}: the new room adopts the room-less history, once"
         );
-        assert_consistent(&app, &ctx);
+        assert_consistent(app, &ctx);
     }
 }
 

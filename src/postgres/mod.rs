@@ -624,6 +624,29 @@ impl Backend for PgStore {
     fn point_reads_are_cheap(&self) -> bool {
         false
     }
+    fn shares_login_failures(&self) -> bool {
+        true
+    }
+    fn reserve_login_failure(
+        &self,
+        key: &str,
+        now: Millis,
+        window_ms: Millis,
+        limit: u32,
+    ) -> Result<(Option<u32>, Millis)> {
+        let key = key.to_string();
+        self.call(move |i| {
+            Box::pin(
+                async move { users::reserve_login_failure(&i, &key, now, window_ms, limit).await },
+            )
+        })
+    }
+    fn release_login_failure(&self, key: &str, window_start: Millis) -> Result<()> {
+        let key = key.to_string();
+        self.call(move |i| {
+            Box::pin(async move { users::release_login_failure(&i, &key, window_start).await })
+        })
+    }
     fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
         self.call(move |i| Box::pin(async move { rooms::prune_history(&i, now, retention).await }))
     }

@@ -194,10 +194,73 @@ pub(super) async fn revoke_session(inner: &Inner, token_hash: &[u8]) -> PgResult
     Ok(())
 }
 
-/// Deletes sessions that expired at or before `now`. How many.
+/// Deletes sessions that expired at or before `now` (and failed-login windows over an hour
+/// old). How many sessions.
 pub(super) async fn prune_sessions(inner: &Inner, now: Millis) -> PgResult<u64> {
     let client = inner.client().await?;
+    client
+        .execute(
+            "DELETE FROM failed_logins WHERE window_start < $1",
+            &[&now.saturating_sub(3_600_000)],
+        )
+        .await?;
     Ok(client
         .execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])
         .await?)
+}
+
+/// Counts one failed login of `key` at `now` unless its window is full (see
+/// [`crate::domain::Backend::reserve_login_failure`]). The key's row is locked meanwhile, so
+/// concurrent attempts on any number of processes never count past the limit.
+pub(super) async fn reserve_login_failure(
+    inner: &Inner,
+    key: &str,
+    now: Millis,
+    window_ms: Millis,
+    limit: u32,
+) -> PgResult<(Option<u32>, Millis)> {
+    let key = col(key).into_owned();
+    transaction!(inner, |tx| {
+        tx.execute(
+            "INSERT INTO failed_logins (key, window_start, n) VALUES ($1, $2, 0) \
+             ON CONFLICT (key) DO NOTHING",
+            &[&key, &now],
+        )
+        .await?;
+        let row = tx
+            .query_one(
+                "SELECT window_start, n FROM failed_logins WHERE key = $1 FOR UPDATE",
+                &[&key],
+            )
+            .await?;
+        let (mut start, mut n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if now - start >= window_ms {
+            (start, n) = (now, 0);
+        }
+        let counted = n < i64::from(limit);
+        if counted {
+            tx.execute(
+                "UPDATE failed_logins SET window_start = $2, n = $3 WHERE key = $1",
+                &[&key, &start, &(n + 1)],
+            )
+            .await?;
+        }
+        (counted.then(|| u32::try_from(n).unwrap_or(0)), start)
+    })
+}
+
+/// Hands back one counted failure of `key` in its window.
+pub(super) async fn release_login_failure(
+    inner: &Inner,
+    key: &str,
+    window_start: Millis,
+) -> PgResult<()> {
+    let client = inner.client().await?;
+    client
+        .execute(
+            "UPDATE failed_logins SET n = n - 1 WHERE key = $1 AND window_start = $2 AND n > 0",
+            &[&col(key), &window_start],
+        )
+        .await?;
+    Ok(())
 }

@@ -48,3 +48,38 @@ async fn a_lost_database_is_503_on_health_and_500_on_requests_but_live_stays_200
         json!({"success": false, "error": "Internal server error"})
     );
 }
+
+/// Two replicas (two app states over one database): failed logins are counted in the
+/// database, so failures on one replica count against the limit on the other.
+#[actix_web::test]
+async fn failed_logins_are_counted_across_replicas() {
+    if !on_postgres() {
+        eprintln!("needs the postgres backend (VISITORD_TEST_BACKEND=postgres): not run");
+        return;
+    }
+    let a = TestApp::with_config(|c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.login_failures_per_min = 3;
+    });
+    a.user("alice", &["livechat-agent"]);
+    let b_state = visitord::http::AppState::open(a.config.clone()).expect("a second replica opens");
+    let b = crate::common::build_caller(b_state).await;
+    let wrong = json!({"user": "alice", "password": "not the password"});
+    let login = |body: &serde_json::Value| {
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/login")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body.to_string())
+    };
+    for _ in 0..2 {
+        let resp = a.call(login(&wrong)).await;
+        assert_eq!(resp.status, 401, "{}", resp.text());
+    }
+    let resp = b(login(&wrong)).await;
+    assert_eq!(resp.status, 401, "{}", resp.text());
+    // The fourth failure in the minute, on the other replica: over the limit of 3.
+    let resp = b(login(&wrong)).await;
+    assert_eq!(resp.status, 429, "{}", resp.text());
+    let resp = a.call(login(&wrong)).await;
+    assert_eq!(resp.status, 429, "{}", resp.text());
+}

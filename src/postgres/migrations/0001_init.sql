@@ -142,10 +142,11 @@ CREATE TABLE IF NOT EXISTS leases (
     expires_at bigint NOT NULL
 )
 ;
--- failed_logins: failed login attempts per key and fixed window, counted across replicas.
+-- failed_logins: failed login attempts counted across replicas. key (PK: the limit's name and
+-- the address or lower-cased username), window_start (the window began with its first failure;
+-- a minute later the next failure starts a new one), n (failures in the window).
 CREATE TABLE IF NOT EXISTS failed_logins (
-    key text NOT NULL,
+    key text PRIMARY KEY,
     window_start bigint NOT NULL,
-    n bigint NOT NULL,
-    PRIMARY KEY (key, window_start)
+    n bigint NOT NULL
 )

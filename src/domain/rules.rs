@@ -157,6 +157,24 @@ pub fn is_active_admin(u: &User) -> bool {
     u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
 }
 
+/// Whether a change of `before` (`after`: the user after it, `None`: deleted) needs another
+/// active admin to exist (see [`require_another_admin`]).
+pub fn needs_another_admin(before: &User, after: Option<&User>) -> bool {
+    is_active_admin(before) && !after.is_some_and(is_active_admin)
+}
+
+/// Refuses (`LastAdmin`) when no user of `users` but `before` is an active admin.
+pub fn require_another_admin(before: &User, users: &[User]) -> Result<()> {
+    if users
+        .iter()
+        .any(|u| u.id != before.id && is_active_admin(u))
+    {
+        Ok(())
+    } else {
+        Err(Refusal::LastAdmin.into())
+    }
+}
+
 /// `old` with `changes` applied (`None` fields kept) at `now`.
 pub fn changed_user(old: &User, changes: &UserChanges, now: Millis) -> User {
     let mut new = old.clone();

@@ -10,7 +10,7 @@ use crate::model::{Session, User};
 use crate::time::Millis;
 use tokio_postgres::GenericClient;
 
-use crate::domain::rules::{changed_user, is_active_admin};
+use crate::domain::rules::{changed_user, needs_another_admin, require_another_admin};
 
 /// The lower-cased username: unique regardless of case.
 fn username_key(username: &str) -> String {
@@ -85,23 +85,17 @@ async fn keep_an_admin(
     before: &User,
     after: Option<&User>,
 ) -> PgResult<()> {
-    if !is_active_admin(before) || after.is_some_and(is_active_admin) {
+    if !needs_another_admin(before, after) {
         return Ok(());
     }
     let rows = client
         .query("SELECT record FROM users ORDER BY id FOR UPDATE", &[])
         .await?;
-    let others = rows
+    let users = rows
         .iter()
         .map(|r| record::<User>(r, "record"))
-        .collect::<PgResult<Vec<_>>>()?
-        .iter()
-        .filter(|u| u.id != before.id && is_active_admin(u))
-        .count();
-    if others == 0 {
-        return Err(Refusal::LastAdmin.into());
-    }
-    Ok(())
+        .collect::<PgResult<Vec<_>>>()?;
+    require_another_admin(before, &users).map_err(super::PgError::Store)
 }
 
 /// Applies `changes`; a new password or a deactivation revokes every session of the user.

@@ -11,7 +11,7 @@ use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
 
-use crate::domain::rules::is_active_admin;
+use crate::domain::rules::{needs_another_admin, require_another_admin};
 
 /// Deletes the sessions whose hashes are listed under `user_id`.
 fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
@@ -86,18 +86,10 @@ impl Store {
 
     /// Refuses a change that would leave no active admin when there is one now.
     fn keep_an_admin(&self, before: &User, after: Option<&User>) -> Result<()> {
-        if !is_active_admin(before) || after.is_some_and(is_active_admin) {
+        if !needs_another_admin(before, after) {
             return Ok(());
         }
-        let others = self
-            .list_users()?
-            .iter()
-            .filter(|u| u.id != before.id && is_active_admin(u))
-            .count();
-        if others == 0 {
-            return Err(Refusal::LastAdmin.into());
-        }
-        Ok(())
+        require_another_admin(before, &self.list_users()?)
     }
 
     /// Applies `changes`; a new password or a deactivation revokes every session of the user.

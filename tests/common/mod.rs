@@ -197,7 +197,11 @@ impl TestApp {
         config.backup.dir = dir.path().join("backups");
         f(&mut config);
         config.storage.data_dir = dir.path().join("data");
-        let pg_db = on_postgres().then(PgTestDb::create);
+        Self::open(dir, config, on_postgres().then(PgTestDb::create))
+    }
+
+    /// The app over `config`, on `pg_db` when there is one.
+    fn open(dir: tempfile::TempDir, mut config: Config, pg_db: Option<PgTestDb>) -> Self {
         if let Some(db) = &pg_db {
             use_database(&mut config, db);
         }
@@ -228,15 +232,7 @@ impl TestApp {
         let mut config = Config::default();
         config.rate_limit.enabled = false;
         config.storage.data_dir = dir.path().join("data");
-        use_database(&mut config, &db);
-        let state = AppState::open(config.clone()).expect("open app state");
-        TestApp {
-            dir,
-            config,
-            state,
-            service: RefCell::new(None),
-            pg_db: Some(db),
-        }
+        Self::open(dir, config, Some(db))
     }
 
     /// The store seam of the app's backend (sled or postgres).

@@ -83,3 +83,84 @@ async fn failed_logins_are_counted_across_replicas() {
     let resp = a.call(login(&wrong)).await;
     assert_eq!(resp.status, 429, "{}", resp.text());
 }
+
+/// Runs `sql` on the database at `url` (a runtime of its own, off the test's).
+fn execute(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            client.batch_execute(&sql).await.expect("execute");
+            drop(client);
+            let _ = driver.await;
+        })
+    })
+    .join()
+    .expect("the SQL thread");
+}
+
+/// A database migrated by a newer visitord is refused at start, naming both versions; an older
+/// one is refused without `storage.auto_migrate` and brought up to date with it.
+#[test]
+fn the_schema_version_is_checked_at_start() {
+    if !on_postgres() {
+        eprintln!("needs the postgres backend (VISITORD_TEST_BACKEND=postgres): not run");
+        return;
+    }
+    let app = TestApp::new();
+    let config = app.config.clone();
+    let url = config.storage.postgres_url.clone();
+    let latest = visitord::postgres::schema::LATEST;
+
+    execute(
+        &url,
+        &format!(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ({}, 'future', 0)",
+            latest + 1
+        ),
+    );
+    let err = visitord::http::AppState::open(config.clone())
+        .err()
+        .expect("a newer schema is refused")
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the database schema is version {}, newer than this build supports ({latest}); upgrade visitord",
+            latest + 1
+        )),
+        "{err}"
+    );
+    // The URL is shown without its password.
+    let password = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('@').next())
+        .and_then(|userinfo| userinfo.split(':').nth(1))
+        .expect("the test URL has a password");
+    assert!(!err.contains(password), "{err}");
+    assert!(err.contains(":***@"), "{err}");
+
+    execute(&url, "DELETE FROM schema_migrations");
+    let mut strict = config.clone();
+    strict.storage.auto_migrate = false;
+    let err = visitord::http::AppState::open(strict)
+        .err()
+        .expect("an older schema is refused without auto_migrate")
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the database schema is version 0, this build needs {latest}; run `visitord migrate`"
+        )),
+        "{err}"
+    );
+    // With auto_migrate the missing steps run again (each is idempotent) and the data stays.
+    let again = visitord::http::AppState::open(config).expect("migrated again");
+    assert!(again.backend.healthy());
+}

@@ -913,6 +913,57 @@ mod tests {
     }
 
     #[test]
+    fn postgres_urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact_postgres_url(
+                "postgres://visitord:s3cret@db.example:5432/visitord?sslmode=require"
+            ),
+            "postgres://visitord:***@db.example:5432/visitord?sslmode=require"
+        );
+        assert_eq!(
+            redact_postgres_url("postgres://visitord@db/visitord"),
+            "postgres://visitord@db/visitord"
+        );
+        assert_eq!(
+            redact_postgres_url("host=db user=v password=s3cret dbname=v"),
+            "host=db user=v password=*** dbname=v"
+        );
+    }
+
+    #[test]
+    fn the_backend_is_sled_unless_told_and_postgres_needs_a_url() {
+        let c = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Sled);
+        let c = load(
+            None,
+            &[
+                ("VISITORD_STORAGE_BACKEND", "postgres"),
+                ("VISITORD_STORAGE_POSTGRES_URL", "postgres://u:p@h/d"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        assert_eq!(c.storage.postgres_url().unwrap(), "postgres://u:p@h/d");
+        let none = StorageConfig::default();
+        assert!(none
+            .postgres_url()
+            .unwrap_err()
+            .contains("storage.postgres_url"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("url");
+        std::fs::write(&file, "postgres://from:file@h/d\nignored\n").unwrap();
+        let from_file = StorageConfig {
+            postgres_url_file: file.display().to_string(),
+            ..StorageConfig::default()
+        };
+        assert_eq!(
+            from_file.postgres_url().unwrap(),
+            "postgres://from:file@h/d"
+        );
+    }
+
+    #[test]
     fn empty_file_gives_defaults() {
         let c = load(None, &[], Overrides::default()).unwrap();
         assert_eq!(c, Config::default());

@@ -41,9 +41,12 @@ pub fn ensure_first_admin(
         roles: vec![ADMIN_ROLE.to_string()],
         active: true,
     };
-    store
-        .create_user(new, now_ms())
-        .map_err(|e| format!("cannot create the first admin: {e}"))?;
+    match store.create_user(new, now_ms()) {
+        Ok(_) => {}
+        // Another replica of the same database created it first.
+        Err(StoreError::Refused(crate::domain::Refusal::UsernameTaken)) => return Ok(None),
+        Err(e) => return Err(format!("cannot create the first admin: {e}")),
+    }
     store.flush().map_err(|e| e.to_string())?;
     if !generated {
         return Ok(Some(

@@ -86,6 +86,10 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+    /// Bring the database of `storage.backend = "postgres"` to this build's schema (the
+    /// numbered migrations embedded in the binary), then exit. Safe to run while replicas
+    /// serve and to run twice. On the sled backend the store upgrades itself when opened.
+    Migrate,
     /// Manage agent accounts on a stopped server (a running one: use the REST API).
     User {
         #[command(subcommand)]

@@ -4,12 +4,17 @@
 
 use crate::admin;
 use crate::cli::{Command, UserCommand};
-use crate::config::Loaded;
+use crate::config::{Loaded, StorageBackend};
+use crate::domain::Backend;
+use crate::postgres::{PgStore, SchemaPolicy};
 use crate::store::{Store, StoreError};
 use std::io::{BufRead, IsTerminal};
 
 /// Runs `command` with the loaded configuration.
 pub fn run(command: Command, loaded: Loaded) -> Result<(), String> {
+    if loaded.config.storage.backend == StorageBackend::Postgres {
+        return run_on_postgres(command, loaded);
+    }
     match command {
         Command::Serve => actix_web::rt::System::new().block_on(crate::server::serve(loaded)),
         Command::User { action } => user_command(&loaded, action),
@@ -41,12 +46,66 @@ pub fn run(command: Command, loaded: Loaded) -> Result<(), String> {
             crate::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
         }),
         Command::Compact => open_stopped(&loaded, busy).and_then(|s| compact(&loaded, s)),
+        Command::Migrate => open_stopped(&loaded, busy).map(|_| {
+            println!(
+                "the sled store in {} is at schema {} (it upgrades itself when opened)",
+                loaded.config.storage.data_dir.display(),
+                crate::store::SCHEMA_VERSION
+            )
+        }),
         Command::Healthcheck { url } => url
             .map_or_else(
                 || crate::healthcheck::default_url(&loaded.config.server.bind),
                 Ok,
             )
             .and_then(|url| crate::healthcheck::check(&url)),
+    }
+}
+
+/// The commands with `storage.backend = "postgres"`: serving, migrating, users and the health
+/// check work on the database; the ones about the embedded store's files refuse, saying what to
+/// use instead.
+fn run_on_postgres(command: Command, loaded: Loaded) -> Result<(), String> {
+    let sled_only = |name: &str, instead: &str| {
+        Err(format!(
+            "`visitord {name}` works on the embedded (sled) store only, and storage.backend is \
+             \"postgres\": {instead}"
+        ))
+    };
+    let open = |policy| {
+        let config = &loaded.config;
+        PgStore::open(&config.storage, config.search_fields(), policy)
+    };
+    match command {
+        Command::Serve => actix_web::rt::System::new().block_on(crate::server::serve(loaded)),
+        Command::Migrate => open(SchemaPolicy::Migrate).map(|_| {
+            println!(
+                "the database is at schema {}",
+                crate::postgres::schema::LATEST
+            )
+        }),
+        Command::User { action } => {
+            let store = open(SchemaPolicy::RequireCurrent)?;
+            user_action(&loaded, &store, action)
+        }
+        Command::Healthcheck { url } => url
+            .map_or_else(
+                || crate::healthcheck::default_url(&loaded.config.server.bind),
+                Ok,
+            )
+            .and_then(|url| crate::healthcheck::check(&url)),
+        Command::Check { .. } => sled_only(
+            "check",
+            "the database's constraints keep its tables consistent (amcheck checks its indexes)",
+        ),
+        Command::Compact => sled_only("compact", "PostgreSQL reclaims space with VACUUM"),
+        Command::Backup { .. } | Command::Restore { .. } => {
+            sled_only("backup/restore", crate::postgres::NO_BACKUP)
+        }
+        Command::DemoData { .. } | Command::Import { .. } | Command::Export { .. } => sled_only(
+            "demo-data/import/export",
+            "load or export with a sled store, then move the data (not yet available)",
+        ),
     }
 }
 
@@ -229,6 +288,11 @@ fn check_command(loaded: &Loaded, repair: bool) -> Result<(), String> {
 /// `visitord user …` on a stopped store.
 fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
     let store = open_stopped(loaded, admin::locked_message)?;
+    user_action(loaded, &store, action)
+}
+
+/// One `visitord user …` action on `store`.
+fn user_action(loaded: &Loaded, store: &dyn Backend, action: UserCommand) -> Result<(), String> {
     let output = match action {
         UserCommand::Add {
             name,
@@ -240,9 +304,9 @@ fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
             } else {
                 None
             };
-            admin::add_user(&store, &name, roles, password)?
+            admin::add_user(store, &name, roles, password)?
         }
-        UserCommand::List => admin::list_users(&store)?,
+        UserCommand::List => admin::list_users(store)?,
         UserCommand::Passwd {
             name,
             password_stdin,
@@ -252,15 +316,15 @@ fn user_command(loaded: &Loaded, action: UserCommand) -> Result<(), String> {
             } else {
                 prompt_password()?
             };
-            let done = admin::set_password(&store, &name, &password)?;
+            let done = admin::set_password(store, &name, &password)?;
             if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
                 admin::forget_initial_password(&loaded.config.storage.data_dir)?;
             }
             done
         }
-        UserCommand::Role { name, roles } => admin::set_roles(&store, &name, roles)?,
+        UserCommand::Role { name, roles } => admin::set_roles(store, &name, roles)?,
         UserCommand::Remove { name } => {
-            let done = admin::remove_user(&store, &name)?;
+            let done = admin::remove_user(store, &name)?;
             if name.eq_ignore_ascii_case(admin::FIRST_ADMIN) {
                 admin::forget_initial_password(&loaded.config.storage.data_dir)?;
             }

@@ -72,10 +72,36 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[storage]`: the sled store.
+/// `[storage]`: where the data lives: the embedded sled store (the default) or a PostgreSQL
+/// database shared by any number of replicas (`backend = "postgres"`, see `docs/scale-out.md`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    /// `sled` (embedded, one process, the default) or `postgres` (stateless replicas over one
+    /// PostgreSQL database).
+    pub backend: StorageBackend,
+    /// `postgres` backend: the connection URL (`postgres://user:password@host:port/db`). A
+    /// secret: never logged (the launch summary shows it without its password). Empty: read
+    /// from `postgres_url_file`.
+    pub postgres_url: String,
+    /// `postgres` backend: a file whose first line is the URL (e.g. a container secret), used
+    /// when `postgres_url` is empty.
+    pub postgres_url_file: String,
+    /// `postgres` backend: connections this process keeps open at most. Replicas × this must
+    /// stay under the server's `max_connections`.
+    pub postgres_pool_size: usize,
+    /// `postgres` backend: `disable` (plain TCP or a Unix socket) or `require` (TLS, the server's
+    /// certificate verified against `postgres_ca_file`, else the system's roots).
+    pub postgres_tls: PostgresTls,
+    /// `postgres` backend with `postgres_tls = "require"`: PEM file of the CA(s) to trust instead
+    /// of the system's roots. Empty: the system's roots.
+    pub postgres_ca_file: String,
+    /// `postgres` backend: every statement is cancelled by the server after this many
+    /// milliseconds (the request then fails with a 500 and a logged cause).
+    pub statement_timeout_ms: u64,
+    /// `postgres` backend: apply missing schema migrations at start. Off: the server refuses to
+    /// start on an older schema (run `visitord migrate` first). A newer schema is always refused.
+    pub auto_migrate: bool,
     /// Directory of the store; created when missing.
     pub data_dir: PathBuf,
     /// sled page cache size in MiB.
@@ -97,6 +123,14 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
+            backend: StorageBackend::Sled,
+            postgres_url: String::new(),
+            postgres_url_file: String::new(),
+            postgres_pool_size: 8,
+            postgres_tls: PostgresTls::Disable,
+            postgres_ca_file: String::new(),
+            statement_timeout_ms: 5_000,
+            auto_migrate: true,
             data_dir: PathBuf::from("./data"),
             cache_mb: 64,
             durability: Durability::Sync,
@@ -105,6 +139,99 @@ impl Default for StorageConfig {
             erase_within_hours: 24.0,
         }
     }
+}
+
+/// Which storage backend serves the API.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// The embedded sled store in `data_dir`.
+    #[default]
+    Sled,
+    /// A PostgreSQL database at `postgres_url`.
+    Postgres,
+}
+
+impl StorageBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageBackend::Sled => "sled",
+            StorageBackend::Postgres => "postgres",
+        }
+    }
+}
+
+/// TLS to the PostgreSQL server.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PostgresTls {
+    /// No TLS.
+    #[default]
+    Disable,
+    /// TLS only, with the server's certificate verified.
+    Require,
+}
+
+impl StorageConfig {
+    /// The PostgreSQL URL: `postgres_url`, else the first line of `postgres_url_file`.
+    pub fn postgres_url(&self) -> Result<String, String> {
+        if !self.postgres_url.trim().is_empty() {
+            return Ok(self.postgres_url.trim().to_string());
+        }
+        if self.postgres_url_file.is_empty() {
+            return Err(
+                "storage.backend = \"postgres\" needs storage.postgres_url (or \
+                        VISITORD_STORAGE_POSTGRES_URL, or storage.postgres_url_file)"
+                    .into(),
+            );
+        }
+        let text = std::fs::read_to_string(&self.postgres_url_file).map_err(|e| {
+            format!(
+                "cannot read storage.postgres_url_file {}: {e}",
+                self.postgres_url_file
+            )
+        })?;
+        let url = text.lines().next().unwrap_or_default().trim().to_string();
+        if url.is_empty() {
+            return Err(format!(
+                "storage.postgres_url_file {} is empty",
+                self.postgres_url_file
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// A PostgreSQL URL as it may be shown: the password replaced by `***` (also a `password=`
+/// key of the key=value form).
+pub fn redact_postgres_url(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+        return url.to_string();
+    }
+    url.split_whitespace()
+        .map(|part| {
+            if part.to_ascii_lowercase().starts_with("password=") {
+                "password=***".to_string()
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// When an acknowledged write is on disk.
@@ -540,6 +667,12 @@ impl Config {
                 "must be a number of hours above 0",
             );
         }
+        if self.storage.postgres_pool_size == 0 {
+            return bad("storage.postgres_pool_size", "must be at least 1");
+        }
+        if self.storage.statement_timeout_ms == 0 {
+            return bad("storage.statement_timeout_ms", "must be at least 1");
+        }
         if self.auth.token_ttl_days == 0 {
             return bad("auth.token_ttl_days", "must be at least 1");
         }
@@ -633,8 +766,10 @@ fn merge_file(
 
 /// `VISITORD_*` variables that are not options: the first admin's password, and the ones that
 /// the test suite and `scripts/crash.sh` read (harmless if they reach the binary).
-pub const NON_OPTION_VARS: [&str; 4] = [
+pub const NON_OPTION_VARS: [&str; 6] = [
     "VISITORD_ADMIN_PASSWORD",
+    "VISITORD_TEST_BACKEND",
+    "VISITORD_TEST_PG_URL",
     "VISITORD_TEST_BIN",
     "VISITORD_CRASH_TRIALS",
     "VISITORD_CRASH_MIN_ACKED",
@@ -775,6 +910,57 @@ mod tests {
             o.config = Some(path);
         }
         Config::load_with_env(&o, |k| env.get(k).cloned()).map(|l| l.config)
+    }
+
+    #[test]
+    fn postgres_urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact_postgres_url(
+                "postgres://visitord:s3cret@db.example:5432/visitord?sslmode=require"
+            ),
+            "postgres://visitord:***@db.example:5432/visitord?sslmode=require"
+        );
+        assert_eq!(
+            redact_postgres_url("postgres://visitord@db/visitord"),
+            "postgres://visitord@db/visitord"
+        );
+        assert_eq!(
+            redact_postgres_url("host=db user=v password=s3cret dbname=v"),
+            "host=db user=v password=*** dbname=v"
+        );
+    }
+
+    #[test]
+    fn the_backend_is_sled_unless_told_and_postgres_needs_a_url() {
+        let c = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Sled);
+        let c = load(
+            None,
+            &[
+                ("VISITORD_STORAGE_BACKEND", "postgres"),
+                ("VISITORD_STORAGE_POSTGRES_URL", "postgres://u:p@h/d"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        assert_eq!(c.storage.postgres_url().unwrap(), "postgres://u:p@h/d");
+        let none = StorageConfig::default();
+        assert!(none
+            .postgres_url()
+            .unwrap_err()
+            .contains("storage.postgres_url"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("url");
+        std::fs::write(&file, "postgres://from:file@h/d\nignored\n").unwrap();
+        let from_file = StorageConfig {
+            postgres_url_file: file.display().to_string(),
+            ..StorageConfig::default()
+        };
+        assert_eq!(
+            from_file.postgres_url().unwrap(),
+            "postgres://from:file@h/d"
+        );
     }
 
     #[test]

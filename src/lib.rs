@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod periodic;
+pub mod postgres;
 pub mod server;
 pub mod store;
 pub mod time;

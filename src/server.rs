@@ -1,7 +1,8 @@
 //! `visitord serve`: open the store, print the launch summary, serve until SIGINT/SIGTERM,
 //! then finish in-flight requests and flush.
 
-use crate::config::{HistoryConfig, Loaded};
+use crate::config::{HistoryConfig, Loaded, StorageBackend};
+use crate::domain::Backend;
 use crate::http::{build_app, AppState};
 use crate::metrics::Metrics;
 use crate::periodic::{First, Periodic};
@@ -19,12 +20,24 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let config = loaded.config.clone();
     let state =
         AppState::open(config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
+    let postgres = config.storage.backend == StorageBackend::Postgres;
+    if postgres && config.backup.interval_hours > 0.0 {
+        return Err(format!(
+            "backup.interval_hours is set, but with storage.backend = \"postgres\" {}",
+            crate::postgres::NO_BACKUP
+        ));
+    }
+    if postgres {
+        // Where a generated first-admin password goes (the store itself is in the database).
+        std::fs::create_dir_all(&config.storage.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.storage.data_dir.display()))?;
+    }
     let admin_note = crate::admin::ensure_first_admin(
-        &state.store,
+        state.backend.as_ref(),
         &config.storage.data_dir,
         std::env::var("VISITORD_ADMIN_PASSWORD").ok(),
     )?;
-    crate::admin::forget_stale_initial_password(&state.store, &config.storage.data_dir)?;
+    crate::admin::forget_stale_initial_password(state.backend.as_ref(), &config.storage.data_dir)?;
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -49,7 +62,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         .collect();
     // From counters: walking the trees would delay the start on a large store.
     let visitors = state
-        .store
+        .backend
         .visitor_count()
         .map_err(|e| format!("cannot read the store: {e}"))?;
     let format = config.log.format;
@@ -64,15 +77,28 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
                 .display()
                 .to_string())
     ));
-    line(format!(
-        "  data dir:   {}",
-        config.storage.data_dir.display()
-    ));
-    if let Some(warning) = crate::store::exposure_warning(&config.storage.data_dir) {
-        line(format!("  warning:    {warning}"));
+    if postgres {
+        // The URL without its password: never log a secret.
+        let url = config.storage.postgres_url().unwrap_or_default();
+        line(format!(
+            "  database:   postgres {} (pool {}, schema {})",
+            crate::config::redact_postgres_url(&url),
+            config.storage.postgres_pool_size,
+            crate::postgres::schema::LATEST
+        ));
+    } else {
+        line(format!(
+            "  data dir:   {}",
+            config.storage.data_dir.display()
+        ));
+        if let Some(warning) = crate::store::exposure_warning(&config.storage.data_dir) {
+            line(format!("  warning:    {warning}"));
+        }
     }
     line(format!("  listening:  {}", urls.join(", ")));
-    if config.storage.unsafe_ack_before_flush {
+    if postgres {
+        line("  durability: the database's (answered after COMMIT)".to_string());
+    } else if config.storage.unsafe_ack_before_flush {
         line(format!(
             "  durability: {} (UNSAFE: acknowledged before flush, testing only)",
             config.storage.durability.as_str()
@@ -83,7 +109,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
             config.storage.durability.as_str()
         ));
     }
-    let users = state.store.user_count();
+    let users = state.backend.counts().users;
     line(format!("  store:      {visitors} visitors, {users} users"));
     if let Some(note) = admin_note {
         line(format!("  admin:      {note}"));
@@ -95,13 +121,36 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         config.server.request_timeout_ms,
         config.storage.cache_mb
     );
-    let pruner = Pruner::spawn(state.store.clone(), &config.history, state.metrics.clone());
-    let sampler = state
-        .metrics
-        .enabled()
-        .then(|| StoreSampler::spawn(state.store.clone(), state.metrics.clone()));
-    let eraser = crate::eraser::Eraser::spawn(state.store.clone(), &config.storage);
-    let backups = crate::backup_schedule::Scheduler::spawn(state.store.clone(), &config.backup);
+    // On postgres only the replica holding the pruner's lease row prunes.
+    let lease = state.postgres.clone().map(|pg| {
+        let holder = crate::model::ids::new_id();
+        let ttl = i64::try_from(config.history.prune_interval_secs.saturating_mul(2_000))
+            .unwrap_or(i64::MAX)
+            .saturating_add(60_000);
+        Box::new(move || match pg.try_lease("pruner", &holder, ttl) {
+            Ok(held) => held,
+            Err(e) => {
+                log::error!("cannot take the pruner's lease: {e}");
+                false
+            }
+        }) as Lease
+    });
+    let pruner = Pruner::spawn(
+        state.backend.clone(),
+        &config.history,
+        state.metrics.clone(),
+        lease,
+    );
+    // The eraser, backups and the store sampler work on the embedded store's files.
+    let sled = state.store.clone();
+    let sampler = sled
+        .clone()
+        .filter(|_| state.metrics.enabled())
+        .map(|store| StoreSampler::spawn(store, state.metrics.clone()));
+    let eraser = sled
+        .clone()
+        .map(|store| crate::eraser::Eraser::spawn(store, &config.storage));
+    let backups = sled.map(|store| crate::backup_schedule::Scheduler::spawn(store, &config.backup));
     let server = server.run();
     // SIGINT and SIGTERM both stop gracefully: stop accepting, finish in-flight requests (up to
     // the shutdown timeout), then flush below. (actix's own handling force-stops on SIGINT.)
@@ -117,7 +166,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     drop(sampler);
     drop(pruner);
     state
-        .store
+        .backend
         .flush()
         .map_err(|e| format!("final flush failed: {e}"))?;
     log::info!("stopped cleanly");
@@ -168,6 +217,9 @@ impl StoreSampler {
     }
 }
 
+/// Whether this process holds a background job's lease now (taking or renewing it).
+pub type Lease = Box<dyn Fn() -> bool + Send>;
+
 /// The background task that deletes expired and out-of-retention navigation history.
 /// Runs once at start, then every `prune_interval_secs`; stops when dropped.
 pub struct Pruner {
@@ -175,8 +227,14 @@ pub struct Pruner {
 }
 
 impl Pruner {
-    /// Starts the pruner; what it deletes is counted in `metrics`.
-    pub fn spawn(store: Store, history: &HistoryConfig, metrics: Arc<Metrics>) -> Pruner {
+    /// Starts the pruner; what it deletes is counted in `metrics`. With a `lease` (replicas
+    /// sharing one database), a run prunes only when the lease says this process holds it.
+    pub fn spawn(
+        store: Arc<dyn Backend>,
+        history: &HistoryConfig,
+        metrics: Arc<Metrics>,
+        lease: Option<Lease>,
+    ) -> Pruner {
         let interval = Duration::from_secs(history.prune_interval_secs.max(1));
         let retention = match history.retention_days {
             0 => None,
@@ -184,6 +242,10 @@ impl Pruner {
         };
         Pruner {
             _job: Periodic::spawn("pruner", interval, First::Now, move || {
+                if lease.as_ref().is_some_and(|held| !held()) {
+                    log::debug!("pruner: another replica holds the lease");
+                    return;
+                }
                 let history = match store.prune_history(now_ms(), retention) {
                     Ok(0) => 0,
                     Ok(n) => {
@@ -228,9 +290,10 @@ mod tests {
             .unwrap();
         assert_eq!(store.counts().page_visits, 1);
         let pruner = Pruner::spawn(
-            store.clone(),
+            Arc::new(store.clone()),
             &HistoryConfig::default(),
             Arc::new(Metrics::new(true)),
+            None,
         );
         let mut left = 1;
         for _ in 0..200 {
@@ -276,7 +339,12 @@ mod tests {
             prune_interval_secs: 1,
             ..HistoryConfig::default()
         };
-        let pruner = Pruner::spawn(store.clone(), &history, Arc::new(Metrics::new(true)));
+        let pruner = Pruner::spawn(
+            Arc::new(store.clone()),
+            &history,
+            Arc::new(Metrics::new(true)),
+            None,
+        );
         // The first run (at start) deletes what is older than a day, keeps the rest.
         wait_for_visits(&store, 1, "after the first run");
         // Only a later run deletes an entry stored after the first: the pruner runs again

@@ -108,4 +108,43 @@ pub trait Backend: Send + Sync + 'static {
     fn counts(&self) -> Counts;
     /// Makes every write so far durable now (commands on a stopped store, before they exit).
     fn flush(&self) -> Result<()>;
+    /// Whether a point read (one visitor, one session) is cheap enough to run on the calling
+    /// async worker ([`crate::http::lookup`]): true for an in-process store, false for a network
+    /// database, whose reads go to the blocking pool.
+    fn point_reads_are_cheap(&self) -> bool {
+        true
+    }
+
+    // --- failed logins across processes ---
+
+    /// Whether failed logins are counted in the store, for every process sharing it (the
+    /// postgres backend), rather than by each process in memory.
+    fn shares_login_failures(&self) -> bool {
+        false
+    }
+    /// Counts one more failed login of `key` at `now`, unless `limit` are counted already in
+    /// its window (which starts with a key's first failure and lasts `window_ms`): the number
+    /// counted before it (`None` when the window is full) and the window's start.
+    fn reserve_login_failure(
+        &self,
+        _key: &str,
+        now: Millis,
+        _window_ms: Millis,
+        _limit: u32,
+    ) -> Result<(Option<u32>, Millis)> {
+        Ok((Some(0), now))
+    }
+    /// Hands back one failure counted by [`Backend::reserve_login_failure`] (the password was
+    /// right after all).
+    fn release_login_failure(&self, _key: &str, _window_start: Millis) -> Result<()> {
+        Ok(())
+    }
+
+    // --- background jobs ---
+
+    /// Deletes expired navigation entries and, with `retention`, every entry older than
+    /// `now - retention`; how many.
+    fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64>;
+    /// Deletes login sessions expired at `now`; how many.
+    fn prune_sessions(&self, now: Millis) -> Result<u64>;
 }

@@ -87,6 +87,29 @@ pub struct MessageInput {
     pub id: Option<String>,
 }
 
+impl RoomRequest {
+    /// A request for `token`'s room (`rid`: only that open room).
+    pub fn new(token: &str, rid: Option<&str>, source: RoomSource) -> RoomRequest {
+        RoomRequest {
+            token: token.to_string(),
+            rid: rid.map(str::to_string),
+            source,
+        }
+    }
+}
+
+impl MessageInput {
+    /// `token`'s message `text` in room `rid` (`id`: the client's message id).
+    pub fn new(token: &str, rid: &str, text: &str, id: Option<&str>) -> MessageInput {
+        MessageInput {
+            token: token.to_string(),
+            rid: rid.to_string(),
+            text: text.to_string(),
+            id: id.map(str::to_string),
+        }
+    }
+}
+
 /// One `page.visited` body, validated.
 #[derive(Debug, Clone)]
 pub struct PageVisitInput {

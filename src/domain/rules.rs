@@ -4,8 +4,8 @@
 //! must keep a holder. Backends call these instead of restating them.
 
 use super::error::{Refusal, Result};
-use super::inputs::{MergePolicy, Registration};
-use crate::model::{Room, Visitor};
+use super::inputs::{MergePolicy, NewUser, Registration, UserChanges};
+use crate::model::{Message, Room, User, Visitor};
 use crate::time::Millis;
 
 /// Which existing visitor a registration updates, by Rocket.Chat's order (see [`target`]).
@@ -50,8 +50,101 @@ pub fn apply_registration(v: &mut Visitor, reg: &Registration, now: Millis) {
     }
 }
 
+/// A new visitor of `reg`'s token, before [`apply_registration`]: the request's headers (when
+/// kept), username empty (the backend names it), write order `seq`.
+pub fn new_visitor(reg: &Registration, id: String, seq: u64, now: Millis) -> Visitor {
+    let http = reg.http.clone().unwrap_or_default();
+    Visitor {
+        seq,
+        user_agent: http.user_agent,
+        ip: http.ip,
+        host: http.host,
+        ..Visitor::new(id, reg.token.clone(), now)
+    }
+}
+
+/// [`apply_registration`], refused when the visitor would have more than
+/// [`crate::model::limits::CUSTOM_FIELDS`] custom fields.
+pub fn register_into(v: &mut Visitor, reg: &Registration, now: Millis) -> Result<()> {
+    apply_registration(v, reg, now);
+    if v.livechat_data.len() > crate::model::limits::CUSTOM_FIELDS {
+        return Err(Refusal::TooManyCustomFields.into());
+    }
+    Ok(())
+}
+
+/// A message id the visitor sends again: the stored message when it is this visitor's in this
+/// room (a safe retry), else `MessageIdTaken`.
+pub fn resent_message(existing: Message, rid: &str, visitor: &Visitor) -> Result<Message> {
+    if existing.rid == rid && existing.u_id == visitor.id {
+        Ok(existing)
+    } else {
+        Err(Refusal::MessageIdTaken.into())
+    }
+}
+
+/// A new user, as `users.create` (or the first admin) makes it.
+pub fn new_user(new: NewUser, id: String, now: Millis) -> User {
+    User {
+        id,
+        username: new.username,
+        name: new.name,
+        email: new.email,
+        password_hash: new.password_hash,
+        roles: new.roles,
+        active: new.active,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// The role whose last active holder cannot be removed.
 pub const ADMIN_ROLE: &str = "admin";
+
+/// Whether `u` is an active admin (of whom one must always remain).
+pub fn is_active_admin(u: &User) -> bool {
+    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
+}
+
+/// Whether a change of `before` (`after`: the user after it, `None`: deleted) needs another
+/// active admin to exist (see [`require_another_admin`]).
+pub fn needs_another_admin(before: &User, after: Option<&User>) -> bool {
+    is_active_admin(before) && !after.is_some_and(is_active_admin)
+}
+
+/// Refuses (`LastAdmin`) when no user of `users` but `before` is an active admin.
+pub fn require_another_admin(before: &User, users: &[User]) -> Result<()> {
+    if users
+        .iter()
+        .any(|u| u.id != before.id && is_active_admin(u))
+    {
+        Ok(())
+    } else {
+        Err(Refusal::LastAdmin.into())
+    }
+}
+
+/// `old` with `changes` applied (`None` fields kept) at `now`.
+pub fn changed_user(old: &User, changes: &UserChanges, now: Millis) -> User {
+    let mut new = old.clone();
+    if let Some(hash) = &changes.password_hash {
+        new.password_hash = hash.clone();
+    }
+    if let Some(roles) = &changes.roles {
+        new.roles = roles.clone();
+    }
+    if let Some(active) = changes.active {
+        new.active = active;
+    }
+    if let Some(name) = &changes.name {
+        new.name = Some(name.clone());
+    }
+    if let Some(email) = &changes.email {
+        new.email = Some(email.clone());
+    }
+    new.updated_at = now;
+    new
+}
 
 /// Finds the visitor a registration updates: the one with its token; else, as `merge` allows,
 /// the oldest with exactly its phone (which keeps its token); else the oldest with its

@@ -37,7 +37,7 @@ pub async fn scrape(
         return Ok(refused);
     }
     // The store's own counter: one key read, no tree walk.
-    let visitors = lookup(&state, |s| s.visitor_count())?;
+    let visitors = lookup(&state, |s| s.visitor_count()).await?;
     state.metrics.set_visitors(visitors);
     let text = state
         .metrics

@@ -19,8 +19,9 @@ pub mod routes;
 pub mod status;
 pub mod webui;
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::domain::Backend;
+use crate::postgres::{PgStore, SchemaPolicy};
 use crate::store::{self, Store};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -37,9 +38,13 @@ pub struct AppState {
     /// The store seam: every handler reaches storage through it (see [`read`], [`write`],
     /// [`lookup`]), so another backend can serve the same API.
     pub backend: Arc<dyn Backend>,
-    /// The embedded store itself, for its own operations: background jobs (pruner, eraser,
-    /// backups), the backup endpoint, metrics about its trees and files.
-    pub store: Store,
+    /// The embedded store itself (`storage.backend = "sled"`; `None` on postgres), for its own
+    /// operations: background jobs (eraser, backups), the backup endpoint, metrics about its
+    /// trees and files.
+    pub store: Option<Store>,
+    /// The PostgreSQL backend (`storage.backend = "postgres"`; `None` on sled), for what only
+    /// it does (leases of background jobs).
+    pub postgres: Option<PgStore>,
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Searches that may run at once (two per core): a search is CPU work on the blocking
     /// pool, so more at once only add memory and switching; the rest wait their turn.
@@ -59,16 +64,32 @@ impl AppState {
                 path: "(password hashing pool)".into(),
                 source,
             })?;
-        let store = Store::open(&config.storage, search_fields)?;
-        store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let metrics = Arc::new(crate::metrics::Metrics::new(config.metrics.enabled));
-        if metrics.enabled() {
-            let m = metrics.clone();
-            store.observe_flushes(Arc::new(move |batch, took, ok| {
-                m.commit_flush(batch, took, ok)
-            }));
-        }
+        let (backend, store, postgres): (Arc<dyn Backend>, Option<Store>, Option<PgStore>) =
+            match config.storage.backend {
+                StorageBackend::Sled => {
+                    let store = Store::open(&config.storage, search_fields)?;
+                    store.set_roomless_expiry(config.history.roomless_ttl_days > 0);
+                    if metrics.enabled() {
+                        let m = metrics.clone();
+                        store.observe_flushes(Arc::new(move |batch, took, ok| {
+                            m.commit_flush(batch, took, ok)
+                        }));
+                    }
+                    (Arc::new(store.clone()), Some(store), None)
+                }
+                StorageBackend::Postgres => {
+                    let policy = if config.storage.auto_migrate {
+                        SchemaPolicy::Migrate
+                    } else {
+                        SchemaPolicy::RequireCurrent
+                    };
+                    let pg = PgStore::open(&config.storage, search_fields, policy)
+                        .map_err(store::StoreError::Storage)?;
+                    (Arc::new(pg.clone()), None, Some(pg))
+                }
+            };
         Ok(AppState {
             limiter: Arc::new(
                 ratelimit::RateLimiter::new(config.rate_limit.clone())
@@ -78,8 +99,9 @@ impl AppState {
             search_slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
             hasher: Arc::new(hasher),
             config: Arc::new(config),
-            backend: Arc::new(store.clone()),
+            backend,
             store,
+            postgres,
         })
     }
 }
@@ -87,12 +109,18 @@ impl AppState {
 /// Runs a point read (a few keys: microseconds from sled's cache) on the calling worker. A hop
 /// to the blocking pool and back costs more than such a read, so handlers that look up one
 /// visitor or one session use this; scans (search, lists, history pages) use [`read`], writes
-/// [`write`]. Measured in `docs/benchmarks.md`.
-pub fn lookup<T>(
+/// [`write`]. Measured in `docs/benchmarks.md`. A backend whose point reads cross the network
+/// ([`Backend::point_reads_are_cheap`] false: PostgreSQL) never blocks a worker: its reads go
+/// to the blocking pool like [`read`].
+pub async fn lookup<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&dyn Backend) -> store::Result<T>,
+    f: impl FnOnce(&dyn Backend) -> store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    f(state.backend.as_ref()).map_err(ApiError::from)
+    if state.backend.point_reads_are_cheap() {
+        f(state.backend.as_ref()).map_err(ApiError::from)
+    } else {
+        read(state, f).await
+    }
 }
 
 /// Runs a read on the blocking pool (sled calls block).

@@ -104,6 +104,20 @@ pub struct Reservation {
     pub prior: u32,
 }
 
+/// A fixed window counted in the database (see [`RateLimiter::shared_window`]).
+#[derive(Debug, Clone)]
+pub struct SharedWindow {
+    /// The counter's key: the route's label and the (bounded) key.
+    pub key: String,
+    pub limit: u32,
+    /// The window's first millisecond (as the store answered).
+    pub start: Millis,
+    route: Route,
+}
+
+/// How long a shared window lasts.
+pub const SHARED_WINDOW_MS: Millis = WINDOW_MS;
+
 /// The limiter shared by every worker.
 pub struct RateLimiter {
     config: RateLimitConfig,
@@ -242,6 +256,34 @@ impl RateLimiter {
             slot: Some((id, start)),
             prior,
         })
+    }
+
+    /// For failures counted in the database instead (replicas sharing one database): the key's
+    /// row and the route's limit (the store keeps the window, of [`SHARED_WINDOW_MS`], as this
+    /// limiter does: from the key's first event); `None` when rate limiting is off.
+    pub fn shared_window(&self, route: Route, key: &str) -> Option<SharedWindow> {
+        if !self.config.enabled {
+            return None;
+        }
+        Some(SharedWindow {
+            key: format!("{}:{}", route.label(), bounded_key(key)),
+            limit: self.limit_of(route),
+            start: 0,
+            route,
+        })
+    }
+
+    /// The 429 of a full shared window (counted in the metrics like any other).
+    pub fn shared_refusal(&self, window: &SharedWindow, now: Millis) -> ApiError {
+        if let Some(metrics) = &self.metrics {
+            metrics.rate_limited(window.route.label());
+        }
+        let reset_ms = window.start + WINDOW_MS;
+        ApiError::TooManyRequests {
+            limit: window.limit,
+            wait_secs: (((reset_ms - now) + 999) / 1000).max(1),
+            reset_ms,
+        }
     }
 
     /// The client IP: the peer, or with `trust_forwarded_for` what a trusted proxy says in

@@ -56,6 +56,10 @@ pub use compact::{compact as compact_store, Compaction};
 pub use consistency::Report;
 pub use layout::exposure_warning;
 pub use logical::{Record, RecordSource, Restorer, Snapshot};
+pub(crate) use search::searchable_texts;
+/// The search rules the postgres backend shares (one definition of a match).
+pub use search::{fold, visitor_matches};
+pub use stats::day_of;
 
 pub use trees::{Role, TREES};
 

@@ -143,10 +143,7 @@ impl Store {
             let stored: Option<Message> =
                 get_decoded(&self.trees().msgid_message, "msgid_message", id.as_bytes())?;
             if let Some(existing) = stored {
-                if existing.rid == rid && existing.u_id == visitor.id {
-                    return Ok(existing);
-                }
-                return Err(Refusal::MessageIdTaken.into());
+                return rules::resent_message(existing, rid, &visitor);
             }
         }
         let id = id.map(str::to_string).unwrap_or_else(new_id);

@@ -116,4 +116,10 @@ impl Backend for Store {
     fn flush(&self) -> Result<()> {
         Store::flush(self)
     }
+    fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
+        Store::prune_history(self, now, retention)
+    }
+    fn prune_sessions(&self, now: Millis) -> Result<u64> {
+        Store::prune_sessions(self, now)
+    }
 }

@@ -72,7 +72,10 @@ fn phone_term_digits(term: &str) -> Option<String> {
 }
 
 /// The texts of a visitor that `term` is matched against, in no particular order.
-fn searchable_texts<'a>(v: &'a Visitor, fields: &'a [String]) -> impl Iterator<Item = &'a str> {
+pub(crate) fn searchable_texts<'a>(
+    v: &'a Visitor,
+    fields: &'a [String],
+) -> impl Iterator<Item = &'a str> {
     let custom = v
         .livechat_data
         .iter()

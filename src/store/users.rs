@@ -6,15 +6,12 @@
 
 use super::keys;
 use super::{decoded_rows, get_decoded, id_value, Refusal, Result, Store, Tx, TxResult};
-use crate::domain::rules::ADMIN_ROLE;
 use crate::domain::{NewUser, UserChanges};
 use crate::model::ids::new_id;
 use crate::model::{Session, User};
 use crate::time::Millis;
 
-fn is_active_admin(u: &User) -> bool {
-    u.active && u.roles.iter().any(|r| r == ADMIN_ROLE)
-}
+use crate::domain::rules::{needs_another_admin, require_another_admin};
 
 /// Deletes the sessions whose hashes are listed under `user_id`.
 fn revoke_all(tx: &Tx, user_id: &str, hashes: &[Vec<u8>]) -> TxResult<()> {
@@ -61,17 +58,7 @@ impl Store {
     /// Creates a user; the username must be free (case-insensitive).
     pub fn create_user(&self, new: NewUser, now: Millis) -> Result<User> {
         let _writer = self.lock();
-        let user = User {
-            id: new_id(),
-            username: new.username,
-            name: new.name,
-            email: new.email,
-            password_hash: new.password_hash,
-            roles: new.roles,
-            active: new.active,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = crate::domain::rules::new_user(new, new_id(), now);
         self.transact(|tx| {
             let key = keys::username_key(&user.username);
             if tx.username_userid.get(&key)?.is_some() {
@@ -96,41 +83,17 @@ impl Store {
 
     /// Refuses a change that would leave no active admin when there is one now.
     fn keep_an_admin(&self, before: &User, after: Option<&User>) -> Result<()> {
-        if !is_active_admin(before) || after.is_some_and(is_active_admin) {
+        if !needs_another_admin(before, after) {
             return Ok(());
         }
-        let others = self
-            .list_users()?
-            .iter()
-            .filter(|u| u.id != before.id && is_active_admin(u))
-            .count();
-        if others == 0 {
-            return Err(Refusal::LastAdmin.into());
-        }
-        Ok(())
+        require_another_admin(before, &self.list_users()?)
     }
 
     /// Applies `changes`; a new password or a deactivation revokes every session of the user.
     pub fn update_user(&self, id: &str, changes: UserChanges, now: Millis) -> Result<User> {
         let _writer = self.lock();
         let old = self.user_by_id(id)?.ok_or(Refusal::UnknownUser)?;
-        let mut new = old.clone();
-        if let Some(hash) = &changes.password_hash {
-            new.password_hash = hash.clone();
-        }
-        if let Some(roles) = &changes.roles {
-            new.roles = roles.clone();
-        }
-        if let Some(active) = changes.active {
-            new.active = active;
-        }
-        if let Some(name) = &changes.name {
-            new.name = Some(name.clone());
-        }
-        if let Some(email) = &changes.email {
-            new.email = Some(email.clone());
-        }
-        new.updated_at = now;
+        let new = crate::domain::rules::changed_user(&old, &changes, now);
         self.keep_an_admin(&old, Some(&new))?;
         let revoke = changes.password_hash.is_some() || !new.active;
         let hashes = if revoke {

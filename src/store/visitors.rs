@@ -5,10 +5,9 @@ use super::keys;
 use super::room_rows::{erase_message, erase_room};
 use super::visitor_rows::{erase_visitor, write_visitor};
 use super::{decode_compact, Refusal, Result, Store};
-use crate::domain::rules::{apply_registration, guest_name, guest_number, Target};
+use crate::domain::rules::{guest_name, guest_number, Target};
 use crate::domain::Registration;
 use crate::model::ids::new_id;
-use crate::model::limits::CUSTOM_FIELDS as MAX_CUSTOM_FIELDS;
 use crate::model::{PageVisit, Room, Visitor};
 use crate::time::Millis;
 
@@ -94,7 +93,7 @@ impl Store {
     /// `POST livechat/visitor`: updates the visitor matched by token, else (as `reg.merge`
     /// allows) by phone (keeping its token), else by email (taking the new token, everywhere the
     /// old one is held), else creates one with the next `guest-N`. Refuses a write that would
-    /// leave the visitor with more than [`MAX_CUSTOM_FIELDS`] custom fields.
+    /// leave the visitor with more than [`crate::model::limits::CUSTOM_FIELDS`] custom fields.
     /// Returns the visitor after the write.
     pub fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let _writer = self.lock();
@@ -113,22 +112,12 @@ impl Store {
                 new.token = reg.token.clone();
                 (Some(v), new)
             }
-            Target::New => {
-                let http = reg.http.clone().unwrap_or_default();
-                let fresh = Visitor {
-                    seq: self.next_seq()?,
-                    user_agent: http.user_agent,
-                    ip: http.ip,
-                    host: http.host,
-                    ..Visitor::new(new_id(), reg.token.clone(), now)
-                };
-                (None, fresh)
-            }
+            Target::New => (
+                None,
+                crate::domain::rules::new_visitor(reg, new_id(), self.next_seq()?, now),
+            ),
         };
-        apply_registration(&mut new, reg, now);
-        if new.livechat_data.len() > MAX_CUSTOM_FIELDS {
-            return Err(Refusal::TooManyCustomFields.into());
-        }
+        crate::domain::rules::register_into(&mut new, reg, now)?;
 
         // A token that becomes registered keeps its room-less history: lift the expiry.
         let token_is_new = old.as_ref().is_none_or(|o| o.token != new.token);

@@ -268,7 +268,7 @@ impl Fx {
 
     /// Nothing the refused calls of `ep` could have written has been written.
     fn assert_untouched(&self, ep: &Ep, f: &mut Failures) {
-        let store = &self.app.state.store;
+        let store = self.app.backend();
         match ep.name {
             "users.create" => f.check(
                 "refused users.create wrote nothing",

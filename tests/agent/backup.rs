@@ -41,11 +41,32 @@ async fn only_admins_take_backups() {
     assert!(!backups.exists(), "nothing written");
 }
 
+/// On postgres there is no store file: an admin's backup request is refused, saying why.
 #[actix_web::test]
-async fn a_backup_taken_during_writes_restores_every_write_acknowledged_before_it() {
+async fn backups_are_refused_on_postgres() {
+    if !crate::common::on_postgres() {
+        return;
+    }
     let (app, _dir, backups) = app();
     let admin = app.user("boss", &["admin"]);
-    let store = app.state.store.clone();
+    let resp = app.post_with(BACKUP, &json!({}), &admin).await;
+    assert_eq!(resp.status, 400);
+    assert_eq!(
+        resp.json(),
+        json!({"success": false, "errorType": "error-not-allowed",
+               "error": format!("{} [error-not-allowed]", visitord::postgres::NO_BACKUP)})
+    );
+    assert!(!backups.exists(), "nothing written");
+}
+
+#[actix_web::test]
+async fn a_backup_taken_during_writes_restores_every_write_acknowledged_before_it() {
+    if crate::common::sled_only("backups copy the embedded store's records") {
+        return;
+    }
+    let (app, _dir, backups) = app();
+    let admin = app.user("boss", &["admin"]);
+    let store = app.sled().clone();
     let stop = Arc::new(AtomicBool::new(false));
     // (token, acknowledged at) of every registration the writers saw succeed.
     let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();

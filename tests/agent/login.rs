@@ -501,8 +501,7 @@ async fn only_the_token_hash_is_stored_with_the_configured_lifetime() {
     use sha2::Digest;
     let digest: [u8; 32] = sha2::Sha256::digest(creds.token.as_bytes()).into();
     let session = app
-        .state
-        .store
+        .backend()
         .session(&digest)
         .expect("read session")
         .expect("the session is stored under the SHA-256 of the token");
@@ -512,7 +511,11 @@ async fn only_the_token_hash_is_stored_with_the_configured_lifetime() {
         3 * visitord::time::DAY_MS
     );
 
-    app.state.store.durable().await.expect("flush");
+    if crate::common::on_postgres() {
+        // The database's files are the server's: the check reads back what the table holds.
+        return;
+    }
+    app.backend().durable().await.expect("flush");
     let mut files = vec![app.dir.path().to_path_buf()];
     let mut checked = 0;
     while let Some(path) = files.pop() {

@@ -262,17 +262,24 @@ pub async fn login_ok(app: &TestApp, username: &str, password: &str) -> Creds {
 pub fn expired_creds(app: &TestApp, user_id: &str) -> Creds {
     let token = visitord::credentials::new_login_token();
     let now = visitord::time::now_ms();
-    app.state
-        .store
-        .create_session(
+    let user = app
+        .backend()
+        .user_by_id(user_id)
+        .expect("read user")
+        .expect("the user exists");
+    let created = app
+        .backend()
+        .create_login_session(
             &visitord::credentials::token_hash(&token),
             &visitord::model::Session {
                 user_id: user_id.to_string(),
                 created_at: now - 2 * visitord::time::DAY_MS,
                 expires_at: now - 1,
             },
+            &user.password_hash,
         )
         .expect("create expired session");
+    assert!(created);
     Creds {
         user_id: user_id.to_string(),
         token,

@@ -251,8 +251,7 @@ async fn default_count_and_maximum() {
     let admin = app.user("admin", &["admin"]);
     let now = visitord::time::now_ms();
     for i in 0..120 {
-        app.state
-            .store
+        app.backend()
             .create_user(
                 NewUser {
                     username: format!("bulk{i:03}"),

@@ -167,7 +167,7 @@ async fn create_validates_the_body() {
         let resp = app.post_with(USERS_CREATE, &body, &admin).await;
         assert_bad_request(&resp, &invalid_params(msg));
     }
-    assert!(app.state.store.user_by_username("frank").unwrap().is_none());
+    assert!(app.backend().user_by_username("frank").unwrap().is_none());
 }
 
 #[actix_web::test]
@@ -188,7 +188,7 @@ async fn create_with_an_unknown_role_is_refused() {
         resp.text()
     );
     assert!(resp.json().get("errorType").is_some(), "{}", resp.text());
-    assert!(app.state.store.user_by_username("gina").unwrap().is_none());
+    assert!(app.backend().user_by_username("gina").unwrap().is_none());
 }
 
 #[actix_web::test]
@@ -366,7 +366,7 @@ async fn update_validates_the_body() {
         )
         .await;
     assert_refused(&resp);
-    let user = app.state.store.user_by_id(id).unwrap().unwrap();
+    let user = app.backend().user_by_id(id).unwrap().unwrap();
     assert_eq!(user.roles, ["livechat-agent"]);
     assert_live(&app, &agent).await;
 }

@@ -10,14 +10,17 @@ use visitord::time::now_ms;
 
 /// Registers `token` and opens its room in the store; returns the room id.
 fn visitor_with_room(app: &TestApp, token: &str) -> String {
-    let store = &app.state.store;
+    let store = app.backend();
     let reg = Registration {
         token: token.into(),
         ..Default::default()
     };
     store.register_visitor(&reg, now_ms()).expect("register");
     store
-        .open_room(token, None, visitord::model::RoomSource::Api, now_ms())
+        .open_room(
+            &visitord::domain::RoomRequest::new(token, None, visitord::model::RoomSource::Api),
+            now_ms(),
+        )
         .expect("room")
         .0
         .id
@@ -97,8 +100,7 @@ async fn every_client_error_of_message_has_its_exact_body() {
     assert_eq!(stored_message_count(&app, &other), 0);
 
     // A closed room.
-    app.state
-        .store
+    app.backend()
         .close_room("mine", &rid, now_ms())
         .expect("close");
     let closed = message(&app, json!({"token": "mine", "rid": rid, "msg": "late"})).await;

@@ -242,8 +242,7 @@ async fn an_existing_room_counts_the_entry() {
 
 /// The `rid` of every stored entry of `token`, oldest first, read from the store.
 fn stored_rids(app: &TestApp, token: &str) -> Vec<Option<String>> {
-    app.state
-        .store
+    app.backend()
         .page_visits_of_token(token)
         .unwrap()
         .into_iter()
@@ -278,9 +277,9 @@ async fn a_page_visit_never_lands_in_someone_elses_room() {
     }
     // The victim's room has neither the entries nor their count.
     assert_eq!(open_room_msgs(&app, "pv-victim").await, start);
-    let in_room = app.state.store.page_visits_of_room(&victim_rid).unwrap();
+    let in_room = app.backend().page_visits_of_room(&victim_rid).unwrap();
     assert!(in_room.is_empty(), "{in_room:?}");
-    assert!(app.state.store.check().unwrap().problems.is_empty());
+    app.assert_consistent();
 
     // The room's own visitor still writes into it.
     let own = page_body("pv-victim", Some(&victim_rid), "Mine", "https://a/");
@@ -344,7 +343,7 @@ async fn room_less_history_is_kept_then_adopted_by_the_visitors_room() {
         .await;
         assert_success(&resp);
     }
-    let before: Vec<_> = app.state.store.page_visits_of_token("early").unwrap();
+    let before: Vec<_> = app.backend().page_visits_of_token("early").unwrap();
     assert_eq!(before.len(), 2);
     assert!(before.iter().all(|p| p.rid.is_none()));
     assert!(
@@ -353,14 +352,14 @@ async fn room_less_history_is_kept_then_adopted_by_the_visitors_room() {
     );
 
     register(&app, json!({"token": "early", "name": "Early"})).await;
-    let registered = app.state.store.page_visits_of_token("early").unwrap();
+    let registered = app.backend().page_visits_of_token("early").unwrap();
     assert!(
         registered.iter().all(|p| p.expire_at.is_none()),
         "registering the token lifts the expiry"
     );
 
     let (room, _) = open_room(&app, "early").await;
-    let adopted = app.state.store.page_visits_of_token("early").unwrap();
+    let adopted = app.backend().page_visits_of_token("early").unwrap();
     assert_eq!(adopted.len(), 2);
     for p in &adopted {
         assert_eq!(

@@ -16,10 +16,10 @@ async fn roomless_ttl_days_sets_the_expiry_and_zero_means_never() {
             )
             .await;
         assert_success(&resp);
-        let stored = app.state.store.page_visits_of_token("anon").expect("read");
+        let stored = app.backend().page_visits_of_token("anon").expect("read");
         assert_eq!(stored.len(), 1);
         let p = &stored[0];
-        let store = &app.state.store;
+        let store = app.backend();
         if days == 0 {
             assert_eq!(p.expire_at, None, "0 = never expires");
             // Even a thousand days on, the pruner keeps it.

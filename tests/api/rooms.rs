@@ -68,18 +68,14 @@ async fn opening_a_room_sets_last_chat() {
 async fn a_client_chosen_rid_never_becomes_a_room() {
     let app = TestApp::new();
     register(&app, json!({"token": "rid1", "name": "Chooser"})).await;
-    let before = app.state.store.snapshot().unwrap();
+    let before = app.snapshot();
     for rid in ["MyChosenRoomId01", "/../..", "x"] {
         let resp = app
             .get(&format!("{ROOM}?token=rid1&rid={}", urlencoding_lite(rid)))
             .await;
         assert_bad_request(&resp, &invalid_room());
     }
-    assert_eq!(
-        app.state.store.snapshot().unwrap(),
-        before,
-        "nothing written"
-    );
+    assert_eq!(app.snapshot(), before, "nothing written");
     let (room, new_room) = open_room(&app, "rid1").await;
     assert!(new_room);
     assert_ne!(room["_id"], json!("MyChosenRoomId01"));
@@ -106,14 +102,10 @@ async fn a_rid_serves_only_this_visitors_open_room() {
         .await;
     assert_bad_request(&resp, &invalid_room());
     assert_eq!(close_room(&app, rid, "rid-own").await.status, 200);
-    let before = app.state.store.snapshot().unwrap();
+    let before = app.snapshot();
     let resp = app.get(&format!("{ROOM}?token=rid-own&rid={rid}")).await;
     assert_bad_request(&resp, &invalid_room());
-    assert_eq!(
-        app.state.store.snapshot().unwrap(),
-        before,
-        "nothing written"
-    );
+    assert_eq!(app.snapshot(), before, "nothing written");
 }
 
 #[actix_web::test]

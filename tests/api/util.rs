@@ -410,8 +410,7 @@ pub async fn open_room_msgs(app: &TestApp, token: &str) -> u64 {
 
 /// The stored room `rid` as its JSON document, if it exists.
 pub fn stored_room(app: &TestApp, rid: &str) -> Option<Value> {
-    app.state
-        .store
+    app.backend()
         .room_by_id(rid)
         .expect("read room")
         .map(|r| visitord::model::wire::room(&r, visitord::model::wire::Token::Show))
@@ -419,8 +418,7 @@ pub fn stored_room(app: &TestApp, rid: &str) -> Option<Value> {
 
 /// Every navigation entry stored with `token`, oldest first, as message documents.
 pub fn stored_page_visits(app: &TestApp, token: &str) -> Vec<Value> {
-    app.state
-        .store
+    app.backend()
         .page_visits_of_token(token)
         .expect("read page visits")
         .iter()
@@ -430,8 +428,7 @@ pub fn stored_page_visits(app: &TestApp, token: &str) -> Vec<Value> {
 
 /// The number of chat messages stored in room `rid`.
 pub fn stored_message_count(app: &TestApp, rid: &str) -> usize {
-    app.state
-        .store
+    app.backend()
         .messages_of_room(rid)
         .expect("read messages")
         .len()

@@ -1142,11 +1142,11 @@ async fn an_email_merge_moves_the_token_into_the_rooms_too() {
     assert!(!new_room);
     assert_eq!(after["_id"], json!(rid));
     assert_eq!(after["v"]["token"], json!("mv-new"));
-    let stored = app.state.store.room_by_id(rid).unwrap().unwrap();
+    let stored = app.backend().room_by_id(rid).unwrap().unwrap();
     assert_eq!(stored.v.token, "mv-new");
     // The old token reaches nothing.
     assert_bad_request(&app.get(&room_path("mv-old")).await, &invalid_token());
-    assert!(app.state.store.check().unwrap().problems.is_empty());
+    app.assert_consistent();
 }
 
 #[actix_web::test]
@@ -1162,18 +1162,14 @@ async fn custom_fields_are_limited_per_visitor_not_per_request() {
         json!({"token": "cf-total", "customFields": fields(0, 60)}),
     )
     .await;
-    let before = app.state.store.snapshot().unwrap();
+    let before = app.snapshot();
     let resp = post_visitor(
         &app,
         json!({"token": "cf-total", "customFields": fields(60, 101)}),
     )
     .await;
     assert_bad_request(&resp, &invalid_params("too many custom fields (max 100)"));
-    assert_eq!(
-        app.state.store.snapshot().unwrap(),
-        before,
-        "nothing written"
-    );
+    assert_eq!(app.snapshot(), before, "nothing written");
     // Up to the limit, and rewriting existing keys, is fine.
     let v = register(
         &app,

@@ -2,6 +2,15 @@
 //!
 //! Every test gets its own `TestApp` (own temp dir, own sled store). Requests go through
 //! the full middleware stack in-process via `actix_web::test`.
+//!
+//! ## Both backends
+//! `VISITORD_TEST_BACKEND=postgres` (with `VISITORD_TEST_PG_URL`, a role that may create
+//! databases: `postgres://user:password@127.0.0.1:5432/postgres`) runs every `TestApp` over
+//! PostgreSQL instead, each test on its own database cloned from a migrated template and dropped
+//! at the end. It fails, never skips, when the server cannot be reached. Tests that are about
+//! the embedded store by nature (its files, flushes, compaction, `check`, kill -9 of the process
+//! that holds it) call [`sled_only`] first: on postgres they return at once, and say so on
+//! standard error and in the file `VISITORD_TEST_SKIP_LOG` names (`.ci/run` prints that list).
 #![allow(dead_code)]
 
 pub mod contract;
@@ -19,10 +28,12 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::OnceLock;
-use visitord::config::Config;
+use visitord::config::{Config, StorageBackend};
+use visitord::domain::Backend;
 use visitord::domain::NewUser;
 use visitord::http::{build_app, AppState};
 use visitord::model::Session;
+use visitord::store::Store;
 
 /// The password of every user made by [`TestApp::user`].
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -75,6 +86,78 @@ pub struct TestApp {
     pub state: AppState,
     /// The app (`build_app` over `state`), built by the first request and kept for the rest.
     service: RefCell<Option<Caller>>,
+    /// The test's own database (postgres backend), dropped after everything else.
+    pg_db: Option<PgTestDb>,
+}
+
+/// Whether the suite runs on PostgreSQL (`VISITORD_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var("VISITORD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sled") | Err(_) => false,
+        Ok(other) => panic!("VISITORD_TEST_BACKEND={other:?}: expected sled or postgres"),
+    }
+}
+
+/// The admin URL of the test PostgreSQL server.
+pub fn pg_admin_url() -> String {
+    std::env::var("VISITORD_TEST_PG_URL")
+        .expect("VISITORD_TEST_BACKEND=postgres needs VISITORD_TEST_PG_URL (a role with CREATEDB)")
+}
+
+/// A test's database, dropped (connections closed) when the test ends.
+pub struct PgTestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgTestDb {
+    /// A fresh database cloned from the migrated template.
+    pub fn create() -> PgTestDb {
+        let (name, url) = visitord::postgres::testing::create_database(&pg_admin_url())
+            .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        PgTestDb { name, url }
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Err(e) = visitord::postgres::testing::drop_database(&pg_admin_url(), &self.name) {
+            eprintln!("cannot drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// Points `config` at `db` (the postgres backend).
+pub fn use_database(config: &mut Config, db: &PgTestDb) {
+    config.storage.backend = StorageBackend::Postgres;
+    config.storage.postgres_url = db.url.clone();
+    config.storage.postgres_pool_size = 4;
+}
+
+/// For tests about the embedded store by nature: `true` (and a note on standard error and in
+/// `VISITORD_TEST_SKIP_LOG`) when the suite runs on postgres, where the test does not apply.
+/// Use as `if sled_only("why") { return; }`.
+pub fn sled_only(why: &str) -> bool {
+    if !on_postgres() {
+        return false;
+    }
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed test)")
+        .to_string();
+    eprintln!("SKIPPED on postgres: {name}: {why}");
+    if let Ok(path) = std::env::var("VISITORD_TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{name}: {why}");
+        }
+    }
+    true
 }
 
 /// Sends one request through a built app and checks the answer (see [`send`]).
@@ -114,12 +197,73 @@ impl TestApp {
         config.backup.dir = dir.path().join("backups");
         f(&mut config);
         config.storage.data_dir = dir.path().join("data");
+        Self::open(dir, config, on_postgres().then(PgTestDb::create))
+    }
+
+    /// The app over `config`, on `pg_db` when there is one.
+    fn open(dir: tempfile::TempDir, mut config: Config, pg_db: Option<PgTestDb>) -> Self {
+        if let Some(db) = &pg_db {
+            use_database(&mut config, db);
+        }
         let state = AppState::open(config.clone()).expect("open app state");
         TestApp {
             dir,
             config,
             state,
             service: RefCell::new(None),
+            pg_db,
+        }
+    }
+
+    /// Postgres backend: drops the test's database now (its connections are closed), as if the
+    /// database went away.
+    pub fn drop_database_now(&self) {
+        let db = self.pg_db.as_ref().expect("a postgres test");
+        visitord::postgres::testing::drop_database(&pg_admin_url(), &db.name)
+            .unwrap_or_else(|e| panic!("cannot drop {}: {e}", db.name));
+    }
+
+    /// Postgres backend: a fresh app whose database runs every transaction SERIALIZABLE.
+    pub fn serializable() -> Self {
+        let db = PgTestDb::create();
+        visitord::postgres::testing::set_serializable(&pg_admin_url(), &db.name)
+            .unwrap_or_else(|e| panic!("cannot make {} serializable: {e}", db.name));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.rate_limit.enabled = false;
+        config.storage.data_dir = dir.path().join("data");
+        Self::open(dir, config, Some(db))
+    }
+
+    /// The store seam of the app's backend (sled or postgres).
+    pub fn backend(&self) -> &dyn Backend {
+        self.state.backend.as_ref()
+    }
+
+    /// The embedded store. Only for tests about sled by nature, which return early on postgres
+    /// (see [`sled_only`]).
+    pub fn sled(&self) -> &Store {
+        self.state
+            .store
+            .as_ref()
+            .expect("a sled-only test ran on the postgres backend: call sled_only() first")
+    }
+
+    /// The embedded store's logical records (to compare before and after a refused request);
+    /// `None` on postgres, where such a comparison is not made.
+    pub fn snapshot(&self) -> Option<Vec<visitord::store::SnapshotRow>> {
+        self.state
+            .store
+            .as_ref()
+            .map(|s| s.snapshot().expect("snapshot"))
+    }
+
+    /// `check` of the embedded store finds no problem (on postgres the database's constraints
+    /// keep the tables consistent: nothing to check).
+    pub fn assert_consistent(&self) {
+        if let Some(store) = &self.state.store {
+            let report = store.check().expect("check");
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
         }
     }
 
@@ -133,6 +277,7 @@ impl TestApp {
             config,
             state,
             service,
+            pg_db,
         } = self;
         // The built app holds the state too: both go before the store is opened again.
         drop(service);
@@ -153,6 +298,7 @@ impl TestApp {
             config,
             state,
             service: RefCell::new(None),
+            pg_db,
         }
     }
 
@@ -173,7 +319,7 @@ impl TestApp {
     /// Creates a user with `roles` (password [`PASSWORD`]) straight in the store, and a login
     /// session for it valid for a day, as `POST /api/v1/login` would.
     pub fn user(&self, username: &str, roles: &[&str]) -> Creds {
-        let store = &self.state.store;
+        let store = self.backend();
         let user = store
             .create_user(
                 NewUser {
@@ -189,16 +335,18 @@ impl TestApp {
             .expect("create user");
         let token = visitord::credentials::new_login_token();
         let now = visitord::time::now_ms();
-        store
-            .create_session(
+        let created = store
+            .create_login_session(
                 &visitord::credentials::token_hash(&token),
                 &Session {
                     user_id: user.id.clone(),
                     created_at: now,
                     expires_at: now + visitord::time::DAY_MS,
                 },
+                &user.password_hash,
             )
             .expect("create session");
+        assert!(created, "the session was refused");
         Creds {
             user_id: user.id,
             token,

@@ -630,6 +630,11 @@ fn campaign(mode: Mode, first_seed: u64) -> Vec<Outcome> {
 
 #[test]
 fn sync_mode_keeps_every_acknowledged_write_through_kill_9() {
+    if crate::common::sled_only(
+        "kill -9 of the process holding the embedded store (its postgres form is not written yet)",
+    ) {
+        return;
+    }
     let mode = Mode {
         durability: "sync",
         unsafe_ack: false,
@@ -647,6 +652,11 @@ fn sync_mode_keeps_every_acknowledged_write_through_kill_9() {
 
 #[test]
 fn periodic_mode_stays_consistent_through_kill_9() {
+    if crate::common::sled_only(
+        "kill -9 of the process holding the embedded store (its postgres form is not written yet)",
+    ) {
+        return;
+    }
     let mode = Mode {
         durability: "periodic",
         unsafe_ack: false,
@@ -673,6 +683,11 @@ fn periodic_mode_stays_consistent_through_kill_9() {
 /// a full buffer can lose nothing: up to [`SEAM_TRIALS`] trials run until one reports a loss.
 #[test]
 fn the_crash_harness_detects_writes_acknowledged_before_the_flush() {
+    if crate::common::sled_only(
+        "kill -9 of the process holding the embedded store (its postgres form is not written yet)",
+    ) {
+        return;
+    }
     let mode = Mode {
         durability: "sync",
         unsafe_ack: true,

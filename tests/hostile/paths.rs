@@ -149,7 +149,7 @@ async fn lifecycle(h: &Hostile, token: &str, encoded: &str) {
     let resp = h.send(TestRequest::get().uri(&path), &ctx).await;
     assert_bad_request(&resp, &invalid_token());
     assert!(
-        h.app.state.store.room_by_id(&rid).expect("read").is_none(),
+        h.app.backend().room_by_id(&rid).expect("read").is_none(),
         "{ctx}: the room went with the visitor"
     );
     h.assert_consistent(&ctx);

@@ -2,10 +2,11 @@
 
 use super::{assert_consistent, assert_refusal, race, reg};
 use std::collections::BTreeSet;
+use visitord::domain::Backend;
 use visitord::domain::PageVisitInput;
 use visitord::domain::Registration;
 use visitord::model::RoomSource;
-use visitord::store::{Refusal, Store, StoreError};
+use visitord::store::{Refusal, StoreError};
 use visitord::time::{now_ms, DAY_MS};
 
 use crate::common::TestApp;
@@ -16,7 +17,7 @@ const THREADS: usize = 12;
 const ROUNDS: usize = 100;
 
 /// A room-less navigation entry of `token` (as `page.visited` stores one, with the default TTL).
-fn visit(store: &Store, token: &str, rid: Option<&str>, title: &str) {
+fn visit(store: &dyn Backend, token: &str, rid: Option<&str>, title: &str) {
     let input = PageVisitInput {
         token: token.into(),
         rid: rid.map(str::to_string),
@@ -31,8 +32,13 @@ fn visit(store: &Store, token: &str, rid: Option<&str>, title: &str) {
 
 #[test]
 fn one_token_many_registrants_make_one_visitor() {
-    let app = TestApp::new();
-    let store = &app.state.store;
+    for app in super::apps() {
+        one_token_race(&app);
+    }
+}
+
+fn one_token_race(app: &TestApp) {
+    let store = app.backend();
     let mut usernames = BTreeSet::new();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
@@ -74,12 +80,10 @@ fn one_token_many_registrants_make_one_visitor() {
         assert_eq!(stored.email, regs[writer].email, "{ctx}");
         assert_eq!(stored.phone, regs[writer].phone, "{ctx}");
         for (i, r) in regs.iter().enumerate() {
-            let by_email = store
-                .visitor_by_email(r.email.as_deref().unwrap())
-                .expect("read");
-            let by_phone = store
-                .visitor_by_phone(r.phone.as_deref().unwrap())
-                .expect("read");
+            let by_email =
+                super::visitor_by_email(store, r.email.as_deref().unwrap()).expect("read");
+            let by_phone =
+                super::visitor_by_phone(store, r.phone.as_deref().unwrap()).expect("read");
             assert_eq!(
                 by_email.map(|v| v.id),
                 (i == writer).then(|| stored.id.clone()),
@@ -96,14 +100,14 @@ fn one_token_many_registrants_make_one_visitor() {
             "{ctx}: guest username {} issued twice",
             stored.username
         );
-        assert_consistent(store, &ctx);
+        assert_consistent(app, &ctx);
     }
 }
 
 #[test]
 fn one_phone_under_many_tokens_keeps_the_first_token() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let phone = format!("+55 51 {round:04}-5555");
@@ -157,8 +161,7 @@ fn one_phone_under_many_tokens_keeps_the_first_token() {
                 );
             }
         }
-        let holder = store
-            .visitor_by_phone(&phone)
+        let holder = super::visitor_by_phone(store, &phone)
             .expect("read")
             .unwrap_or_else(|| panic!("{ctx}: a visitor holds the phone"));
         assert_eq!(holder.id, results[0].id, "{ctx}");
@@ -169,14 +172,14 @@ fn one_phone_under_many_tokens_keeps_the_first_token() {
                 "{ctx}: discarded token {t} must not be registered"
             );
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }
 
 #[test]
 fn one_email_under_many_tokens_makes_one_visitor() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let email = format!("racer{round}@example.com");
@@ -209,8 +212,7 @@ fn one_email_under_many_tokens_makes_one_visitor() {
             before + 1,
             "{ctx}: one new visitor"
         );
-        let holder = store
-            .visitor_by_email(&email)
+        let holder = super::visitor_by_email(store, &email)
             .expect("read")
             .unwrap_or_else(|| panic!("{ctx}: a visitor has the email"));
         assert_eq!(holder.id, results[0].id, "{ctx}");
@@ -238,14 +240,14 @@ fn one_email_under_many_tokens_makes_one_visitor() {
                 assert!(visits.is_empty(), "{ctx}: history of {t} moved on");
             }
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }
 
 #[test]
 fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("del-{round}");
@@ -258,10 +260,16 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
                 .expect("prior");
             visit(store, &token, None, "roomless");
             let (room, _) = store
-                .open_room(&token, None, RoomSource::Api, now_ms())
+                .open_room(
+                    &visitord::domain::RoomRequest::new(&token, None, RoomSource::Api),
+                    now_ms(),
+                )
                 .expect("room");
             store
-                .add_message(&token, &room.id, "hello", None, now_ms())
+                .add_message(
+                    &visitord::domain::MessageInput::new(&token, &room.id, "hello", None),
+                    now_ms(),
+                )
                 .expect("message");
             visit(store, &token, Some(&room.id), "in-room");
             if round % 3 == 1 {
@@ -315,7 +323,10 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
                 store.rooms_of_visitor(id).expect("read").is_empty(),
                 "{ctx}"
             );
-            assert!(store.open_room_of(id).expect("read").is_none(), "{ctx}");
+            assert!(
+                super::open_room_of(store, id).expect("read").is_none(),
+                "{ctx}"
+            );
         }
         let last = store.visitor_by_token(&token).expect("read");
         match &last {
@@ -357,14 +368,19 @@ fn delete_and_register_of_one_token_leave_zero_or_one_visitor() {
                 "{ctx}: history goes with its room"
             );
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }
 
 #[test]
 fn concurrent_room_opens_make_one_open_room() {
-    let app = TestApp::new();
-    let store = &app.state.store;
+    for app in super::apps() {
+        room_open_race(&app);
+    }
+}
+
+fn room_open_race(app: &TestApp) {
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("room-{round}");
@@ -380,7 +396,10 @@ fn concurrent_room_opens_make_one_open_room() {
         // Odd rounds: the visitor already has a closed room.
         let closed = (round % 2 == 1).then(|| {
             let (room, _) = store
-                .open_room(&token, None, RoomSource::Api, now_ms())
+                .open_room(
+                    &visitord::domain::RoomRequest::new(&token, None, RoomSource::Api),
+                    now_ms(),
+                )
                 .expect("open");
             store.close_room(&token, &room.id, now_ms()).expect("close");
             room.id
@@ -392,7 +411,10 @@ fn concurrent_room_opens_make_one_open_room() {
         let rids: Vec<String> = (0..THREADS).map(|i| format!("rid-{round}-{i}")).collect();
         let results = race(THREADS, |i| {
             let rid = (i % 2 == 1).then_some(rids[i].as_str());
-            store.open_room(&token, rid, RoomSource::Api, now_ms())
+            store.open_room(
+                &visitord::domain::RoomRequest::new(&token, rid, RoomSource::Api),
+                now_ms(),
+            )
         });
         let mut opened = Vec::new();
         for (i, r) in results.into_iter().enumerate() {
@@ -416,13 +438,19 @@ fn concurrent_room_opens_make_one_open_room() {
         );
         // By its id, the open room is served as it is; a closed one is refused.
         let (again, new) = store
-            .open_room(&token, Some(&rid), RoomSource::Api, now_ms())
+            .open_room(
+                &visitord::domain::RoomRequest::new(&token, Some(&rid), RoomSource::Api),
+                now_ms(),
+            )
             .expect("open by id");
         assert_eq!((again.id.as_str(), new), (rid.as_str(), false), "{ctx}");
         if let Some(closed) = &closed {
             assert!(
                 matches!(
-                    store.open_room(&token, Some(closed), RoomSource::Api, now_ms()),
+                    store.open_room(
+                        &visitord::domain::RoomRequest::new(&token, Some(closed), RoomSource::Api),
+                        now_ms()
+                    ),
                     Err(StoreError::Refused(Refusal::InvalidRoom))
                 ),
                 "{ctx}: a closed room by id"
@@ -446,7 +474,9 @@ fn concurrent_room_opens_make_one_open_room() {
             }
         }
         assert_eq!(
-            store.open_room_of(&v.id).expect("read").map(|r| r.id),
+            super::open_room_of(store, &v.id)
+                .expect("read")
+                .map(|r| r.id),
             Some(rid.clone()),
             "{ctx}"
         );
@@ -464,7 +494,7 @@ fn concurrent_room_opens_make_one_open_room() {
             2,
             "{ctx}: the new room adopts the room-less history, once"
         );
-        assert_consistent(store, &ctx);
+        assert_consistent(app, &ctx);
     }
 }
 
@@ -476,7 +506,7 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
     const MIXED_THREADS: usize = 16;
     const MIXED_ROUNDS: usize = 60;
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..MIXED_ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("mix-{round}");
@@ -542,7 +572,10 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                     }
                     4 => {
                         let (room, _) = store
-                            .open_room(&token, None, RoomSource::Api, now_ms())
+                            .open_room(
+                                &visitord::domain::RoomRequest::new(&token, None, RoomSource::Api),
+                                now_ms(),
+                            )
                             .map_err(|e| (e, &[Refusal::InvalidToken][..]))?;
                         // Deleted (room gone), or closed, between the two calls.
                         const MSG: &[Refusal] = &[
@@ -551,12 +584,15 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                             Refusal::RoomClosed,
                         ];
                         store
-                            .add_message(&token, &room.id, "hi", None, now_ms())
+                            .add_message(
+                                &visitord::domain::MessageInput::new(&token, &room.id, "hi", None),
+                                now_ms(),
+                            )
                             .map_err(|e| (e, MSG))?;
                     }
                     5 => {
                         if let Some(v) = store.visitor_by_token(&token).map_err(never)? {
-                            if let Some(room) = store.open_room_of(&v.id).map_err(never)? {
+                            if let Some(room) = super::open_room_of(store, &v.id).map_err(never)? {
                                 // Deleted (and maybe registered again: the room is then
                                 // another visitor's), or closed by another racer, since the read.
                                 const CLOSE: &[Refusal] = &[
@@ -588,7 +624,14 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                             .unwrap_or_else(|| format!("mix-{round}-r{i}"));
                         // Deleted or merged away (token), or closed or never opened (room).
                         store
-                            .open_room(&token, Some(&rid), RoomSource::Api, now_ms())
+                            .open_room(
+                                &visitord::domain::RoomRequest::new(
+                                    &token,
+                                    Some(&rid),
+                                    RoomSource::Api,
+                                ),
+                                now_ms(),
+                            )
                             .map_err(|e| (e, &[Refusal::InvalidToken, Refusal::InvalidRoom][..]))?;
                     }
                 }
@@ -610,7 +653,7 @@ fn mixed_writers_on_one_visitor_keep_the_store_consistent() {
                 .count();
             assert!(open <= 1, "{ctx}: {open} open rooms");
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }
 
@@ -629,7 +672,7 @@ fn never(e: StoreError) -> Refused {
 #[test]
 fn pruning_against_registrations_keeps_history_whole() {
     let app = TestApp::new();
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS / 2 {
         let ctx = format!("round {round}");
         let tokens: Vec<String> = (0..THREADS).map(|i| format!("pr-{round}-{i}")).collect();
@@ -673,6 +716,6 @@ fn pruning_against_registrations_keeps_history_whole() {
                 );
             }
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }

@@ -41,7 +41,7 @@ where
 async fn one_phone_under_many_tokens_over_http_keeps_the_first_token() {
     let app = crate::api::util::merging_app();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let phone = format!("+1 (555) {round:03}-0000");
@@ -79,12 +79,11 @@ async fn one_phone_under_many_tokens_over_http_keeps_the_first_token() {
         for t in tokens.iter().filter(|t| **t != kept) {
             assert!(store.visitor_by_token(t).expect("read").is_none(), "{ctx}");
         }
-        let holder = store
-            .visitor_by_phone(&phone)
+        let holder = super::visitor_by_phone(store, &phone)
             .expect("read")
             .expect("holder");
         assert_eq!(holder.token, kept, "{ctx}");
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
     assert_eq!(store.counts().visitors, ROUNDS);
 }
@@ -95,7 +94,7 @@ async fn one_phone_under_many_tokens_over_http_keeps_the_first_token() {
 async fn one_email_written_many_ways_over_http_makes_one_visitor() {
     let app = crate::api::util::merging_app();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let email = format!("racer{round}@example.com");
@@ -126,8 +125,7 @@ async fn one_email_written_many_ways_over_http_makes_one_visitor() {
             );
             assert_eq!(v["visitorEmails"], json!([{"address": email}]), "{ctx}");
         }
-        let holder = store
-            .visitor_by_email(&email)
+        let holder = super::visitor_by_email(store, &email)
             .expect("read")
             .expect("holder");
         assert!(tokens.contains(&holder.token), "{ctx}");
@@ -136,7 +134,7 @@ async fn one_email_written_many_ways_over_http_makes_one_visitor() {
             .filter(|t| store.visitor_by_token(t).expect("read").is_some())
             .count();
         assert_eq!(registered, 1, "{ctx}: only the final token is registered");
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
     assert_eq!(store.counts().visitors, ROUNDS);
 }
@@ -145,7 +143,7 @@ async fn one_email_written_many_ways_over_http_makes_one_visitor() {
 async fn concurrent_room_requests_over_http_open_one_room() {
     let app = TestApp::new();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("hr-{round}");
@@ -185,7 +183,7 @@ async fn concurrent_room_requests_over_http_open_one_room() {
         let rooms = store.rooms_of_visitor(&v.id).expect("read");
         assert_eq!(rooms.len(), 1, "{ctx}: one room");
         assert!(rooms[0].open && json!(rooms[0].id) == rid, "{ctx}");
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }
 
@@ -193,7 +191,7 @@ async fn concurrent_room_requests_over_http_open_one_room() {
 async fn concurrent_delete_and_register_over_http() {
     let app = TestApp::new();
     let svc = init_service(visitord::http::build_app(app.state.clone())).await;
-    let store = &app.state.store;
+    let store = app.backend();
     for round in 0..ROUNDS {
         let ctx = format!("round {round}");
         let token = format!("hd-{round}");
@@ -241,6 +239,6 @@ async fn concurrent_delete_and_register_over_http() {
             }
             None => assert_bad_request(&get, &invalid_token()),
         }
-        assert_consistent(store, &ctx);
+        assert_consistent(&app, &ctx);
     }
 }

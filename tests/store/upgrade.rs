@@ -45,8 +45,11 @@ async fn a_schema_2_store_answers_as_before_after_the_upgrade() {
 /// the old build answered and compares status and body; then a new registration continues the
 /// guest counter and a restart keeps the store consistent.
 async fn answers_as_before(name: &str) {
+    if crate::common::sled_only("upgrades sled stores written by older releases") {
+        return;
+    }
     let app = TestApp::with_existing_store(unpack(name), |_| {});
-    let report = app.state.store.check().expect("check");
+    let report = app.sled().check().expect("check");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 
     // The fixture's agent logs in with the password it was created with.
@@ -101,5 +104,5 @@ async fn answers_as_before(name: &str) {
         .await;
     assert_eq!(resp.json()["visitor"]["username"], json!("guest-44"));
     let app = app.restart();
-    assert!(app.state.store.check().expect("check").problems.is_empty());
+    assert!(app.sled().check().expect("check").problems.is_empty());
 }

@@ -5,8 +5,8 @@ use crate::http::agent::session::Agent;
 use crate::http::body::JsonBody;
 use crate::http::error::{json_response, success, ApiError};
 use crate::http::param_errors::{expected, missing};
-use crate::http::ratelimit::{Reservation, Route};
-use crate::http::{lookup, write, AppState};
+use crate::http::ratelimit::{Reservation, Route, SharedWindow, SHARED_WINDOW_MS};
+use crate::http::{lookup, read, write, AppState};
 use crate::model::{wire, Session};
 use crate::time::{days, now_ms};
 use actix_web::http::StatusCode;
@@ -39,24 +39,25 @@ pub async fn login(
     let user_key = username.to_lowercase();
     // A failure is counted before the password is checked, atomically with the check of the
     // limit (so parallel attempts cannot all pass it), and handed back when it was right.
-    let ip_slot = state.limiter.reserve(Route::LoginFailureIp, &ip)?;
-    let (user_slot, locked) = match state.limiter.reserve(Route::LoginFailureUser, &user_key) {
+    let ip_slot = reserve(&state, Route::LoginFailureIp, &ip).await?;
+    let (user_slot, locked) = match reserve(&state, Route::LoginFailureUser, &user_key).await {
         Ok(slot) => (Some(slot), None),
         // The username is locked by failures from elsewhere, but this address has none: the
         // right password still logs in (nobody can lock an agent out from everywhere), a
         // wrong one gets the 429 and counts against this address.
-        Err(locked) if ip_slot.prior == 0 => (None, Some(locked)),
+        Err(locked) if ip_slot.prior() == 0 => (None, Some(locked)),
         Err(locked) => {
-            state.limiter.release(ip_slot);
+            give_back(&state, ip_slot).await;
             return Err(locked);
         }
     };
 
-    let found = lookup(&state, |s| s.user_by_username(&username));
+    let wanted = username.clone();
+    let found = lookup(&state, move |s| s.user_by_username(&wanted)).await;
     let found = match found {
         Ok(found) => found.filter(|u| u.active),
         Err(e) => {
-            release(&state, ip_slot, user_slot);
+            release(&state, ip_slot, user_slot).await;
             return Err(e);
         }
     };
@@ -73,7 +74,7 @@ pub async fn login(
         .await;
     let user = match verified {
         Ok(Some(user)) => {
-            release(&state, ip_slot, user_slot);
+            release(&state, ip_slot, user_slot).await;
             user
         }
         Ok(None) => {
@@ -86,7 +87,7 @@ pub async fn login(
         }
         // Not checked (the hashing pool is full): not a failure.
         Err(e) => {
-            release(&state, ip_slot, user_slot);
+            release(&state, ip_slot, user_slot).await;
             return Err(e);
         }
     };
@@ -118,11 +119,70 @@ pub async fn login(
     ))
 }
 
+/// A counted login failure that may be handed back: in this process's memory, or in the
+/// store when every replica shares the count ([`crate::domain::Backend::shares_login_failures`]).
+enum Slot {
+    Memory(Reservation),
+    Shared {
+        window: SharedWindow,
+        prior: u32,
+    },
+    /// Rate limiting is off.
+    Free,
+}
+
+impl Slot {
+    /// Failures of the key already in the window before this one.
+    fn prior(&self) -> u32 {
+        match self {
+            Slot::Memory(r) => r.prior,
+            Slot::Shared { prior, .. } => *prior,
+            Slot::Free => 0,
+        }
+    }
+}
+
+/// Counts a failure of `key` before the password is checked (see [`Slot`]).
+async fn reserve(state: &AppState, route: Route, key: &str) -> Result<Slot, ApiError> {
+    if !state.backend.shares_login_failures() {
+        return state.limiter.reserve(route, key).map(Slot::Memory);
+    }
+    let Some(mut window) = state.limiter.shared_window(route, key) else {
+        return Ok(Slot::Free);
+    };
+    let now = now_ms();
+    let (key, limit) = (window.key.clone(), window.limit);
+    let (counted, start) = read(state, move |s| {
+        s.reserve_login_failure(&key, now, SHARED_WINDOW_MS, limit)
+    })
+    .await?;
+    window.start = start;
+    match counted {
+        Some(prior) => Ok(Slot::Shared { window, prior }),
+        None => Err(state.limiter.shared_refusal(&window, now)),
+    }
+}
+
+/// Hands back one counted failure. A store error is logged: the attempt was not a failure,
+/// and the window ends within a minute anyway.
+async fn give_back(state: &AppState, slot: Slot) {
+    match slot {
+        Slot::Memory(r) => state.limiter.release(r),
+        Slot::Shared { window, .. } => {
+            let (key, start) = (window.key, window.start);
+            if let Err(e) = read(state, move |s| s.release_login_failure(&key, start)).await {
+                log::error!("cannot hand back a counted login failure: {e:?}");
+            }
+        }
+        Slot::Free => {}
+    }
+}
+
 /// Hands back the failure slots of an attempt that did not fail.
-fn release(state: &AppState, ip_slot: Reservation, user_slot: Option<Reservation>) {
-    state.limiter.release(ip_slot);
+async fn release(state: &AppState, ip_slot: Slot, user_slot: Option<Slot>) {
+    give_back(state, ip_slot).await;
     if let Some(slot) = user_slot {
-        state.limiter.release(slot);
+        give_back(state, slot).await;
     }
 }
 

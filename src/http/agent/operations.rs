@@ -14,7 +14,13 @@ pub async fn backup(
     state: web::Data<AppState>,
     _agent: Authorized<grant::ManageServer>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let Some(store) = state.store.clone() else {
+        return Err(ApiError::Coded {
+            code: "error-not-allowed",
+            reason: Some(crate::postgres::NO_BACKUP.into()),
+            details: None,
+        });
+    };
     let config = state.config.backup.clone();
     let taken = web::block(move || crate::backup_schedule::take(&store, &config))
         .await

@@ -57,7 +57,7 @@ impl FromRequest for Agent {
             };
             let hash = token_hash(&token);
             let now = now_ms();
-            let user = lookup(&state, |s| {
+            let user = lookup(&state, move |s| {
                 let Some(session) = s.session(&hash)? else {
                     return Ok(None);
                 };
@@ -66,7 +66,8 @@ impl FromRequest for Agent {
                     return Ok(None);
                 }
                 Ok(s.user_by_id(&session.user_id)?.filter(|u| u.active))
-            })?
+            })
+            .await?
             .ok_or(ApiError::Unauthorized)?;
             state.limiter.check(Route::Authenticated, &user.id)?;
             Ok(Agent {

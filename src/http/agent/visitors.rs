@@ -22,7 +22,8 @@ pub async fn info(
 ) -> Result<HttpResponse, ApiError> {
     check_params(&query, &["visitorId"], &[])?;
     let id = query.get("visitorId").cloned().unwrap_or_default();
-    let visitor = lookup(&state, |s| s.visitor_by_id(&id))?
+    let visitor = lookup(&state, move |s| s.visitor_by_id(&id))
+        .await?
         .ok_or_else(|| ApiError::Plain("visitor-not-found".into()))?;
     Ok(success(fields([(
         "visitor",

@@ -52,7 +52,9 @@ pub async fn get(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let visitor = lookup(&state, |s| s.visitor_by_token(&token))?
+    let token = token.into_inner();
+    let visitor = lookup(&state, move |s| s.visitor_by_token(&token))
+        .await?
         .ok_or_else(|| ApiError::code("invalid-token"))?;
     Ok(shown(&visitor))
 }

@@ -1078,7 +1078,9 @@ pub fn backup() -> Operation {
         "Needs `manage-server` (admin; visitord's own). Writes one compressed, checksummed file of \
          the store's logical records into `backup.dir` while the server keeps serving, and \
          answers once the file is complete and synced; older files beyond `backup.keep` are \
-         deleted. Restore with `visitord restore FILE`. A request body is ignored.",
+         deleted. Restore with `visitord restore FILE`. A request body is ignored. With \
+         `storage.backend = \"postgres\"` there is no store file to back up: 400 \
+         `error-not-allowed` (back the database up with its own tools, e.g. `pg_dump`).",
     );
     let backup: RefOr<Schema> = ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::Object))
@@ -1097,6 +1099,7 @@ pub fn backup() -> Operation {
         "The backup file (its name in `backup.dir`), its records and its size.",
         answer(&[("backup", backup)], &[]),
         &[
+            Error::BadRequest,
             Error::Unauthorized,
             Error::Forbidden,
             Error::TooManyRequests,

@@ -17,6 +17,10 @@
 #   BIN=path        a prebuilt visitord (skips `cargo build` of visitord)
 #   CEILING=path    a prebuilt examples/ceiling (skips its `cargo build`)
 #   CONFIG=/dev/null  visitord config file (default: none, i.e. built-in defaults + env)
+#   BASE_BIN=path   another visitord build (the baseline of a change): every round then also
+#                   runs post-sync, pv-room and pv-roomless against it (rows base-*; its
+#                   page visits go to a copy of the big store) and the summary prints
+#                   candidate ÷ baseline
 # A quick check of the script itself: VISITORS=20000 RUNS=1 DURATION=3
 #
 # What is measured (wrk, its threads and the server under test share this machine; every run
@@ -117,6 +121,8 @@ esac
 echo "== build"
 target_dir="${CARGO_TARGET_DIR:-target}"
 bin="${BIN:-$target_dir/release/visitord}"
+base_bin="${BASE_BIN:-}"
+[ -z "$base_bin" ] || [ -x "$base_bin" ] || die "no baseline visitord at $base_bin"
 ceiling_bin="${CEILING:-$target_dir/release/examples/ceiling}"
 build=()
 [ -n "${BIN:-}" ] || build+=(--bin visitord)
@@ -277,6 +283,10 @@ wait_healthy "$addr"
 first_start_ms=$(($(now_ms) - t0))
 stop_server "$pid"
 disk_bytes=$(du -sb "$store" | cut -f1)
+if [ -n "$base_bin" ]; then
+  echo "== a copy of $store for the baseline's page visits"
+  cp -a "$store" "$work/base-store"
+fi
 disk_mb=$(mb "$disk_bytes")
 echo "store on disk: $disk_mb MB ($disk_bytes bytes); first start: $first_start_ms ms"
 
@@ -350,6 +360,23 @@ for _ in $(seq 1000); do
 done
 [ -n "$ceiling_addr" ] || { cat "$work/ceiling.err" >&2; die "the ceiling server did not start"; }
 
+if [ -n "$base_bin" ]; then
+  env VISITORD_ADMIN_PASSWORD="$password" VISITORD_STORAGE_DURABILITY=sync \
+    "$base_bin" --config "$config" --bind 127.0.0.1:0 --data-dir "$work/base-store" \
+    >"$work/base.out" 2>"$work/base.err" &
+  base_pid=$!
+  pids+=("$base_pid")
+  base_addr=""
+  for _ in $(seq 6000); do
+    base_addr=$(grep -o '127.0.0.1:[0-9]*' "$work/base.out" 2>/dev/null || true)
+    [ -n "$base_addr" ] && break
+    sleep 0.01
+  done
+  [ -n "$base_addr" ] || { cat "$work/base.err" >&2; die "the baseline visitord did not start"; }
+  wait_healthy "$base_addr"
+  echo "baseline $base_bin on a copy of the store: $base_addr"
+fi
+
 if [ "$peer" = postgres ]; then
   echo "== PostgreSQL peer"
   pg_start
@@ -398,6 +425,10 @@ for round in $(seq "$runs"); do
   run "$round" search-all "http://$big_addr" search.lua "$auth_token" "$user_id"
   run "$round" pv-room "http://$big_addr" page_visited.lua "$work/rooms.txt"
   run "$round" pv-roomless "http://$big_addr" page_visited.lua "$work/tokens.txt"
+  if [ -n "$base_bin" ]; then
+    run "$round" base-pv-room "http://$base_addr" page_visited.lua "$work/rooms.txt"
+    run "$round" base-pv-roomless "http://$base_addr" page_visited.lua "$work/tokens.txt"
+  fi
   echo "  round $round  peak RSS of the big-store server so far: $(hwm_mb) MB"
   if [ "$peer" = postgres ]; then
     pg_run "$round" pg-get get.sql
@@ -414,6 +445,15 @@ for round in $(seq "$runs"); do
     stop_server "$pid"
     rm -rf "$work/post-$mode-$round"
   done
+  if [ -n "$base_bin" ]; then
+    bin_now="$bin" bin="$base_bin"
+    start_server "base-post-sync" "$work/base-post-$round" VISITORD_STORAGE_DURABILITY=sync
+    bin="$bin_now"
+    wait_healthy "$addr"
+    run "$round" base-post-sync "http://$addr" register.lua "$prefix-$round-base"
+    stop_server "$pid"
+    rm -rf "$work/base-post-$round"
+  fi
 done
 
 # The two-letter term: page of 50 + exact total, one client, mean of 5 after a warm-up.
@@ -458,6 +498,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
   printf '%-15s %12s %10s %10s %9s %9s\n' run "req/s" "p50 ms" "p99 ms" "non-200" "sock err"
   names=(ceiling get search search-all post-sync post-periodic pv-room pv-roomless)
   [ "$peer" != postgres ] || names+=(pg-get pg-search pg-insert pg-nav-room pg-nav-roomless)
+  [ -z "$base_bin" ] || names+=(base-post-sync base-pv-room base-pv-roomless)
   for name in "${names[@]}"; do
     total_bad=$(awk -v n="$name" '$2 == n {s += $6} END {print s + 0}' "$results")
     total_sock=$(awk -v n="$name" '$2 == n {s += $7} END {print s + 0}' "$results")
@@ -492,8 +533,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
     echo "against PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') (same data, same run; visitord through HTTP, the peer through pgbench)"
     printf '%-32s %12s %12s %8s   %-8s %s\n' measure visitord postgres ratio target result
     peer_row() { # peer_row LABEL VISITORD POSTGRES OP TARGET
-      local r
+      local r a b
       r=$(ratio "$2" "$3")
+      a=$(awk -v x="$2" 'BEGIN {printf (x + 0 < 100 && x != int(x)) ? "%.1f" : "%.0f", x}')
+      b=$(awk -v x="$3" 'BEGIN {printf (x + 0 < 100 && x != int(x)) ? "%.1f" : "%.0f", x}')
+      set -- "$1" "$a" "$b" "$4" "$5"
       if [ "$4" = "-" ]; then
         printf '%-32s %12s %12s %8s   %-8s %s\n' "$1" "$2" "$3" "$r" "-" "(informational)"
       else
@@ -511,6 +555,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
     peer_row "disk, visitors+navigation (MB)" "$disk_mb" "$(mb $((pg_visitor_bytes + pg_nav_bytes)))" "<=" 1.0
     echo "(PostgreSQL: visitors $pg_load_visitors_s s / $(mb "$pg_visitor_bytes") MB, navigation $pg_load_nav_s s / $(mb "$pg_nav_bytes") MB;"
     echo " visitord's disk is the whole store, its load time the import of both files plus compaction)"
+  fi
+  if [ -n "$base_bin" ]; then
+    echo
+    echo "this build against the baseline $base_bin (same run, same store contents)"
+    for name in post-sync pv-room pv-roomless; do
+      printf '%-32s %10.0f %10.0f   ratio %s\n' "$name req/s" "$(median "$name" 3)" \
+        "$(median "base-$name" 3)" "$(ratio "$(median "$name" 3)" "$(median "base-$name" 3)")"
+    done
   fi
   [ "$errors" = 0 ] || echo "WARNING: $errors non-200 responses or socket errors in total (see above)"
 } | tee "$work/summary.txt"

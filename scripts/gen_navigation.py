@@ -19,10 +19,11 @@ The same arguments give byte-identical output (chunks of 100,000 rows, each from
 """
 import hashlib
 import json
-import os
 import random
 import sys
 from datetime import datetime, timedelta, timezone
+
+from gen_visitors import write_chunks  # same directory: the parallel, ordered chunk writer
 
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 CHUNK = 100_000
@@ -124,19 +125,7 @@ def main():
     visitors, entries, seed, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     if visitors < 1:
         sys.exit("VISITORS must be at least 1")
-    jobs = [(visitors, seed, lo, min(lo + CHUNK, entries)) for lo in range(0, entries, CHUNK)]
-    fh = sys.stdout if out == "-" else open(out, "w", encoding="utf-8", newline="\n")
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for text in pool.imap(gen_chunk, jobs):
-                fh.write(text)
-    else:
-        for job in jobs:
-            fh.write(gen_chunk(job))
-    if fh is not sys.stdout:
-        fh.close()
+    write_chunks(gen_chunk, [(visitors, seed, lo, min(lo + CHUNK, entries)) for lo in range(0, entries, CHUNK)], out)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@
 #   pg-*            the PostgreSQL peer (PEER=postgres): a throwaway cluster on 127.0.0.1 in a
 #                   temp dir, the same visitors and entries COPYed in, indexes built after
 #                   (btree token/email/phone/ts, GIN gin_trgm_ops on the searchable text;
-#                   navigation by id, room+ts, token+ts, ts), then pgbench -M prepared with the
+#                   navigation by id, room+ts, token+ts, ts), then pgbench -M prepared (the
+#                   search: -M simple, its term a literal, see scripts/pg/search.sql) with the
 #                   same clients and duration: pg-get (same tokens), pg-search (same terms, page
 #                   of 50 newest first + count(*)), pg-insert (a new visitor per transaction into
 #                   an empty table with the same indexes), pg-nav-room / pg-nav-roomless (a
@@ -361,18 +362,9 @@ done
 [ -n "$ceiling_addr" ] || { cat "$work/ceiling.err" >&2; die "the ceiling server did not start"; }
 
 if [ -n "$base_bin" ]; then
-  env VISITORD_ADMIN_PASSWORD="$password" VISITORD_STORAGE_DURABILITY=sync \
-    "$base_bin" --config "$config" --bind 127.0.0.1:0 --data-dir "$work/base-store" \
-    >"$work/base.out" 2>"$work/base.err" &
-  base_pid=$!
-  pids+=("$base_pid")
-  base_addr=""
-  for _ in $(seq 6000); do
-    base_addr=$(grep -o '127.0.0.1:[0-9]*' "$work/base.out" 2>/dev/null || true)
-    [ -n "$base_addr" ] && break
-    sleep 0.01
-  done
-  [ -n "$base_addr" ] || { cat "$work/base.err" >&2; die "the baseline visitord did not start"; }
+  bin_now="$bin" bin="$base_bin"
+  start_server base "$work/base-store" VISITORD_STORAGE_DURABILITY=sync
+  bin="$bin_now" base_addr="$addr"
   wait_healthy "$base_addr"
   echo "baseline $base_bin on a copy of the store: $base_addr"
 fi
@@ -432,7 +424,7 @@ for round in $(seq "$runs"); do
   echo "  round $round  peak RSS of the big-store server so far: $(hwm_mb) MB"
   if [ "$peer" = postgres ]; then
     pg_run "$round" pg-get get.sql
-    pg_run "$round" pg-search search.sql
+    pg_run "$round" pg-search search.sql simple
     pgq -c 'TRUNCATE visitor_new'
     pg_run "$round" pg-insert insert_visitor.sql
     pg_run "$round" pg-nav-room nav_room.sql

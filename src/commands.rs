@@ -165,19 +165,13 @@ fn import_command(
 
 /// `visitord import --navigation FILE`: the history, after the visitors.
 fn import_navigation(loaded: &Loaded, store: &Store, file: &std::path::Path) -> Result<(), String> {
-    let handle =
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress_bar(size, "bytes");
+    let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
     let ttl = match loaded.config.history.roomless_ttl_days {
         0 => None,
         n => Some(crate::time::days(n)),
     };
-    let summary =
-        crate::import::import_navigation(store, std::io::BufReader::new(handle), ttl, |b| {
-            bar.set_position(b)
-        })?;
+    let summary = crate::import::import_navigation(store, input, ttl, |b| bar.set_position(b))?;
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -192,14 +186,9 @@ fn import_navigation(loaded: &Loaded, store: &Store, file: &std::path::Path) -> 
 
 /// `visitord import --rocketchat FILE`: the visitors.
 fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> {
-    let handle =
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress_bar(size, "bytes");
+    let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
-    let summary = crate::import::import(store, std::io::BufReader::new(handle), |b| {
-        bar.set_position(b)
-    })?;
+    let summary = crate::import::import(store, input, |b| bar.set_position(b))?;
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -211,6 +200,16 @@ fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> 
     );
     report_rejected(file, &summary.rejected);
     Ok(())
+}
+
+/// Opens a file to import, with a progress bar over its size in bytes.
+fn open_import(
+    file: &std::path::Path,
+) -> Result<(std::io::BufReader<std::fs::File>, indicatif::ProgressBar), String> {
+    let handle =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((std::io::BufReader::new(handle), progress_bar(size, "bytes")))
 }
 
 /// Prints the first rejected lines of an import and writes all of them next to `file`.

@@ -201,18 +201,19 @@ fn write_batch(
     Ok(highest)
 }
 
-/// Imports every line of `input`; `progress` is told the bytes read so far.
-pub fn import(
-    store: &Store,
+/// Reads `input` line by line: every non-empty line is parsed with `parse` and the parsed ones
+/// are handed to `write` in batches of `batch` (`write` records their verdicts); unreadable and
+/// unparsable lines are rejected with their reason; `progress` is told the bytes read so far.
+fn read_batches<T>(
     input: impl BufRead,
+    batch: usize,
+    summary: &mut ImportSummary,
+    parse: impl Fn(&str) -> Result<T, String>,
+    mut write: impl FnMut(&mut Vec<(u64, T)>, &mut ImportSummary) -> Result<(), String>,
     mut progress: impl FnMut(u64),
-) -> Result<ImportSummary, String> {
-    let now = now_ms();
-    let mut summary = ImportSummary::default();
-    let mut batch: Vec<(u64, ImportItem)> = Vec::with_capacity(BATCH);
+) -> Result<(), String> {
+    let mut pending: Vec<(u64, T)> = Vec::with_capacity(batch);
     let mut bytes = 0u64;
-    // The guest counter continues above the highest imported `guest-N`.
-    let mut highest_guest = 0u64;
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
         let line = match line {
@@ -227,27 +228,48 @@ pub fn import(
         if line.trim().is_empty() {
             continue;
         }
-        match parse_line(&line, now) {
-            Ok(visitor) => {
-                batch.push((
-                    number,
-                    ImportItem {
-                        visitor,
-                        rooms: vec![],
-                        messages: vec![],
-                        visits: vec![],
-                    },
-                ));
-            }
+        match parse(&line) {
+            Ok(item) => pending.push((number, item)),
             Err(reason) => summary.rejected.push((number, reason)),
         }
-        if batch.len() >= BATCH {
-            highest_guest = highest_guest.max(write_batch(store, &mut batch, &mut summary)?);
+        if pending.len() >= batch {
+            write(&mut pending, summary)?;
             progress(bytes);
         }
     }
-    highest_guest = highest_guest.max(write_batch(store, &mut batch, &mut summary)?);
+    write(&mut pending, summary)?;
     progress(bytes);
+    Ok(())
+}
+
+/// Imports every line of `input`; `progress` is told the bytes read so far.
+pub fn import(
+    store: &Store,
+    input: impl BufRead,
+    progress: impl FnMut(u64),
+) -> Result<ImportSummary, String> {
+    let now = now_ms();
+    let mut summary = ImportSummary::default();
+    // The guest counter continues above the highest imported `guest-N`.
+    let mut highest_guest = 0u64;
+    read_batches(
+        input,
+        BATCH,
+        &mut summary,
+        |line| {
+            parse_line(line, now).map(|visitor| ImportItem {
+                visitor,
+                rooms: vec![],
+                messages: vec![],
+                visits: vec![],
+            })
+        },
+        |batch, summary| {
+            highest_guest = highest_guest.max(write_batch(store, batch, summary)?);
+            Ok(())
+        },
+        progress,
+    )?;
     store
         .raise_guest_counter(highest_guest)
         .map_err(|e| e.to_string())?;
@@ -326,49 +348,29 @@ pub fn import_navigation(
     store: &Store,
     input: impl BufRead,
     roomless_ttl: Option<Millis>,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<ImportSummary, String> {
     let mut summary = ImportSummary::default();
-    let mut batch: Vec<(u64, PageVisit)> = Vec::with_capacity(NAVIGATION_BATCH);
-    let mut bytes = 0u64;
-    let flush = |batch: &mut Vec<(u64, PageVisit)>, summary: &mut ImportSummary| {
-        let (lines, visits): (Vec<u64>, Vec<PageVisit>) = batch.drain(..).unzip();
-        let verdicts = store
-            .import_visits(visits, roomless_ttl)
-            .map_err(|e| e.to_string())?;
-        for (line, verdict) in lines.into_iter().zip(verdicts) {
-            match verdict {
-                None => summary.imported += 1,
-                Some(reason) => summary.rejected.push((line, reason)),
+    read_batches(
+        input,
+        NAVIGATION_BATCH,
+        &mut summary,
+        parse_navigation_line,
+        |batch, summary| {
+            let (lines, visits): (Vec<u64>, Vec<PageVisit>) = batch.drain(..).unzip();
+            let verdicts = store
+                .import_visits(visits, roomless_ttl)
+                .map_err(|e| e.to_string())?;
+            for (line, verdict) in lines.into_iter().zip(verdicts) {
+                match verdict {
+                    None => summary.imported += 1,
+                    Some(reason) => summary.rejected.push((line, reason)),
+                }
             }
-        }
-        Ok::<(), String>(())
-    };
-    for (index, line) in input.lines().enumerate() {
-        let number = index as u64 + 1;
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                summary.rejected.push((number, format!("unreadable: {e}")));
-                continue;
-            }
-        };
-        bytes += line.len() as u64 + 1;
-        summary.lines = number;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_navigation_line(&line) {
-            Ok(visit) => batch.push((number, visit)),
-            Err(reason) => summary.rejected.push((number, reason)),
-        }
-        if batch.len() >= NAVIGATION_BATCH {
-            flush(&mut batch, &mut summary)?;
-            progress(bytes);
-        }
-    }
-    flush(&mut batch, &mut summary)?;
-    progress(bytes);
+            Ok(())
+        },
+        progress,
+    )?;
     store.flush().map_err(|e| e.to_string())?;
     summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
     summary.rejected.sort();

@@ -107,16 +107,16 @@ pg_load() {
                FROM bench_terms t) s")"
 }
 
-# pg_run ROUND NAME SCRIPT [pgbench args…]: one pgbench run of $duration s at $conns clients,
+# pg_run ROUND NAME SCRIPT [MODE]: one pgbench run of $duration s at $conns clients, with
+# the query mode MODE (default prepared),
 # one result line like load.sh's run() (p50/p99: pgbench reports the mean latency only, in
 # both columns; failed transactions in the non-200 column).
 pg_run() {
-  local round="$1" name="$2" script="$3" out="$work/pgbench.out"
-  shift 3
-  "$pg_bin/pgbench" -n -M prepared -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "$conns" -j 2 \
+  local round="$1" name="$2" script="$3" mode="${4:-prepared}" out="$work/pgbench.out"
+  "$pg_bin/pgbench" -n -M "$mode" -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "$conns" -j 2 \
     -T "$duration" -f "scripts/pg/$script" \
     -D ntokens="$(wc -l <"$work/pg-tokens.csv")" -D nterms="$(wc -l <"$work/pg-terms.csv")" \
-    -D nrooms="$(wc -l <"$work/pg-rooms.csv")" "$@" bench >"$out" 2>&1 ||
+    -D nrooms="$(wc -l <"$work/pg-rooms.csv")" bench >"$out" 2>&1 ||
     { cat "$out" >&2; die "pgbench failed ($name)"; }
   local tps lat failed
   tps=$(awk '/^tps = / {print $3; exit}' "$out")

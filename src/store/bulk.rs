@@ -121,10 +121,7 @@ impl Store {
                         None => {
                             let room = Room {
                                 id: rid.clone(),
-                                fname: visitor
-                                    .name
-                                    .clone()
-                                    .unwrap_or_else(|| visitor.username.clone()),
+                                fname: visitor.room_fname(),
                                 msgs: 0,
                                 users_count: 1,
                                 ts: visit.ts,
@@ -135,12 +132,7 @@ impl Store {
                                 closer: Some("visitor".to_string()),
                                 waiting_response: false,
                                 updated_at: visit.ts,
-                                v: RoomVisitor {
-                                    id: visitor.id.clone(),
-                                    username: visitor.username.clone(),
-                                    token: visitor.token.clone(),
-                                    status: visitor.status.clone(),
-                                },
+                                v: RoomVisitor::from(visitor),
                                 source: RoomSource::Api,
                             };
                             new_rooms.insert(rid.clone());

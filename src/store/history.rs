@@ -7,45 +7,11 @@
 //! entries and, with a retention period, everything older.
 
 use super::keys;
-use super::{decode, Result, Store, StoreError, Tx, TxResult};
+use super::{decode, Result, Store, Tx, TxResult};
 use crate::domain::PageVisitInput;
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room};
 use crate::time::Millis;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-/// Page visits waiting for the writer lock (flat combining): each caller queues its visit, then
-/// takes the lock; whoever gets it first writes every queued visit in one transaction and hands
-/// each its outcome, so that concurrent page views share one transaction (and then, as every
-/// write, one flush). A caller whose visit was written by another returns at once.
-#[derive(Default)]
-pub(super) struct VisitQueue {
-    waiting: Mutex<Vec<Arc<Pending>>>,
-}
-
-/// A queued page visit and, once written (or failed), its outcome.
-pub(super) struct Pending {
-    input: PageVisitInput,
-    now: Millis,
-    roomless_ttl: Option<Millis>,
-    outcome: Mutex<Option<Result<PageVisit>>>,
-}
-
-/// The error of a failed shared transaction, for every entry of the batch.
-fn same_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Corrupt { tree, key } => StoreError::Corrupt {
-            tree,
-            key: key.clone(),
-        },
-        StoreError::Invariant(m) => StoreError::Invariant(m),
-        StoreError::Encode(m) => StoreError::Encode(m.clone()),
-        StoreError::Flush(m) => StoreError::Flush(m.clone()),
-        StoreError::Refused(r) => StoreError::Refused(r.clone()),
-        other => StoreError::Storage(other.to_string()),
-    }
-}
 
 /// The index rows an entry owns (each row's value is the entry id).
 pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
@@ -146,110 +112,45 @@ impl Store {
     /// room of the token's visitor, whose `msgs` then goes up by one; any other `rid` (unknown,
     /// or another visitor's room) is stored as no room, so nobody writes into a room they do not
     /// own. `roomless_ttl` is how long an entry of an unregistered token without a room lives.
-    ///
-    /// Concurrent calls share one transaction ([`VisitQueue`]): the entry is committed when
-    /// this returns, and durable once a flush that began after that has finished, as always.
     pub fn record_page_visit(
         &self,
         input: &PageVisitInput,
         now: Millis,
         roomless_ttl: Option<Millis>,
     ) -> Result<PageVisit> {
-        let mine = Arc::new(Pending {
-            input: input.clone(),
-            now,
-            roomless_ttl,
-            outcome: Mutex::new(None),
-        });
-        super::lock_anyway(&self.inner.visits.waiting).push(mine.clone());
         let _writer = self.lock();
-        // A writer that held the lock before us may have written our entry with its own.
-        if let Some(outcome) = super::lock_anyway(&mine.outcome).take() {
-            return outcome;
-        }
-        let batch = std::mem::take(&mut *super::lock_anyway(&self.inner.visits.waiting));
-        self.write_visits(&batch);
-        let outcome = super::lock_anyway(&mine.outcome).take();
-        outcome.unwrap_or(Err(StoreError::Invariant(
-            "a queued page visit was not written",
-        )))
-    }
-
-    /// Writes a batch of queued page visits (under the writer lock) in one transaction and
-    /// sets each one's outcome. An entry whose own reads fail gets that error alone; a failed
-    /// transaction fails every entry of the batch.
-    fn write_visits(&self, batch: &[Arc<Pending>]) {
-        // Rooms whose `msgs` this batch raises, as they will be written.
-        let mut rooms: HashMap<String, Room> = HashMap::new();
-        let mut written: Vec<(&Pending, PageVisit)> = Vec::with_capacity(batch.len());
-        for pending in batch {
-            match self.prepare_visit(pending, &mut rooms) {
-                Ok(visit) => written.push((pending, visit)),
-                Err(e) => *super::lock_anyway(&pending.outcome) = Some(Err(e)),
-            }
-        }
-        if written.is_empty() {
-            return;
-        }
-        let result = self.transact(|tx| {
-            for (_, visit) in &written {
-                write_visit(tx, None, visit)?;
-            }
-            for room in rooms.values() {
-                tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
-            }
-            Ok(())
-        });
-        for (pending, visit) in written {
-            let outcome = match &result {
-                Ok(()) => Ok(visit),
-                Err(e) => Err(same_error(e)),
-            };
-            *super::lock_anyway(&pending.outcome) = Some(outcome);
-        }
-    }
-
-    /// The entry a queued page visit stores (reads under the writer lock); a visit into a room
-    /// raises the room's `msgs` in `rooms`, which holds the batch's rooms as they will be
-    /// written.
-    fn prepare_visit(
-        &self,
-        pending: &Pending,
-        rooms: &mut HashMap<String, Room>,
-    ) -> Result<PageVisit> {
-        let input = &pending.input;
         let visitor = self.visitor_by_token(&input.token)?;
         let registered = visitor.is_some();
-        let mut rid = None;
-        if let (Some(wanted), Some(visitor)) = (&input.rid, &visitor) {
-            if !rooms.contains_key(wanted) {
-                if let Some(room) = self.room_by_id(wanted)? {
-                    rooms.insert(wanted.clone(), room);
-                }
+        let room: Option<Room> = match (&input.rid, &visitor) {
+            (Some(rid), Some(visitor)) => {
+                self.room_by_id(rid)?.filter(|room| room.v.id == visitor.id)
             }
-            if let Some(room) = rooms.get_mut(wanted).filter(|r| r.v.id == visitor.id) {
-                room.msgs += 1;
-                rid = Some(room.id.clone());
-            }
-        }
-        let expire_at = crate::domain::rules::roomless_expiry(
-            registered,
-            rid.is_some(),
-            pending.now,
-            pending.roomless_ttl,
-        );
-        Ok(PageVisit {
+            _ => None,
+        };
+        let expire_at =
+            crate::domain::rules::roomless_expiry(registered, room.is_some(), now, roomless_ttl);
+        let visit = PageVisit {
             id: new_id(),
-            rid,
+            rid: room.as_ref().map(|r| r.id.clone()),
             token: input.token.clone(),
-            ts: pending.now,
+            ts: now,
             seq: self.next_seq()?,
             title: input.title.clone(),
             change: input.change.clone(),
             href: input.href.clone(),
-            updated_at: pending.now,
+            updated_at: now,
             expire_at,
-        })
+        };
+        self.transact(|tx| {
+            write_visit(tx, None, &visit)?;
+            if let Some(room) = &room {
+                let mut room = room.clone();
+                room.msgs += 1;
+                tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+            }
+            Ok(())
+        })?;
+        Ok(visit)
     }
 
     fn visits_by_ids(&self, ids: Vec<String>) -> Result<Vec<PageVisit>> {
@@ -389,74 +290,6 @@ mod tests {
                 assert_eq!(n, 0, "{name}");
             }
         }
-    }
-
-    #[test]
-    fn concurrent_page_visits_are_all_written_and_counted() {
-        let (_d, s) = store();
-        register(&s, "tok", 0);
-        let (room, _) = s.open_room("tok", None, RoomSource::Api, 1).unwrap();
-        let writers: Vec<_> = (0..8)
-            .map(|_| {
-                let (s, rid) = (s.clone(), room.id.clone());
-                std::thread::spawn(move || {
-                    for k in 0..25 {
-                        let rid = (k % 2 == 0).then_some(rid.as_str());
-                        let p = s
-                            .record_page_visit(&visit("tok", rid), 10 + k, Some(TTL))
-                            .unwrap();
-                        assert_eq!(p.rid.is_some(), k % 2 == 0);
-                    }
-                })
-            })
-            .collect();
-        for w in writers {
-            w.join().unwrap();
-        }
-        assert_eq!(s.page_visits_of_token("tok").unwrap().len(), 200);
-        assert_eq!(s.page_visits_of_room(&room.id).unwrap().len(), 104);
-        assert_eq!(s.room_by_id(&room.id).unwrap().unwrap().msgs, 104);
-        assert_eq!(s.counts().page_visits, 200);
-        assert!(s.check().unwrap().problems.is_empty());
-    }
-
-    #[test]
-    fn in_a_shared_batch_a_failing_entry_fails_alone() {
-        let (_d, s) = store();
-        register(&s, "good", 0);
-        register(&s, "bad", 0);
-        let bad = s.visitor_by_token("bad").unwrap().unwrap();
-        s.raw_write(
-            "visitorseq_visitor",
-            &bad.seq.to_be_bytes(),
-            Some(b"\xff\xff\xff"),
-        )
-        .unwrap();
-        let pending = |token: &str| {
-            Arc::new(Pending {
-                input: visit(token, None),
-                now: 5,
-                roomless_ttl: Some(TTL),
-                outcome: Mutex::new(None),
-            })
-        };
-        let batch = [pending("bad"), pending("good"), pending("anon")];
-        let _writer = s.lock();
-        s.write_visits(&batch);
-        let outcome = |i: usize| super::super::lock_anyway(&batch[i].outcome).take();
-        assert!(matches!(
-            outcome(0),
-            Some(Err(StoreError::Corrupt {
-                tree: "visitorseq_visitor",
-                ..
-            }))
-        ));
-        assert_eq!(outcome(1).unwrap().unwrap().expire_at, None);
-        assert_eq!(outcome(2).unwrap().unwrap().expire_at, Some(5 + TTL));
-        drop(_writer);
-        assert_eq!(s.page_visits_of_token("good").unwrap().len(), 1);
-        assert_eq!(s.page_visits_of_token("anon").unwrap().len(), 1);
-        assert!(s.page_visits_of_token("bad").unwrap().is_empty());
     }
 
     #[test]

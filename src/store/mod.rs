@@ -252,8 +252,6 @@ struct Inner {
     rewriting: Mutex<()>,
     /// Engines swapped out by a rewrite: their files are deleted once the last reader let go.
     retired: Mutex<Vec<rewrite::Retired>>,
-    /// Page visits waiting to be written together (see [`history::VisitQueue`]).
-    visits: history::VisitQueue,
     /// The lock on `<data dir>/LOCK`; released last, when the store closes.
     _lock: std::fs::File,
 }
@@ -317,7 +315,6 @@ impl Store {
                 sled,
                 rewriting: Mutex::new(()),
                 retired: Mutex::new(Vec::new()),
-                visits: history::VisitQueue::default(),
                 _lock: lock,
             }),
         };

@@ -50,8 +50,13 @@ pub enum Command {
     /// Load visitors from Rocket.Chat into a stopped store.
     Import {
         /// A `mongoexport` (JSON lines) of the `rocketchat_livechat_visitor` collection.
+        #[arg(long, value_name = "FILE", required_unless_present = "navigation")]
+        rocketchat: Option<PathBuf>,
+        /// A `mongoexport` (JSON lines) of the navigation history (`livechat_navigation_history`
+        /// messages: `_id`, `rid`, `ts`, `navigation.token`, `navigation.page`), imported after
+        /// the visitors; a `rid` not in the store becomes a closed room of the token's visitor.
         #[arg(long, value_name = "FILE")]
-        rocketchat: PathBuf,
+        navigation: Option<PathBuf>,
         /// Leave the store uncompacted afterwards (see `visitord compact`).
         #[arg(long)]
         no_compact: bool,

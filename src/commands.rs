@@ -28,8 +28,9 @@ pub fn run(command: Command, loaded: Loaded) -> Result<(), String> {
             .and_then(|store| finish_bulk(&loaded, store, no_compact)),
         Command::Import {
             rocketchat,
+            navigation,
             no_compact,
-        } => import_command(&loaded, &rocketchat)
+        } => import_command(&loaded, rocketchat.as_deref(), navigation.as_deref())
             .and_then(|store| finish_bulk(&loaded, store, no_compact)),
         Command::Backup { out } => open_stopped(&loaded, busy).and_then(|store| {
             crate::backup::write_file(&store, &out).map(|w| {
@@ -206,16 +207,47 @@ fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result
 }
 
 /// `visitord import --rocketchat FILE`.
-fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<Store, String> {
+fn import_command(
+    loaded: &Loaded,
+    visitors: Option<&std::path::Path>,
+    navigation: Option<&std::path::Path>,
+) -> Result<Store, String> {
     let store = open_stopped(loaded, busy)?;
-    let handle =
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress_bar(size, "bytes");
+    if let Some(file) = visitors {
+        import_visitors(&store, file)?;
+    }
+    if let Some(file) = navigation {
+        import_navigation(loaded, &store, file)?;
+    }
+    Ok(store)
+}
+
+/// `visitord import --navigation FILE`: the history, after the visitors.
+fn import_navigation(loaded: &Loaded, store: &Store, file: &std::path::Path) -> Result<(), String> {
+    let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
-    let summary = crate::import::import(&store, std::io::BufReader::new(handle), |b| {
-        bar.set_position(b)
-    })?;
+    let ttl = match loaded.config.history.roomless_ttl_days {
+        0 => None,
+        n => Some(crate::time::days(n)),
+    };
+    let summary = crate::import::import_navigation(store, input, ttl, |b| bar.set_position(b))?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} lines: {} navigation entries imported, {} rejected, in {secs:.1} s",
+        summary.lines,
+        summary.imported,
+        summary.rejected.len(),
+    );
+    report_rejected(file, &summary.rejected);
+    Ok(())
+}
+
+/// `visitord import --rocketchat FILE`: the visitors.
+fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> {
+    let (input, bar) = open_import(file)?;
+    let started = std::time::Instant::now();
+    let summary = crate::import::import(store, input, |b| bar.set_position(b))?;
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -225,22 +257,37 @@ fn import_command(loaded: &Loaded, file: &std::path::Path) -> Result<Store, Stri
         summary.rejected.len(),
         summary.guest_counter + 1
     );
-    if !summary.rejected.is_empty() {
-        let report = file.with_extension("rejected.txt");
-        let text: String = summary
-            .rejected
-            .iter()
-            .map(|(line, reason)| format!("line {line}: {reason}\n"))
-            .collect();
-        for row in text.lines().take(20) {
-            eprintln!("  {row}");
-        }
-        match std::fs::write(&report, &text) {
-            Ok(()) => eprintln!("every rejected line with its reason: {}", report.display()),
-            Err(e) => eprintln!("cannot write {}: {e}", report.display()),
-        }
+    report_rejected(file, &summary.rejected);
+    Ok(())
+}
+
+/// Opens a file to import, with a progress bar over its size in bytes.
+fn open_import(
+    file: &std::path::Path,
+) -> Result<(std::io::BufReader<std::fs::File>, indicatif::ProgressBar), String> {
+    let handle =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((std::io::BufReader::new(handle), progress_bar(size, "bytes")))
+}
+
+/// Prints the first rejected lines of an import and writes all of them next to `file`.
+fn report_rejected(file: &std::path::Path, rejected: &[(u64, String)]) {
+    if rejected.is_empty() {
+        return;
     }
-    Ok(store)
+    let report = file.with_extension("rejected.txt");
+    let text: String = rejected
+        .iter()
+        .map(|(line, reason)| format!("line {line}: {reason}\n"))
+        .collect();
+    for row in text.lines().take(20) {
+        eprintln!("  {row}");
+    }
+    match std::fs::write(&report, &text) {
+        Ok(()) => eprintln!("every rejected line with its reason: {}", report.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", report.display()),
+    }
 }
 
 /// `visitord check [--repair]`.

@@ -4,7 +4,7 @@
 //! indexes. Bad lines are reported (line number and reason) and skipped, never fatal.
 
 use crate::domain::ImportItem;
-use crate::model::{limits, LastChat, Visitor};
+use crate::model::{limits, LastChat, PageVisit, Visitor};
 use crate::store::Store;
 use crate::time::{now_ms, Millis};
 use chrono::DateTime;
@@ -201,18 +201,19 @@ fn write_batch(
     Ok(highest)
 }
 
-/// Imports every line of `input`; `progress` is told the bytes read so far.
-pub fn import(
-    store: &Store,
+/// Reads `input` line by line: every non-empty line is parsed with `parse` and the parsed ones
+/// are handed to `write` in batches of `batch` (`write` records their verdicts); unreadable and
+/// unparsable lines are rejected with their reason; `progress` is told the bytes read so far.
+fn read_batches<T>(
     input: impl BufRead,
+    batch: usize,
+    summary: &mut ImportSummary,
+    parse: impl Fn(&str) -> Result<T, String>,
+    mut write: impl FnMut(&mut Vec<(u64, T)>, &mut ImportSummary) -> Result<(), String>,
     mut progress: impl FnMut(u64),
-) -> Result<ImportSummary, String> {
-    let now = now_ms();
-    let mut summary = ImportSummary::default();
-    let mut batch: Vec<(u64, ImportItem)> = Vec::with_capacity(BATCH);
+) -> Result<(), String> {
+    let mut pending: Vec<(u64, T)> = Vec::with_capacity(batch);
     let mut bytes = 0u64;
-    // The guest counter continues above the highest imported `guest-N`.
-    let mut highest_guest = 0u64;
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
         let line = match line {
@@ -227,30 +228,149 @@ pub fn import(
         if line.trim().is_empty() {
             continue;
         }
-        match parse_line(&line, now) {
-            Ok(visitor) => {
-                batch.push((
-                    number,
-                    ImportItem {
-                        visitor,
-                        rooms: vec![],
-                        messages: vec![],
-                        visits: vec![],
-                    },
-                ));
-            }
+        match parse(&line) {
+            Ok(item) => pending.push((number, item)),
             Err(reason) => summary.rejected.push((number, reason)),
         }
-        if batch.len() >= BATCH {
-            highest_guest = highest_guest.max(write_batch(store, &mut batch, &mut summary)?);
+        if pending.len() >= batch {
+            write(&mut pending, summary)?;
             progress(bytes);
         }
     }
-    highest_guest = highest_guest.max(write_batch(store, &mut batch, &mut summary)?);
+    write(&mut pending, summary)?;
     progress(bytes);
+    Ok(())
+}
+
+/// Imports every line of `input`; `progress` is told the bytes read so far.
+pub fn import(
+    store: &Store,
+    input: impl BufRead,
+    progress: impl FnMut(u64),
+) -> Result<ImportSummary, String> {
+    let now = now_ms();
+    let mut summary = ImportSummary::default();
+    // The guest counter continues above the highest imported `guest-N`.
+    let mut highest_guest = 0u64;
+    read_batches(
+        input,
+        BATCH,
+        &mut summary,
+        |line| {
+            parse_line(line, now).map(|visitor| ImportItem {
+                visitor,
+                rooms: vec![],
+                messages: vec![],
+                visits: vec![],
+            })
+        },
+        |batch, summary| {
+            highest_guest = highest_guest.max(write_batch(store, batch, summary)?);
+            Ok(())
+        },
+        progress,
+    )?;
     store
         .raise_guest_counter(highest_guest)
         .map_err(|e| e.to_string())?;
+    store.flush().map_err(|e| e.to_string())?;
+    summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
+    summary.rejected.sort();
+    Ok(summary)
+}
+
+/// One exported navigation entry → a visitord entry (its `seq` and expiry are set by the store).
+///
+/// The shape is Rocket.Chat's `livechat_navigation_history` message as `mongoexport` writes it:
+/// `{"_id", "rid"?, "ts": {"$date"}, "navigation": {"token", "page": {"title", "change",
+/// "location": {"href"}}}}`; a top-level `token` is taken too, and a missing `change` is `url`.
+pub fn parse_navigation_line(line: &str) -> Result<PageVisit, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(m) = value else {
+        return Err("not a JSON object".into());
+    };
+    let id = string(&m, "_id")?.ok_or("no _id")?;
+    check_len("_id", &Some(id.clone()), limits::ID_CHARS)?;
+    let rid = string(&m, "rid")?;
+    check_len("rid", &rid, limits::ID_CHARS)?;
+    let ts = m.get("ts").and_then(date).ok_or("no ts")?;
+    let empty = Map::new();
+    let navigation = match m.get("navigation") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(n)) => n,
+        Some(_) => return Err("navigation is not an object".into()),
+    };
+    let token = match string(navigation, "token")? {
+        Some(token) => token,
+        None => string(&m, "token")?.ok_or("no token")?,
+    };
+    if token.len() > limits::TOKEN_BYTES {
+        return Err(format!(
+            "token is longer than {} bytes",
+            limits::TOKEN_BYTES
+        ));
+    }
+    let page = match navigation.get("page") {
+        Some(Value::Object(p)) => p,
+        _ => return Err("no navigation.page".into()),
+    };
+    let title = string(page, "title")?.unwrap_or_default();
+    check_len("title", &Some(title.clone()), limits::TITLE_CHARS)?;
+    let change = string(page, "change")?.unwrap_or_else(|| "url".to_string());
+    check_len("change", &Some(change.clone()), limits::CHANGE_CHARS)?;
+    let href = match page.get("location") {
+        Some(Value::Object(l)) => string(l, "href")?,
+        _ => None,
+    }
+    .ok_or("no navigation.page.location.href")?;
+    check_len("href", &Some(href.clone()), limits::HREF_CHARS)?;
+    Ok(PageVisit {
+        id,
+        rid,
+        token,
+        ts,
+        seq: 0,
+        title,
+        change,
+        href,
+        updated_at: ts,
+        expire_at: None,
+    })
+}
+
+/// Entries per transaction of a navigation import.
+const NAVIGATION_BATCH: usize = 20_000;
+
+/// Imports every line of `input` as a navigation entry (after the visitors they belong to:
+/// rooms are created only for tokens that are visitors'); `progress` is told the bytes read.
+/// `roomless_ttl`: see [`Store::import_visits`].
+pub fn import_navigation(
+    store: &Store,
+    input: impl BufRead,
+    roomless_ttl: Option<Millis>,
+    progress: impl FnMut(u64),
+) -> Result<ImportSummary, String> {
+    let mut summary = ImportSummary::default();
+    read_batches(
+        input,
+        NAVIGATION_BATCH,
+        &mut summary,
+        parse_navigation_line,
+        |batch, summary| {
+            let (lines, visits): (Vec<u64>, Vec<PageVisit>) = batch.drain(..).unzip();
+            let verdicts = store
+                .import_visits(visits, roomless_ttl)
+                .map_err(|e| e.to_string())?;
+            for (line, verdict) in lines.into_iter().zip(verdicts) {
+                match verdict {
+                    None => summary.imported += 1,
+                    Some(reason) => summary.rejected.push((line, reason)),
+                }
+            }
+            Ok(())
+        },
+        progress,
+    )?;
     store.flush().map_err(|e| e.to_string())?;
     summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
     summary.rejected.sort();
@@ -313,6 +433,65 @@ mod tests {
             "i".repeat(65)
         );
         assert_eq!(parse_line(&id, 0).unwrap_err(), "_id is longer than 64");
+    }
+
+    #[test]
+    fn imports_navigation_into_rooms_and_room_less() {
+        let (_dir, store) = crate::store::temp_store(&[]);
+        let visitors = [
+            r#"{"_id":"A","token":"ta","username":"guest-1","name":"Ana"}"#,
+            r#"{"_id":"B","token":"tb","username":"guest-2"}"#,
+        ]
+        .join("\n");
+        import(&store, visitors.as_bytes(), |_| {}).unwrap();
+        let entry = |id: &str, token: &str, rid: Option<&str>, ts: u64| {
+            let rid = rid.map(|r| format!(r#""rid":"{r}","#)).unwrap_or_default();
+            format!(
+                r#"{{"_id":"{id}",{rid}"ts":{{"$date":{ts}}},"t":"livechat_navigation_history","navigation":{{"token":"{token}","page":{{"title":"Home","change":"url","location":{{"href":"https://x.test/{id}"}}}}}}}}"#
+            )
+        };
+        let input = [
+            entry("n1", "ta", Some("R1"), 10), // creates room R1 for visitor A
+            entry("n2", "ta", Some("R1"), 20),
+            entry("n3", "tb", Some("R1"), 30), // R1 is A's: room-less for B
+            entry("n4", "ta", None, 40),
+            entry("n5", "anon", None, 50), // no visitor: expires
+            entry("n5", "ta", None, 60),   // duplicate _id
+            "{}".to_string(),
+        ]
+        .join("\n");
+        let ttl = Some(1_000);
+        let summary = import_navigation(&store, input.as_bytes(), ttl, |_| {}).unwrap();
+        assert_eq!(summary.imported, 5);
+        assert_eq!(
+            summary.rejected,
+            vec![
+                (6, "entry _id n5 already exists".to_string()),
+                (7, "no _id".to_string())
+            ]
+        );
+        let room = store.room_by_id("R1").unwrap().unwrap();
+        assert_eq!(
+            (room.v.token.as_str(), room.msgs, room.open),
+            ("ta", 2, false)
+        );
+        let in_room: Vec<_> = store
+            .page_visits_of_room("R1")
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(in_room, ["n1", "n2"]);
+        let b = store.page_visits_of_token("tb").unwrap();
+        assert_eq!((b[0].rid.as_deref(), b[0].expire_at), (None, None));
+        let anon = store.page_visits_of_token("anon").unwrap();
+        assert_eq!(anon[0].expire_at, Some(1_050));
+        assert_eq!(store.counts().page_visits, 5);
+        assert!(store.check().unwrap().problems.is_empty());
+        // The same file again: every entry is already there.
+        let again = import_navigation(&store, input.as_bytes(), ttl, |_| {}).unwrap();
+        assert_eq!(again.imported, 0);
+        assert_eq!(store.room_by_id("R1").unwrap().unwrap().msgs, 2);
     }
 
     #[test]

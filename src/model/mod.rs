@@ -237,6 +237,25 @@ pub struct RoomVisitor {
     pub status: String,
 }
 
+impl Visitor {
+    /// The name a room of this visitor shows (`fname`): the visitor's name, else the username.
+    pub fn room_fname(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.username.clone())
+    }
+}
+
+impl From<&Visitor> for RoomVisitor {
+    /// The room's copy of `visitor`.
+    fn from(visitor: &Visitor) -> RoomVisitor {
+        RoomVisitor {
+            id: visitor.id.clone(),
+            username: visitor.username.clone(),
+            token: visitor.token.clone(),
+            status: visitor.status.clone(),
+        }
+    }
+}
+
 /// A message a visitor sent in a room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {

@@ -76,6 +76,105 @@ impl Store {
         Ok(verdicts)
     }
 
+    /// Writes imported navigation entries (`visitord import --navigation`) in one transaction,
+    /// with the rules of `page.visited`: an entry is in its room only when the room is its
+    /// token's visitor's, and a room-less entry of a token no visitor has expires
+    /// (`roomless_ttl` after its `ts`). A `rid` that names no room yet, on an entry of a
+    /// registered token, creates that room, closed, for the token's visitor (an export of
+    /// history names the rooms it was seen in; the rooms themselves are not imported). Every
+    /// entry in a room adds one to the room's `msgs`, as `page.visited` does. Entries whose `id`
+    /// is taken are skipped; the result has, per entry, `None` when written or the reason.
+    pub fn import_visits(
+        &self,
+        mut visits: Vec<crate::model::PageVisit>,
+        roomless_ttl: Option<crate::time::Millis>,
+    ) -> Result<Vec<Option<String>>> {
+        use crate::model::{Room, RoomSource, RoomVisitor};
+        use std::collections::HashMap;
+        let _writer = self.lock();
+        let t = self.trees();
+        let mut verdicts = Vec::with_capacity(visits.len());
+        let mut ids = HashSet::new();
+        // Rooms written by this batch (new or with more `msgs`), by id.
+        let mut rooms: HashMap<String, Room> = HashMap::new();
+        let mut new_rooms = HashSet::new();
+        let mut visitors = HashMap::new();
+        for visit in &mut visits {
+            if !ids.insert(visit.id.clone())
+                || t.navid_pagevisit.contains_key(visit.id.as_bytes())?
+            {
+                verdicts.push(Some(format!("entry _id {} already exists", visit.id)));
+                continue;
+            }
+            if !visitors.contains_key(&visit.token) {
+                let found = self.visitor_by_token(&visit.token)?;
+                visitors.insert(visit.token.clone(), found);
+            }
+            let visitor = visitors.get(&visit.token).and_then(Option::as_ref);
+            let mut in_room = false;
+            if let (Some(rid), Some(visitor)) = (visit.rid.clone(), visitor) {
+                if !rooms.contains_key(&rid) {
+                    match self.room_by_id(&rid)? {
+                        Some(room) => {
+                            rooms.insert(rid.clone(), room);
+                        }
+                        None => {
+                            let room = Room {
+                                id: rid.clone(),
+                                fname: visitor.room_fname(),
+                                msgs: 0,
+                                users_count: 1,
+                                ts: visit.ts,
+                                seq: self.next_seq()?,
+                                lm: None,
+                                open: false,
+                                closed_at: Some(visit.ts),
+                                closer: Some("visitor".to_string()),
+                                waiting_response: false,
+                                updated_at: visit.ts,
+                                v: RoomVisitor::from(visitor),
+                                source: RoomSource::Api,
+                            };
+                            new_rooms.insert(rid.clone());
+                            rooms.insert(rid.clone(), room);
+                        }
+                    }
+                }
+                if let Some(room) = rooms.get_mut(&rid).filter(|r| r.v.id == visitor.id) {
+                    room.msgs += 1;
+                    in_room = true;
+                }
+            }
+            if !in_room {
+                visit.rid = None;
+            }
+            visit.expire_at = crate::domain::rules::roomless_expiry(
+                visitor.is_some(),
+                in_room,
+                visit.ts,
+                roomless_ttl,
+            );
+            visit.seq = self.next_seq()?;
+            verdicts.push(None);
+        }
+        self.transact(|tx| {
+            for (rid, room) in &rooms {
+                if new_rooms.contains(rid) {
+                    super::room_rows::write_room(tx, room)?;
+                } else {
+                    tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
+                }
+            }
+            for (visit, verdict) in visits.iter().zip(&verdicts) {
+                if verdict.is_none() {
+                    super::history::write_visit(tx, None, visit)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(verdicts)
+    }
+
     /// Raises the guest counter to at least `n`, so the next `guest-N` is above every imported one.
     pub fn raise_guest_counter(&self, n: u64) -> Result<()> {
         let _writer = self.lock();

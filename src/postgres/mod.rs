@@ -381,6 +381,24 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> PgResult<Vec<u8>> {
 /// The escape character of [`col`] (a private-use code point).
 const ESC: char = '\u{E000}';
 
+/// The records (`record` column) of the rows `sql` selects with `$1 = key`, locked
+/// (`FOR UPDATE`) when `lock`.
+pub(crate) async fn records<T: serde::de::DeserializeOwned>(
+    client: &impl tokio_postgres::GenericClient,
+    sql: &str,
+    key: &str,
+    lock: bool,
+) -> PgResult<Vec<T>> {
+    let rows = if lock {
+        client
+            .query(&format!("{sql} FOR UPDATE"), &[&col(key)])
+            .await?
+    } else {
+        client.query(sql, &[&col(key)]).await?
+    };
+    rows.iter().map(|r| record(r, "record")).collect()
+}
+
 /// Client text as a text column or parameter holds it. PostgreSQL's `text` cannot hold NUL,
 /// which clients may send (a token, a name); one injective escape maps NUL to `ESC '0'` and
 /// `ESC` itself to `ESC ESC`, so equal texts stay equal and different ones different, and any
@@ -443,36 +461,42 @@ pub(crate) async fn next_seq(client: &impl tokio_postgres::GenericClient) -> PgR
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Runs `$body`, an async expression over the pool (`$i`), on the backend's runtime and waits
+/// for it (see [`PgStore::call`]); what it uses is moved in.
+macro_rules! on_pool {
+    ($self:ident, |$i:ident| $body:expr) => {
+        $self.call(move |$i| Box::pin(async move { $body }))
+    };
+}
+
 impl Backend for PgStore {
     fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let reg = reg.clone();
-        self.call(move |i| Box::pin(async move { visitors::register(&i, &reg, now).await }))
+        on_pool!(self, |i| visitors::register(&i, &reg, now).await)
     }
     fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
         let token = token.to_string();
-        self.call(move |i| Box::pin(async move { visitors::by_token(&i, &token).await }))
+        on_pool!(self, |i| visitors::by_token(&i, &token).await)
     }
     fn visitor_by_id(&self, id: &str) -> Result<Option<Visitor>> {
         let id = id.to_string();
-        self.call(move |i| Box::pin(async move { visitors::by_id(&i, &id).await }))
+        on_pool!(self, |i| visitors::by_id(&i, &id).await)
     }
     fn delete_visitor(&self, token: &str, allow_open_rooms: bool) -> Result<String> {
         let token = token.to_string();
-        self.call(move |i| {
-            Box::pin(async move { visitors::delete(&i, &token, allow_open_rooms).await })
-        })
+        on_pool!(self, |i| visitors::delete(&i, &token, allow_open_rooms)
+            .await)
     }
     fn search_visitors(&self, query: &SearchQuery) -> Result<SearchPage> {
         let query = query.clone();
-        self.call(move |i| Box::pin(async move { search::search(&i, &query).await }))
+        on_pool!(self, |i| search::search(&i, &query).await)
     }
     fn visitor_count(&self) -> Result<u64> {
-        self.call(|i| Box::pin(async move { visitors::count(&i).await }))
+        on_pool!(self, |i| visitors::count(&i).await)
     }
     fn overview(&self, now: Millis, days: u32, top_days: u32, top: usize) -> Result<Overview> {
-        self.call(move |i| {
-            Box::pin(async move { search::overview(&i, now, days, top_days, top).await })
-        })
+        on_pool!(self, |i| search::overview(&i, now, days, top_days, top)
+            .await)
     }
     fn record_page_visit(
         &self,
@@ -481,35 +505,44 @@ impl Backend for PgStore {
         roomless_ttl: Option<Millis>,
     ) -> Result<PageVisit> {
         let input = input.clone();
-        self.call(move |i| {
-            Box::pin(async move { rooms::record_page_visit(&i, &input, now, roomless_ttl).await })
-        })
+        on_pool!(self, |i| rooms::record_page_visit(
+            &i,
+            &input,
+            now,
+            roomless_ttl
+        )
+        .await)
     }
     fn page_visits_of_room(&self, rid: &str) -> Result<Vec<PageVisit>> {
         let rid = rid.to_string();
-        self.call(move |i| Box::pin(async move { rooms::visits_of_room(&i, &rid).await }))
+        on_pool!(self, |i| rooms::visits_of_room(&i, &rid).await)
     }
     fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
         let token = token.to_string();
-        self.call(move |i| Box::pin(async move { rooms::visits_of_token(&i, &token).await }))
+        on_pool!(self, |i| rooms::visits_of_token(&i, &token).await)
     }
     fn open_room(&self, request: &RoomRequest, now: Millis) -> Result<(Room, bool)> {
         let RoomRequest { token, rid, source } = request.clone();
-        self.call(move |i| {
-            Box::pin(async move { rooms::open_room(&i, &token, rid.as_deref(), source, now).await })
-        })
+        on_pool!(self, |i| rooms::open_room(
+            &i,
+            &token,
+            rid.as_deref(),
+            source,
+            now
+        )
+        .await)
     }
     fn room_by_id(&self, rid: &str) -> Result<Option<Room>> {
         let rid = rid.to_string();
-        self.call(move |i| Box::pin(async move { rooms::room_by_id(&i, &rid).await }))
+        on_pool!(self, |i| rooms::room_by_id(&i, &rid).await)
     }
     fn rooms_of_visitor(&self, visitor_id: &str) -> Result<Vec<Room>> {
         let id = visitor_id.to_string();
-        self.call(move |i| Box::pin(async move { rooms::rooms_of_visitor(&i, &id).await }))
+        on_pool!(self, |i| rooms::rooms_of_visitor(&i, &id).await)
     }
     fn close_room(&self, token: &str, rid: &str, now: Millis) -> Result<Room> {
         let (token, rid) = (token.to_string(), rid.to_string());
-        self.call(move |i| Box::pin(async move { rooms::close_room(&i, &token, &rid, now).await }))
+        on_pool!(self, |i| rooms::close_room(&i, &token, &rid, now).await)
     }
     fn add_message(&self, message: &MessageInput, now: Millis) -> Result<Message> {
         let MessageInput {
@@ -518,41 +551,45 @@ impl Backend for PgStore {
             text,
             id,
         } = message.clone();
-        self.call(move |i| {
-            Box::pin(async move {
-                rooms::add_message(&i, &token, &rid, &text, id.as_deref(), now).await
-            })
-        })
+        on_pool!(self, |i| rooms::add_message(
+            &i,
+            &token,
+            &rid,
+            &text,
+            id.as_deref(),
+            now
+        )
+        .await)
     }
     fn messages_of_room(&self, rid: &str) -> Result<Vec<Message>> {
         let rid = rid.to_string();
-        self.call(move |i| Box::pin(async move { rooms::messages_of_room(&i, &rid).await }))
+        on_pool!(self, |i| rooms::messages_of_room(&i, &rid).await)
     }
     fn create_user(&self, new: NewUser, now: Millis) -> Result<User> {
-        self.call(move |i| Box::pin(async move { users::create(&i, new, now).await }))
+        on_pool!(self, |i| users::create(&i, new, now).await)
     }
     fn user_by_id(&self, id: &str) -> Result<Option<User>> {
         let id = id.to_string();
-        self.call(move |i| Box::pin(async move { users::by_id(&i, &id).await }))
+        on_pool!(self, |i| users::by_id(&i, &id).await)
     }
     fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let username = username.to_string();
-        self.call(move |i| Box::pin(async move { users::by_username(&i, &username).await }))
+        on_pool!(self, |i| users::by_username(&i, &username).await)
     }
     fn list_users(&self) -> Result<Vec<User>> {
-        self.call(|i| Box::pin(async move { users::list(&i).await }))
+        on_pool!(self, |i| users::list(&i).await)
     }
     fn update_user(&self, id: &str, changes: UserChanges, now: Millis) -> Result<User> {
         let id = id.to_string();
-        self.call(move |i| Box::pin(async move { users::update(&i, &id, changes, now).await }))
+        on_pool!(self, |i| users::update(&i, &id, changes, now).await)
     }
     fn delete_user(&self, id: &str) -> Result<User> {
         let id = id.to_string();
-        self.call(move |i| Box::pin(async move { users::delete(&i, &id).await }))
+        on_pool!(self, |i| users::delete(&i, &id).await)
     }
     fn session(&self, token_hash: &[u8]) -> Result<Option<Session>> {
         let hash = token_hash.to_vec();
-        self.call(move |i| Box::pin(async move { users::session(&i, &hash).await }))
+        on_pool!(self, |i| users::session(&i, &hash).await)
     }
     fn create_login_session(
         &self,
@@ -571,16 +608,15 @@ impl Backend for PgStore {
     }
     fn revoke_session(&self, token_hash: &[u8]) -> Result<()> {
         let hash = token_hash.to_vec();
-        self.call(move |i| Box::pin(async move { users::revoke_session(&i, &hash).await }))
+        on_pool!(self, |i| users::revoke_session(&i, &hash).await)
     }
     fn healthy(&self) -> bool {
-        let checked = self.call(|i| {
-            Box::pin(async move {
-                tokio::time::timeout(Duration::from_secs(2), schema::ready(&i))
-                    .await
-                    .unwrap_or(Err(PgError::Pool("health check timed out".into())))
-            })
-        });
+        let checked = on_pool!(self, |i| tokio::time::timeout(
+            Duration::from_secs(2),
+            schema::ready(&i)
+        )
+        .await
+        .unwrap_or(Err(PgError::Pool("health check timed out".into()))));
         match checked {
             Ok(()) => true,
             Err(e) => {
@@ -594,7 +630,7 @@ impl Backend for PgStore {
         Box::pin(async { Ok(()) })
     }
     fn counts(&self) -> Counts {
-        match self.call(|i| Box::pin(async move { visitors::counts(&i).await })) {
+        match on_pool!(self, |i| visitors::counts(&i).await) {
             Ok(c) => c,
             Err(e) => {
                 log::error!("cannot count the records: {e}");
@@ -633,15 +669,18 @@ impl Backend for PgStore {
     }
     fn release_login_failure(&self, key: &str, window_start: Millis) -> Result<()> {
         let key = key.to_string();
-        self.call(move |i| {
-            Box::pin(async move { users::release_login_failure(&i, &key, window_start).await })
-        })
+        on_pool!(self, |i| users::release_login_failure(
+            &i,
+            &key,
+            window_start
+        )
+        .await)
     }
     fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
-        self.call(move |i| Box::pin(async move { rooms::prune_history(&i, now, retention).await }))
+        on_pool!(self, |i| rooms::prune_history(&i, now, retention).await)
     }
     fn prune_sessions(&self, now: Millis) -> Result<u64> {
-        self.call(move |i| Box::pin(async move { users::prune_sessions(&i, now).await }))
+        on_pool!(self, |i| users::prune_sessions(&i, now).await)
     }
 }
 

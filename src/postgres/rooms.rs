@@ -4,7 +4,9 @@
 //! row, and the partial unique index `rooms_one_open_per_visitor` refuses a second open room
 //! whatever happens (the unique violation restarts the transaction, which then finds the room).
 
-use super::{col, col_opt, json, next_seq, record, seq_i64, transaction, Inner, PgError, PgResult};
+use super::{
+    col, col_opt, json, next_seq, record, records, seq_i64, transaction, Inner, PgError, PgResult,
+};
 use crate::domain::rules;
 use crate::domain::{PageVisitInput, Refusal};
 use crate::model::ids::new_id;
@@ -18,13 +20,8 @@ fn all<T: serde::de::DeserializeOwned>(rows: &[tokio_postgres::Row]) -> PgResult
 
 /// The room with this id (locked when `lock`).
 async fn find_room(client: &impl GenericClient, rid: &str, lock: bool) -> PgResult<Option<Room>> {
-    let sql = if lock {
-        "SELECT record FROM rooms WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT record FROM rooms WHERE id = $1"
-    };
-    let rows = client.query(sql, &[&col(rid)]).await?;
-    Ok(all(&rows)?.into_iter().next())
+    let sql = "SELECT record FROM rooms WHERE id = $1";
+    Ok(records(client, sql, rid, lock).await?.into_iter().next())
 }
 
 /// The room with this id.
@@ -39,12 +36,8 @@ pub(super) async fn rooms_of_visitor_in(
     visitor_id: &str,
     lock: bool,
 ) -> PgResult<Vec<Room>> {
-    let sql = if lock {
-        "SELECT record FROM rooms WHERE visitor_id = $1 ORDER BY ts, seq FOR UPDATE"
-    } else {
-        "SELECT record FROM rooms WHERE visitor_id = $1 ORDER BY ts, seq"
-    };
-    all(&client.query(sql, &[&col(visitor_id)]).await?)
+    let sql = "SELECT record FROM rooms WHERE visitor_id = $1 ORDER BY ts, seq";
+    records(client, sql, visitor_id, lock).await
 }
 
 /// A visitor's rooms, oldest first.
@@ -59,12 +52,9 @@ pub(super) async fn open_room_of(
     visitor_id: &str,
     lock: bool,
 ) -> PgResult<Option<Room>> {
-    let sql = if lock {
-        "SELECT record FROM rooms WHERE visitor_id = $1 AND open FOR UPDATE"
-    } else {
-        "SELECT record FROM rooms WHERE visitor_id = $1 AND open"
-    };
-    Ok(all(&client.query(sql, &[&col(visitor_id)]).await?)?
+    let sql = "SELECT record FROM rooms WHERE visitor_id = $1 AND open";
+    Ok(records(client, sql, visitor_id, lock)
+        .await?
         .into_iter()
         .next())
 }
@@ -339,12 +329,8 @@ pub(super) async fn visits_of_token_in(
     token: &str,
     lock: bool,
 ) -> PgResult<Vec<PageVisit>> {
-    let sql = if lock {
-        "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq FOR UPDATE"
-    } else {
-        "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq"
-    };
-    all(&client.query(sql, &[&col(token)]).await?)
+    let sql = "SELECT record FROM page_visits WHERE token = $1 ORDER BY ts, seq";
+    records(client, sql, token, lock).await
 }
 
 /// Deletes expired entries and, with `retention`, every entry older than `now - retention`, in

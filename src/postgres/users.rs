@@ -3,7 +3,7 @@
 //! processes: every change that could remove an active admin locks all active admins' rows
 //! first, so two such changes run one after the other.
 
-use super::{col, json, record, transaction, Inner, PgResult};
+use super::{col, json, record, records, transaction, Inner, PgResult};
 use crate::domain::{NewUser, Refusal, UserChanges};
 use crate::model::ids::new_id;
 use crate::model::{Session, User};
@@ -22,12 +22,8 @@ fn first<T: serde::de::DeserializeOwned>(rows: &[tokio_postgres::Row]) -> PgResu
 }
 
 async fn find(client: &impl GenericClient, id: &str, lock: bool) -> PgResult<Option<User>> {
-    let sql = if lock {
-        "SELECT record FROM users WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT record FROM users WHERE id = $1"
-    };
-    first(&client.query(sql, &[&col(id)]).await?)
+    let sql = "SELECT record FROM users WHERE id = $1";
+    Ok(records(client, sql, id, lock).await?.into_iter().next())
 }
 
 /// The user with this id.

@@ -129,13 +129,9 @@ pub(super) async fn open_room(
             let room = Room::opened_by(&visitor, new_id(), now, next_seq(tx).await?, source);
             insert_room(tx, &room).await?;
             // The new room adopts the token's room-less (and still expiring) history.
-            let adopt: Vec<PageVisit> = all(&tx
-                .query(
-                    "SELECT record FROM page_visits WHERE token = $1 \
-                     AND (rid IS NULL OR expire_at IS NOT NULL) FOR UPDATE",
-                    &[&col(token)],
-                )
-                .await?)?;
+            let sql = "SELECT record FROM page_visits WHERE token = $1 \
+                       AND (rid IS NULL OR expire_at IS NOT NULL)";
+            let adopt: Vec<PageVisit> = records(tx, sql, token, true).await?;
             for old in adopt {
                 let mut adopted = old.clone();
                 if adopted.rid.is_none() {
@@ -229,12 +225,13 @@ pub(super) async fn add_message(
 /// A room's messages, oldest first.
 pub(super) async fn messages_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<Message>> {
     let client = inner.client().await?;
-    all(&client
-        .query(
-            "SELECT record FROM messages WHERE rid = $1 ORDER BY ts, seq",
-            &[&col(rid)],
-        )
-        .await?)
+    records(
+        &**client,
+        "SELECT record FROM messages WHERE rid = $1 ORDER BY ts, seq",
+        rid,
+        false,
+    )
+    .await
 }
 
 /// Writes a navigation entry's row (insert, or a rewrite of an existing one).
@@ -309,12 +306,13 @@ pub(super) async fn record_page_visit(
 /// A room's history, oldest first.
 pub(super) async fn visits_of_room(inner: &Inner, rid: &str) -> PgResult<Vec<PageVisit>> {
     let client = inner.client().await?;
-    all(&client
-        .query(
-            "SELECT record FROM page_visits WHERE rid = $1 ORDER BY ts, seq",
-            &[&col(rid)],
-        )
-        .await?)
+    records(
+        &**client,
+        "SELECT record FROM page_visits WHERE rid = $1 ORDER BY ts, seq",
+        rid,
+        false,
+    )
+    .await
 }
 
 /// Every entry of a token, oldest first.

@@ -34,6 +34,10 @@ cluster=$(mktemp -d /tmp/visitord-pg.XXXXXX)
 chmod 755 "$cluster"
 [ "$(id -u)" = 0 ] && chown postgres "$cluster"
 port=${VISITORD_TEST_PG_PORT:-55439}
+# A port something else listens on (another run of this script, say) is skipped.
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  port=$((port + 1))
+done
 stop() {
   "${run_as[@]}" "$bin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$cluster"

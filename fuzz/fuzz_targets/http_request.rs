@@ -40,6 +40,14 @@ thread_local! {
     static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
 }
 
+/// The embedded store the harness opened (the fuzz target runs on sled, the default backend).
+fn sled_store(state: &AppState) -> &visitord::store::Store {
+    state
+        .store
+        .as_ref()
+        .expect("the fuzz harness opens the embedded store")
+}
+
 fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::default();
@@ -48,8 +56,7 @@ fn harness() -> Harness {
     config.backup.dir = dir.path().join("backups");
     config.storage.durability = visitord::config::Durability::Periodic;
     let state = AppState::open(config).expect("open");
-    let user = state
-        .store
+    let user = sled_store(&state)
         .create_user(
             visitord::domain::NewUser {
                 username: "fuzzer".into(),
@@ -63,8 +70,7 @@ fn harness() -> Harness {
         )
         .expect("user");
     let token = "fuzz-token".to_string();
-    state
-        .store
+    sled_store(&state)
         .create_session(
             &visitord::credentials::token_hash(&token),
             &visitord::model::Session {
@@ -119,7 +125,10 @@ fuzz_target!(|data: &[u8]| {
     HARNESS.with(|cell| {
         let mut cell = cell.borrow_mut();
         let h = cell.get_or_insert_with(harness);
-        let before = (h.state.store.counts(), h.state.store.index_counts());
+        let before = (
+            sled_store(&h.state).counts(),
+            sled_store(&h.state).index_counts(),
+        );
         let mut req = TestRequest::default()
             .method(Method::from_bytes(method.as_bytes()).expect("method"))
             .uri(&uri)
@@ -161,7 +170,10 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         if status >= 400 {
-            let after = (h.state.store.counts(), h.state.store.index_counts());
+            let after = (
+                sled_store(&h.state).counts(),
+                sled_store(&h.state).index_counts(),
+            );
             assert_eq!(
                 before, after,
                 "{method} {uri} was refused ({status}) but changed the store"

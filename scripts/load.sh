@@ -78,19 +78,9 @@ terms_n=1000
 
 mkdir -p target/load
 work="$(mktemp -d target/load/run.XXXXXX)"
-pids=()
+# shellcheck source=scripts/lib/load-common.sh
+. scripts/lib/load-common.sh
 
-# Stops a process we started: SIGTERM, up to 10 s, then SIGKILL.
-stop() {
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do stop "$pid"; done
@@ -100,10 +90,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-die() { echo "load.sh: $*" >&2; exit 1; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-mb() { awk -v b="$1" 'BEGIN {printf "%.0f", b / 1e6}'; }
 
 command -v wrk >/dev/null || {
   echo "== installing wrk"
@@ -133,18 +119,7 @@ build=()
 [ -x "$bin" ] || die "no visitord binary at $bin"
 
 # ---- data -----------------------------------------------------------------------------------
-if [ ! -f "$jsonl" ]; then
-  echo "== generate $visitors visitors into $jsonl"
-  mkdir -p "$(dirname "$jsonl")"
-  python3 scripts/gen_visitors.py "$visitors" 7 "$jsonl.tmp"
-  mv "$jsonl.tmp" "$jsonl"
-fi
-if [ ! -f "$nav_jsonl" ]; then
-  echo "== generate $nav_entries navigation entries into $nav_jsonl"
-  mkdir -p "$(dirname "$nav_jsonl")"
-  python3 scripts/gen_navigation.py "$visitors" "$nav_entries" 7 "$nav_jsonl.tmp"
-  mv "$nav_jsonl.tmp" "$nav_jsonl"
-fi
+generate_data "$visitors" "$nav_entries" "$jsonl" "$nav_jsonl"
 # The import's time (visitors, navigation, compaction) is kept next to the store, so that a
 # later run against the same store still prints it.
 import_file="$store.import-seconds"
@@ -163,113 +138,14 @@ import_s=$(cat "$import_file" 2>/dev/null || echo "n/a")
 
 # A reproducible random sample of the visitors: tokens for run b, candidate terms for run c.
 echo "== sample $tokens_n tokens and $terms_n candidate search terms from $jsonl"
-python3 - "$jsonl" "$tokens_n" "$terms_n" "$work/tokens.txt" "$work/candidates.txt" <<'PY'
-import json, random, sys, urllib.parse
-path, n_tokens, n_terms, tokens_out, terms_out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-rng = random.Random(7)
-sample = []  # reservoir of raw lines
-with open(path, encoding="utf-8") as f:
-    for i, line in enumerate(f):
-        if len(sample) < n_tokens:
-            sample.append(line)
-        else:
-            j = rng.randrange(i + 1)
-            if j < n_tokens:
-                sample[j] = line
-rng.shuffle(sample)
-docs = [json.loads(l) for l in sample]
-with open(tokens_out, "w") as out:
-    for d in docs:
-        out.write(d["token"] + "\n")
-
-def candidates(d):
-    """The selective terms an agent might type for this visitor, best first by kind."""
-    emails = [e.get("address", "") for e in d.get("visitorEmails") or [] if e.get("address")]
-    phones = [p.get("phoneNumber", "") for p in d.get("phone") or [] if p.get("phoneNumber")]
-    local = emails[0].split("@")[0] if emails else ""
-    return {
-        "email": emails[0] if emails else None,
-        "local": local if len(local) >= 6 and any(c.isdigit() for c in local) else None,
-        "phone": phones[0] if phones else None,
-        "name": d.get("name") if d.get("name") and " " in d["name"] else None,
-        "username": d.get("username"),
-    }
-
-kinds = ["email", "local", "phone", "name", "username"]
-seen = set()
-with open(terms_out, "w") as out:
-    for i, d in enumerate(docs[:n_terms]):
-        c = candidates(d)
-        for k in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
-            if c[k] and c[k] not in seen:
-                seen.add(c[k])
-                out.write(k + "\t" + urllib.parse.quote(c[k], safe="") + "\n")
-                break
-PY
+python3 scripts/load_data.py sample "$jsonl" "$tokens_n" "$terms_n" "$work/tokens.txt" "$work/candidates.txt"
 # (token, room) pairs of entries in rooms, for run f.
-python3 - "$nav_jsonl" 2000 "$work/rooms.txt" <<'PY'
-import json, random, sys
-path, n, out_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rng = random.Random(7)
-pairs, seen, k = [], set(), 0
-with open(path, encoding="utf-8") as f:
-    for line in f:
-        if '"rid"' not in line:
-            continue
-        d = json.loads(line)
-        pair = (d["navigation"]["token"], d["rid"])
-        if pair in seen:
-            continue
-        seen.add(pair)
-        k += 1
-        if len(pairs) < n:
-            pairs.append(pair)
-        elif (j := rng.randrange(k)) < n:
-            pairs[j] = pair
-with open(out_path, "w") as out:
-    for token, rid in pairs:
-        out.write(token + "\t" + rid + "\n")
-PY
+python3 scripts/load_data.py rooms "$nav_jsonl" 2000 "$work/rooms.txt"
 echo "$(wc -l <"$work/tokens.txt") tokens, $(wc -l <"$work/candidates.txt") candidate terms, $(wc -l <"$work/rooms.txt") rooms"
 
 # ---- servers --------------------------------------------------------------------------------
 export VISITORD_RATE_LIMIT_ENABLED=false RUST_LOG=warn
 password="load-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-
-# start_server NAME DATA_DIR [ENV=VALUE…]: starts visitord, sets $pid and $addr (once it has
-# printed its address).
-start_server() {
-  local name="$1" dir="$2"
-  shift 2
-  rm -f "$work/$name.out" "$work/$name.err"
-  env VISITORD_ADMIN_PASSWORD="$password" "$@" \
-    "$bin" --config "$config" --bind 127.0.0.1:0 --data-dir "$dir" \
-    >"$work/$name.out" 2>"$work/$name.err" &
-  pid=$!
-  pids+=("$pid")
-  addr=""
-  for _ in $(seq 6000); do
-    addr=$(grep -o '127.0.0.1:[0-9]*' "$work/$name.out" 2>/dev/null || true)
-    [ -n "$addr" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.005
-  done
-  cat "$work/$name.err" >&2
-  die "visitord ($name) did not start"
-}
-stop_server() {
-  stop "$1"
-  local p kept=()
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=("${kept[@]}")
-}
-wait_healthy() {
-  for _ in $(seq 60000); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$1/health")" = 200 ] && return 0
-    sleep 0.001
-  done
-  die "http://$1/health never answered 200"
-}
 
 # The first start of a store creates "admin" with VISITORD_ADMIN_PASSWORD; a store from an
 # earlier run has it already, with that run's password: set this run's.
@@ -298,54 +174,12 @@ startup_ms=$(($(now_ms) - t0))
 big_pid=$pid big_addr=$addr
 echo "startup (warm OS cache): $startup_ms ms; listening on $big_addr"
 
-login=$(curl -sf -X POST -H 'Content-Type: application/json' \
-  -d "{\"user\":\"admin\",\"password\":\"$password\"}" "http://$big_addr/api/v1/login") ||
-  die "login as admin failed"
-read -r auth_token user_id < <(python3 -c \
-  'import json,sys; d=json.load(sys.stdin)["data"]; print(d["authToken"], d["userId"])' <<<"$login")
-[ -n "${user_id:-}" ] || die "unexpected login response: $login"
+login "$big_addr"
 
 # Every candidate term against the server: keep those with 1 <= total <= 100; a sample of the
 # tokens must be found (else the store is not the one of $jsonl).
 echo "== check the terms' selectivity and the tokens against the server"
-python3 - "$big_addr" "$auth_token" "$user_id" "$work/candidates.txt" "$work/terms.txt" "$work/tokens.txt" "$work/terms-kinds.txt" <<'PY'
-import http.client, json, sys
-addr, auth, uid, cand, out_path, tokens_path, kinds_path = sys.argv[1:8]
-host, port = addr.rsplit(":", 1)
-conn = http.client.HTTPConnection(host, int(port), timeout=30)
-def get(path, headers={}):
-    conn.request("GET", path, headers=headers)
-    r = conn.getresponse()
-    return r.status, r.read()
-with open(tokens_path) as f:
-    tokens = [l.strip() for l in f][:50]
-missing = [t for t in tokens if get("/api/v1/livechat/visitor/" + t)[0] != 200]
-if missing:
-    sys.exit(f"{len(missing)} of {len(tokens)} sampled tokens are not in the store (first: {missing[0]}); "
-             "is the store made from this jsonl?")
-hdr = {"X-Auth-Token": auth, "X-User-Id": uid}
-kept, dropped, totals = {}, {}, []
-with open(cand) as f, open(out_path, "w") as out, open(kinds_path, "w") as kinds_out:
-    for line in f:
-        kind, term = line.rstrip("\n").split("\t")
-        status, body = get("/api/v1/livechat/visitors.search?term=" + term, hdr)
-        if status != 200:
-            sys.exit(f"search {term}: HTTP {status} {body[:200]!r}")
-        total = json.loads(body)["total"]
-        if 1 <= total <= 100:
-            out.write(term + "\n")
-            kinds_out.write(kind + "\t" + term + "\n")
-            kept[kind] = kept.get(kind, 0) + 1
-            totals.append(total)
-        else:
-            dropped[kind] = dropped.get(kind, 0) + 1
-totals.sort()
-n = len(totals)
-if n < 20:
-    sys.exit(f"only {n} selective terms (dropped {dropped})")
-print(f"kept {n} terms {dict(sorted(kept.items()))}, dropped {sum(dropped.values())} {dict(sorted(dropped.items()))}; "
-      f"total per term: median {totals[n // 2]}, max {totals[-1]}")
-PY
+python3 scripts/load_data.py terms "$big_addr" "$auth_token" "$user_id" "$work/candidates.txt" "$work/terms.txt" "$work/tokens.txt" "$work/terms-kinds.txt"
 
 # Peak resident memory of the big-store server so far (VmHWM), in MB.
 hwm_mb() { mb $(($(awk '/^VmHWM:/ {print $2}' "/proc/$big_pid/status") * 1024)); }
@@ -376,37 +210,8 @@ if [ "$peer" = postgres ]; then
 fi
 
 # ---- runs -----------------------------------------------------------------------------------
-results="$work/results.txt" # round name rps p50 p99 non200 socket_errors
+results="$work/results.txt" # see scripts/lib/load-common.sh
 : >"$results"
-errors=0
-
-# run ROUND NAME URL SCRIPT [ARGS…]: one wrk run, one result line.
-run() {
-  local round="$1" name="$2" url="$3" script="$4" out="$work/wrk.out"
-  shift 4
-  wrk -t2 -c"$conns" -d"${duration}s" -s "scripts/wrk/$script" "$url" -- "$@" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed ($name)"; }
-  local rps line
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  line=$(grep '^LOAD requests=' "$out") || { cat "$out" >&2; die "no result from wrk ($name)"; }
-  local p50 p99 non200 sockerr
-  # shellcheck disable=SC2001 # sed reads the fields of one line more clearly than expansions
-  p50=$(sed 's/.* p50_ms=\([^ ]*\).*/\1/' <<<"$line")
-  # shellcheck disable=SC2001
-  p99=$(sed 's/.* p99_ms=\([^ ]*\).*/\1/' <<<"$line")
-  # shellcheck disable=SC2001
-  non200=$(sed 's/.* non200=\([^ ]*\).*/\1/' <<<"$line")
-  # shellcheck disable=SC2001
-  sockerr=$(sed 's/.* socket_errors=\([^ ]*\).*/\1/' <<<"$line")
-  echo "$round $name $rps $p50 $p99 $non200 $sockerr" >>"$results"
-  printf '  round %s  %-13s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  non-200 %s  socket errors %s\n' \
-    "$round" "$name" "$rps" "$p50" "$p99" "$non200" "$sockerr"
-  if [ "$non200" != 0 ] || [ "$sockerr" != 0 ]; then
-    errors=$((errors + non200 + sockerr))
-    grep '^LOAD first_non200=' "$out" | sed 's/^LOAD first_non200=/    first non-200: /' || true
-    grep -i 'error' "$out" | grep -v '^LOAD' | sed 's/^/    /' || true
-  fi
-}
 
 prefix="$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
 for round in $(seq "$runs"); do
@@ -473,14 +278,6 @@ if grep -q ERROR "$work/big.err"; then
 fi
 
 # ---- summary --------------------------------------------------------------------------------
-median() { # median of column $2 for run name $1
-  awk -v n="$1" -v c="$2" '$2 == n {print $c}' "$results" | sort -g |
-    awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
-verdict() { # verdict VALUE OP TARGET
-  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == ">=") ? v >= t : v <= t; print ok ? "PASS" : "MISS"}'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 
 {
   echo "visitord load summary, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)')"

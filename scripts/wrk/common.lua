@@ -7,8 +7,27 @@
 
 local threads = {}
 
+-- WRK_ADDRS="127.0.0.1:8001,127.0.0.1:8002" spreads the threads over several servers (thread k
+-- connects to address k modulo their number; scripts/load-replicas.sh uses it for replicas):
+-- wrk's own URL then only gives the scheme and the Host header.
+local addrs = nil
+local spread = os.getenv("WRK_ADDRS")
+if spread and spread ~= "" then
+   addrs = {}
+   for hostport in string.gmatch(spread, "[^,]+") do
+      local host, port = hostport:match("^(.*):(%d+)$")
+      if not host then
+         error("WRK_ADDRS: not host:port: " .. hostport)
+      end
+      addrs[#addrs + 1] = wrk.lookup(host, port)[1]
+   end
+end
+
 function setup(thread)
    thread:set("id", #threads + 1)
+   if addrs then
+      thread.addr = addrs[(#threads % #addrs) + 1]
+   end
    table.insert(threads, thread)
 end
 

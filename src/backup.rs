@@ -317,6 +317,45 @@ pub fn restore_file(
 ) -> Result<Restored, String> {
     let refused = |why: String| format!("{} refused: {why}; nothing was written", path.display());
     let (header, _) = verify(path).map_err(refused)?;
+    let records = restore_records(storage, search_fields, &mut |push| {
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        read(file, push).map(drop)
+    })
+    .map_err(|e| format!("restore failed, nothing kept: {e}"))?;
+    Ok(Restored { header, records })
+}
+
+/// Restores the backup `path` into the empty database of `store` (the postgres backend), in
+/// one transaction: the file is verified first, and a failure leaves the database as it was.
+pub fn restore_file_into_postgres(
+    path: &Path,
+    store: &crate::postgres::PgStore,
+) -> Result<Restored, String> {
+    let refused = |why: String| format!("{} refused: {why}; nothing was written", path.display());
+    let (header, _) = verify(path).map_err(refused)?;
+    let records = restore_records_into_postgres(store, &mut |push| {
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        read(file, push).map(drop)
+    })
+    .map_err(|e| format!("restore failed, nothing kept: {e}"))?;
+    Ok(Restored { header, records })
+}
+
+/// What feeds a restore: calls its argument with every record, in the order of
+/// [`RecordSource::each_record`].
+pub type Feed<'a> =
+    dyn FnMut(&mut dyn FnMut(Record) -> Result<(), String>) -> Result<(), String> + 'a;
+
+/// Writes the records `feed` gives into the empty (or missing) data dir of `storage`, checks
+/// the result's consistency, and returns how many were written. On any failure everything
+/// written is removed again, leaving the dir as it was.
+pub fn restore_records(
+    storage: &crate::config::StorageConfig,
+    search_fields: Vec<String>,
+    feed: &mut Feed<'_>,
+) -> Result<u64, String> {
     let dir = &storage.data_dir;
     let existed = dir.exists();
     if existed {
@@ -332,11 +371,7 @@ pub fn restore_file(
     let result = (|| {
         let store = Store::open(storage, search_fields).map_err(|e| e.to_string())?;
         let mut restorer = store.restorer().map_err(|e| e.to_string())?;
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        read(file, |record| {
-            restorer.push(record).map_err(|e| e.to_string())
-        })?;
+        feed(&mut |record| restorer.push(record).map_err(|e| e.to_string()))?;
         let records = restorer.finish().map_err(|e| e.to_string())?;
         let report = store.check().map_err(|e| e.to_string())?;
         if !report.problems.is_empty() {
@@ -347,26 +382,34 @@ pub fn restore_file(
         }
         Ok(records)
     })();
-    match result {
-        Ok(records) => Ok(Restored { header, records }),
-        Err(e) => {
-            // The dir was empty or missing: everything in it now is this restore's.
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    let p = entry.path();
-                    let _ = if p.is_dir() {
-                        std::fs::remove_dir_all(&p)
-                    } else {
-                        std::fs::remove_file(&p)
-                    };
-                }
+    if result.is_err() {
+        // The dir was empty or missing: everything in it now is this restore's.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let p = entry.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
             }
-            if !existed {
-                let _ = std::fs::remove_dir(dir);
-            }
-            Err(format!("restore failed, nothing kept: {e}"))
+        }
+        if !existed {
+            let _ = std::fs::remove_dir(dir);
         }
     }
+    result
+}
+
+/// Writes the records `feed` gives into the empty database of `store` in one transaction;
+/// how many were written. On any failure nothing is written.
+pub fn restore_records_into_postgres(
+    store: &crate::postgres::PgStore,
+    feed: &mut Feed<'_>,
+) -> Result<u64, String> {
+    let mut restorer = store.restorer().map_err(|e| e.to_string())?;
+    feed(&mut |record| restorer.push(record).map_err(|e| e.to_string()))?;
+    restorer.finish().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

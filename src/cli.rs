@@ -73,6 +73,19 @@ pub enum Command {
         /// A file written by `visitord backup` or by a server's backups.
         file: PathBuf,
     },
+    /// Copy every record of a store into an empty store of either backend: `sled:DIR`, a
+    /// `postgres://` URL, or `postgres:` alone for the configured storage.postgres_url (keeps
+    /// the password out of the process list). Ids, dates, passwords, login sessions and the
+    /// guest counter arrive unchanged; a failure leaves the target as it was.
+    Copy {
+        /// The store to read (a sled store must be stopped). Parsed by the command, not by
+        /// the flag parser, whose errors would echo a URL's password.
+        #[arg(long, value_name = "STORE")]
+        from: String,
+        /// The empty store to write (a database is migrated first).
+        #[arg(long, value_name = "STORE")]
+        to: String,
+    },
     /// Write the visitors of a stopped store for Rocket.Chat (`mongoimport`) or another
     /// visitord (`import --rocketchat`).
     Export {

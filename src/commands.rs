@@ -43,6 +43,7 @@ pub fn run(command: Command, loaded: Loaded) -> Result<(), String> {
             })
         }),
         Command::Restore { file } => restore_command(&loaded, &file),
+        Command::Copy { from, to } => copy_command(&loaded, &from, &to),
         Command::Export { rocketchat } => open_stopped(&loaded, busy).and_then(|store| {
             crate::export::export_to_file(&store, &rocketchat).map(|line| println!("{line}"))
         }),
@@ -100,14 +101,61 @@ fn run_on_postgres(command: Command, loaded: Loaded) -> Result<(), String> {
             "the database's constraints keep its tables consistent (amcheck checks its indexes)",
         ),
         Command::Compact => sled_only("compact", "PostgreSQL reclaims space with VACUUM"),
-        Command::Backup { .. } | Command::Restore { .. } => {
-            sled_only("backup/restore", crate::postgres::NO_BACKUP)
+        Command::Backup { out } => {
+            let store = open(SchemaPolicy::RequireCurrent)?;
+            let w = crate::backup::write_file(&store, &out)?;
+            println!(
+                "backed up {} records of the database (one snapshot) to {} ({} bytes)",
+                w.records,
+                out.display(),
+                w.bytes
+            );
+            Ok(())
         }
+        Command::Restore { file } => {
+            let store = open(SchemaPolicy::Migrate)?;
+            let restored = crate::backup::restore_file_into_postgres(&file, &store)?;
+            println!(
+                "restored {} records from {} (written {} by {}) into the database",
+                restored.records,
+                file.display(),
+                restored.header.created,
+                restored.header.software
+            );
+            Ok(())
+        }
+        Command::Copy { from, to } => copy_command(&loaded, &from, &to),
         Command::DemoData { .. } | Command::Import { .. } | Command::Export { .. } => sled_only(
             "demo-data/import/export",
-            "load or export with a sled store, then move the data (not yet available)",
+            "run it on a sled store, then move the data with `visitord copy --from sled:DIR \
+             --to postgres:`",
         ),
     }
+}
+
+/// `visitord copy --from STORE --to STORE` (either backend, whatever storage.backend says).
+fn copy_command(loaded: &Loaded, from: &str, to: &str) -> Result<(), String> {
+    let from: crate::copy::Endpoint = from.parse().map_err(|e| format!("--from: {e}"))?;
+    let to: crate::copy::Endpoint = to.parse().map_err(|e| format!("--to: {e}"))?;
+    let config = &loaded.config;
+    let started = std::time::Instant::now();
+    let copied = crate::copy::copy(&config.storage, config.search_fields(), &from, &to)?;
+    for (kind, n) in &copied.per_kind {
+        println!("  {kind}: {n}");
+    }
+    println!(
+        "copied {} records from {from} to {to} in {:.1} s",
+        copied.written,
+        started.elapsed().as_secs_f64()
+    );
+    if let crate::copy::Endpoint::Sled(dir) = &to {
+        // Written in transactions of a few thousand records (as by `restore`): compact it.
+        let mut target = loaded.clone();
+        target.config.storage.backend = StorageBackend::Sled;
+        target.config.storage.data_dir = dir.clone();
+        compact(&target, open_stopped(&target, busy)?)?;
+    }
+    Ok(())
 }
 
 /// `visitord restore FILE`.

@@ -9,6 +9,7 @@ pub mod backup_schedule;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod copy;
 pub mod credentials;
 pub mod demo;
 pub mod domain;

@@ -23,6 +23,8 @@
 //!
 //! The schema and its migrations are in [`schema`].
 
+mod logical;
+pub use logical::PgRestorer;
 mod rooms;
 pub mod schema;
 mod search;
@@ -44,9 +46,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 
-/// Why `POST visitord.backup` (and `visitord backup`) refuse on this backend.
-pub const NO_BACKUP: &str = "backups of the postgres backend are the database's own (pg_dump, \
-                             base backups); visitord backs up only its embedded store";
+/// Why `POST visitord.backup` and scheduled backups refuse on this backend.
+pub const NO_BACKUP: &str = "a server on the postgres backend takes no backups itself: use the \
+                             database's own (pg_dump, base backups) or `visitord backup`, a \
+                             snapshot of its records";
 
 /// Tries of one transaction before its error is returned.
 const MAX_TRIES: u32 = 8;
@@ -459,6 +462,38 @@ pub(crate) async fn next_seq(client: &impl tokio_postgres::GenericClient) -> PgR
     let row = client.query_one("SELECT nextval('write_seq')", &[]).await?;
     let n: i64 = row.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The sequences of the schema (names never come from input).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sequence {
+    /// `guest_seq`: the numbers of `guest-N`.
+    Guest,
+    /// `write_seq`: write-order numbers.
+    Write,
+}
+
+/// Raises a sequence so that its next value is above `n` (never lowers it): the last value it
+/// handed out becomes at least `n`.
+pub(crate) async fn raise_sequence(
+    client: &impl tokio_postgres::GenericClient,
+    sequence: Sequence,
+    n: u64,
+) -> PgResult<()> {
+    let sql = match sequence {
+        Sequence::Guest => {
+            "SELECT setval('guest_seq', $1, true) FROM guest_seq \
+             WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1"
+        }
+        Sequence::Write => {
+            "SELECT setval('write_seq', $1, true) FROM write_seq \
+             WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1"
+        }
+    };
+    if n > 0 {
+        client.query(sql, &[&seq_i64(n)]).await?;
+    }
+    Ok(())
 }
 
 /// Runs `$body`, an async expression over the pool (`$i`), on the backend's runtime and waits

@@ -60,7 +60,7 @@ pub(super) async fn open_room_of(
 }
 
 /// Writes a new room's row.
-async fn insert_room(client: &impl GenericClient, room: &Room) -> PgResult<()> {
+pub(super) async fn insert_room(client: &impl GenericClient, room: &Room) -> PgResult<()> {
     client
         .execute(
             "INSERT INTO rooms (id, visitor_id, open, ts, seq, record) \
@@ -200,26 +200,30 @@ pub(super) async fn add_message(
         }
         let id = id.map(str::to_string).unwrap_or_else(new_id);
         let msg = room.visitor_message(&visitor, id, text.to_string(), now, next_seq(tx).await?);
-        let inserted = tx
-            .execute(
-                "INSERT INTO messages (id, rid, ts, seq, record) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO NOTHING",
-                &[
-                    &col(&msg.id),
-                    &col(&msg.rid),
-                    &msg.ts,
-                    &seq_i64(msg.seq),
-                    &json(&msg)?,
-                ],
-            )
-            .await?;
-        if inserted == 0 {
+        if insert_message(tx, &msg).await? == 0 {
             return Err(PgError::Retry("another request stored this message id"));
         }
         room.updated_at = now;
         update_room(tx, &room).await?;
         msg
     })
+}
+
+/// Writes a new message's row unless its id is taken; how many rows were written (0 or 1).
+pub(super) async fn insert_message(client: &impl GenericClient, msg: &Message) -> PgResult<u64> {
+    Ok(client
+        .execute(
+            "INSERT INTO messages (id, rid, ts, seq, record) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &col(&msg.id),
+                &col(&msg.rid),
+                &msg.ts,
+                &seq_i64(msg.seq),
+                &json(msg)?,
+            ],
+        )
+        .await?)
 }
 
 /// A room's messages, oldest first.

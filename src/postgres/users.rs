@@ -61,17 +61,23 @@ pub(super) async fn list(inner: &Inner) -> PgResult<Vec<User>> {
 pub(super) async fn create(inner: &Inner, new: NewUser, now: Millis) -> PgResult<User> {
     let user = crate::domain::rules::new_user(new, new_id(), now);
     let client = inner.client().await?;
-    let inserted = client
-        .execute(
-            "INSERT INTO users (id, username_key, record) VALUES ($1, $2, $3) \
-             ON CONFLICT (username_key) DO NOTHING",
-            &[&col(&user.id), &username_key(&user.username), &json(&user)?],
-        )
-        .await?;
-    if inserted == 0 {
+    let client: &tokio_postgres::Client = &client;
+    if insert_user(client, &user).await? == 0 {
         return Err(Refusal::UsernameTaken.into());
     }
     Ok(user)
+}
+
+/// Writes a new user's row unless the username is taken regardless of case; how many rows were
+/// written (0 or 1).
+pub(super) async fn insert_user(client: &impl GenericClient, user: &User) -> PgResult<u64> {
+    Ok(client
+        .execute(
+            "INSERT INTO users (id, username_key, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (username_key) DO NOTHING",
+            &[&col(&user.id), &username_key(&user.username), &json(user)?],
+        )
+        .await?)
 }
 
 /// Refuses a change that would leave no active admin when there is one now. Locks every active
@@ -155,24 +161,35 @@ pub(super) async fn create_login_session(
     transaction!(inner, |tx| {
         match find(tx, &session.user_id, true).await? {
             Some(user) if user.active && user.password_hash == verified_hash => {
-                tx.execute(
-                    "INSERT INTO sessions (token_hash, user_id, expires_at, record) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO UPDATE \
-                     SET user_id = excluded.user_id, expires_at = excluded.expires_at, \
-                     record = excluded.record",
-                    &[
-                        &token_hash,
-                        &col(&session.user_id),
-                        &session.expires_at,
-                        &json(session)?,
-                    ],
-                )
-                .await?;
+                write_session(tx, token_hash, session).await?;
                 true
             }
             _ => false,
         }
     })
+}
+
+/// Writes a session's row (replacing one of the same token hash).
+pub(super) async fn write_session(
+    client: &impl GenericClient,
+    token_hash: &[u8],
+    session: &Session,
+) -> PgResult<()> {
+    client
+        .execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at, record) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO UPDATE \
+             SET user_id = excluded.user_id, expires_at = excluded.expires_at, \
+             record = excluded.record",
+            &[
+                &token_hash,
+                &col(&session.user_id),
+                &session.expires_at,
+                &json(session)?,
+            ],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Ends one session (logout).

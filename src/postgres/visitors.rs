@@ -104,7 +104,7 @@ async fn oldest_with(
 }
 
 /// Writes a visitor's row (insert or full update by id), its search columns included.
-async fn write_row(
+pub(super) async fn write_row(
     client: &impl GenericClient,
     inner: &Inner,
     v: &Visitor,
@@ -183,15 +183,7 @@ async fn lock_if(
 
 /// Raises the guest sequence so that it never issues `guest-n` (a client chose that name).
 async fn raise_guest_counter(client: &impl GenericClient, n: u64) -> PgResult<()> {
-    let n = seq_i64(n);
-    client
-        .query(
-            "SELECT setval('guest_seq', $1, true) FROM guest_seq \
-             WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1",
-            &[&n],
-        )
-        .await?;
-    Ok(())
+    super::raise_sequence(client, super::Sequence::Guest, n).await
 }
 
 /// Slot rows of `merge_locks` (a fixed number, so the table stays small).

@@ -472,3 +472,55 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
     let out = sb.run(&["check"], None);
     assert!(out.stderr.contains(&message), "{out:?}");
 }
+
+/// `visitord copy` between two sled stores through the command: every visitor field by field,
+/// a user who still logs in, a consistent compacted target; bad endpoints are refused with a
+/// message and exit 1, leaving nothing behind.
+#[test]
+fn copy_through_the_command() {
+    let sb = Sandbox::new();
+    sb.run(&["demo-data", "--visitors", "150", "--seed", "4"], None)
+        .ok();
+    sb.run(
+        &["user", "add", "dora", "--password-stdin"],
+        Some("dora-pass-1\n"),
+    )
+    .ok();
+    let target = sb.cwd().join("copied");
+    let from = format!("sled:{}", sb.data().display());
+    let to = format!("sled:{}", target.display());
+    let out = sb.run(&["copy", "--from", &from, "--to", &to], None);
+    let text = out.ok().to_string();
+    assert!(text.contains("  visitors: 150\n"), "{text}");
+    assert!(
+        text.contains(&format!("records from {from} to {to} in ")),
+        "{text}"
+    );
+    assert_eq!(visitors_of(&target), visitors_of(&sb.data()));
+    let dir = target.to_str().unwrap();
+    let check = sb.run(&["check", "--data-dir", dir], None);
+    assert!(check.ok().ends_with("consistent\n"), "{check:?}");
+    let server = Server::start(sb.cwd(), &target, &[]);
+    assert_eq!(
+        server.login("dora", "dora-pass-1").ok()["status"],
+        "success"
+    );
+    assert!(server.stop().status.success());
+
+    // Not a store: refused, naming the forms, without echoing the password.
+    let bad = sb.run(
+        &["copy", "--from", "mysql://u:hunter2@db/x", "--to", &to],
+        None,
+    );
+    assert_eq!(bad.code(), 1);
+    assert!(
+        bad.stderr
+            .contains("--from: \"mysql://u:***@db/x\" is not a store"),
+        "{bad:?}"
+    );
+    assert!(!bad.stderr.contains("hunter2"), "{bad:?}");
+    // Into a store that is not empty: refused, exit 1.
+    let again = sb.run(&["copy", "--from", &from, "--to", &to], None);
+    assert_eq!(again.code(), 1);
+    assert!(again.stderr.contains("is not empty"), "{again:?}");
+}

@@ -1,6 +1,7 @@
 //! Operations: `GET /metrics` (scraped and parsed with a real Prometheus text-format parser),
 //! `/health/live`.
 
+mod copy;
 mod database;
 mod metrics;
 

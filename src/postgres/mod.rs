@@ -348,6 +348,23 @@ impl PgStore {
         }
     }
 
+    /// The record counts and the database's size on disk (`pg_database_size`), for the metrics'
+    /// store sampler ([`crate::server::StoreSampler`]). The counts are a `count(*)` of each table
+    /// (each a scan, as long as the table is large): taken in the background, never per scrape.
+    pub fn sample(&self) -> Result<(Counts, u64)> {
+        self.call(|inner| {
+            Box::pin(async move {
+                let counts = visitors::counts(&inner).await?;
+                let client = inner.client().await?;
+                let row = client
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                    .await?;
+                let bytes: i64 = row.try_get(0)?;
+                Ok((counts, u64::try_from(bytes).unwrap_or(0)))
+            })
+        })
+    }
+
     /// Tries to take or renew the lease `name` for `holder` for `ttl_ms`; whether it is held.
     pub fn try_lease(&self, name: &str, holder: &str, ttl_ms: Millis) -> Result<bool> {
         let (name, holder) = (name.to_string(), holder.to_string());

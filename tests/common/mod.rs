@@ -183,6 +183,13 @@ pub fn sled_only(why: &str) -> bool {
     if !on_postgres() {
         return false;
     }
+    skipped_on_postgres(why);
+    true
+}
+
+/// Notes that the running test is skipped on postgres, and why: on standard error and in
+/// `VISITORD_TEST_SKIP_LOG` (which `scripts/test-postgres.sh` prints).
+pub fn skipped_on_postgres(why: &str) {
     let name = std::thread::current()
         .name()
         .unwrap_or("(unnamed test)")
@@ -198,7 +205,6 @@ pub fn sled_only(why: &str) -> bool {
             let _ = writeln!(f, "{name}: {why}");
         }
     }
-    true
 }
 
 /// Sends one request through a built app and checks the answer (see [`send`]).

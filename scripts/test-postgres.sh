@@ -60,21 +60,25 @@ trap stop EXIT
 # second CA that signed nothing here. The key is the server's alone (0600, the postgres user's).
 tls="$cluster/tls"
 mkdir "$tls"
+# openssl's chatter only when it fails.
+quiet() {
+  local out
+  out=$("$@" 2>&1) || { echo "$out" >&2; return 1; }
+}
 make_ca() {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  quiet openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -subj "/CN=$1" -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$tls/$2.key" -out "$tls/$2.crt" \
-    2>/dev/null
+    -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$tls/$2.key" -out "$tls/$2.crt"
 }
 make_ca "visitord test CA" ca
 make_ca "visitord other CA" other-ca
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -subj "/CN=127.0.0.1" -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -subj "/CN=127.0.0.1" -keyout "$tls/server.key" -out "$tls/server.csr"
 printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
   "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
-openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
-  -CAcreateserial -days 2 -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
-rm -f "$tls/ca.key" "$tls/other-ca.key" "$tls/server.csr"
+quiet openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+  -CAcreateserial -days 2 -extfile "$tls/server.ext" -out "$tls/server.crt"
+rm -f "$tls/ca.key" "$tls/other-ca.key" "$tls/ca.srl" "$tls/server.csr" "$tls/server.ext"
 chmod 600 "$tls/server.key"
 chmod 644 "$tls/ca.crt" "$tls/other-ca.crt" "$tls/server.crt"
 chmod 755 "$tls"

@@ -172,6 +172,15 @@ pub enum PostgresTls {
     Require,
 }
 
+impl PostgresTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostgresTls::Disable => "disable",
+            PostgresTls::Require => "require",
+        }
+    }
+}
+
 impl StorageConfig {
     /// The PostgreSQL URL: `postgres_url`, else the first line of `postgres_url_file`.
     pub fn postgres_url(&self) -> Result<String, String> {

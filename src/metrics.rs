@@ -6,10 +6,14 @@
 //! *template* (`/api/v1/livechat/visitor/{token}`, never the path, which holds visitor tokens;
 //! `unmatched` for a path no route serves), a normalised method and the status.
 //!
-//! Store counts are not computed at scrape time (sled's `len` walks a tree): the visitor count is
-//! the counter the store keeps (one key read per scrape); rooms, messages, navigation entries,
-//! users and bytes on disk are sampled by a background thread every [`STORE_SAMPLE_SECS`]
-//! (`crate::server::StoreSampler`), and `visitord_store_sampled_timestamp_seconds` says when.
+//! Store counts are not computed at scrape time (sled's `len` walks a tree, postgres' `count(*)`
+//! scans a table): the visitor count is read per scrape (sled: the counter the store keeps, one
+//! key; postgres: a `count(*)` of `visitors`); rooms, messages, navigation entries, users and
+//! bytes on disk are sampled by a background thread every [`STORE_SAMPLE_SECS`]
+//! (`crate::server::StoreSampler`; postgres: a `count(*)` of each table and `pg_database_size`),
+//! and `visitord_store_sampled_timestamp_seconds` says when. The group-commit metrics
+//! (`visitord_store_commit_*`) are sled's: on postgres a write is durable when its COMMIT
+//! answered, and they stay at zero.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -177,7 +181,8 @@ impl Metrics {
         let disk_bytes = r.add_in(
             Unit::Bytes,
             "store_disk",
-            "Bytes the store occupies on disk (sampled in the background)",
+            "Bytes the store occupies on disk: sled's data dir, postgres' database (sampled in the \
+             background)",
             Gauge::default(),
         );
         let sampled_at: Gauge = r.add(

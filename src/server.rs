@@ -2,11 +2,10 @@
 //! then finish in-flight requests and flush.
 
 use crate::config::{HistoryConfig, Loaded, StorageBackend};
-use crate::domain::Backend;
+use crate::domain::{Backend, Counts};
 use crate::http::{build_app, AppState};
 use crate::metrics::Metrics;
 use crate::periodic::{First, Periodic};
-use crate::store::Store;
 use crate::time::{days, now_ms};
 use actix_web::HttpServer;
 use std::sync::Arc;
@@ -77,13 +76,15 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
                 .display()
                 .to_string())
     ));
+    // The URL without its password: never log a secret.
+    let shown_url =
+        || crate::config::redact_postgres_url(&config.storage.postgres_url().unwrap_or_default());
     if postgres {
-        // The URL without its password: never log a secret.
-        let url = config.storage.postgres_url().unwrap_or_default();
         line(format!(
-            "  database:   postgres {} (pool {}, schema {})",
-            crate::config::redact_postgres_url(&url),
+            "  database:   postgres {} (pool {}, TLS {}, schema {})",
+            shown_url(),
             config.storage.postgres_pool_size,
+            config.storage.postgres_tls.as_str(),
             crate::postgres::schema::LATEST
         ));
     } else {
@@ -114,12 +115,22 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     if let Some(note) = admin_note {
         line(format!("  admin:      {note}"));
     }
+    let store = if postgres {
+        format!(
+            "database {}: pool {} connections, TLS {}, statement timeout {} ms",
+            shown_url(),
+            config.storage.postgres_pool_size,
+            config.storage.postgres_tls.as_str(),
+            config.storage.statement_timeout_ms
+        )
+    } else {
+        format!("page cache {} MiB", config.storage.cache_mb)
+    };
     log::info!(
         "serving with {workers} workers, at most {} connections per worker, request timeout {} ms, \
-         page cache {} MiB",
+         {store}",
         config.server.max_connections,
         config.server.request_timeout_ms,
-        config.storage.cache_mb
     );
     // On postgres only the replica holding the pruner's lease row prunes.
     let lease = state.postgres.clone().map(|pg| {
@@ -141,12 +152,12 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
         state.metrics.clone(),
         lease,
     );
-    // The eraser, backups and the store sampler work on the embedded store's files.
+    let sampler = state
+        .metrics
+        .enabled()
+        .then(|| StoreSampler::spawn(store_sample(&state), state.metrics.clone()));
+    // The eraser and backups work on the embedded store's files.
     let sled = state.store.clone();
-    let sampler = sled
-        .clone()
-        .filter(|_| state.metrics.enabled())
-        .map(|store| StoreSampler::spawn(store, state.metrics.clone()));
     let eraser = sled
         .clone()
         .map(|store| crate::eraser::Eraser::spawn(store, &config.storage));
@@ -192,26 +203,49 @@ async fn shutdown_signal() -> &'static str {
     }
 }
 
+/// One sample of the store for the metrics: its record counts and its bytes on disk, or `None`
+/// when it cannot be taken now (the sampled gauges then keep their last values; the cause is
+/// logged).
+pub type Sample = Box<dyn FnMut() -> Option<(Counts, u64)> + Send>;
+
+/// How the store of `state` is sampled: sled walks its trees and measures its data dir; postgres
+/// counts each table and asks `pg_database_size` ([`crate::postgres::PgStore::sample`]).
+pub fn store_sample(state: &AppState) -> Sample {
+    if let Some(pg) = state.postgres.clone() {
+        return Box::new(move || {
+            pg.sample()
+                .map_err(|e| log::warn!("cannot sample the database for the metrics: {e}"))
+                .ok()
+        });
+    }
+    let store = state.store.clone();
+    Box::new(move || {
+        let store = store.as_ref()?;
+        let disk = store.size_on_disk().unwrap_or_else(|e| {
+            log::warn!("cannot measure the store's size on disk: {e}");
+            0
+        });
+        Some((store.counts(), disk))
+    })
+}
+
 /// The background thread that samples the store's counts and size on disk for the metrics
 /// every [`crate::metrics::STORE_SAMPLE_SECS`] (once at start), so that a scrape never walks a
-/// tree. Stops when dropped.
+/// tree nor counts a table. Stops when dropped.
 pub struct StoreSampler {
     _job: Periodic,
 }
 
 impl StoreSampler {
-    /// Starts sampling `store` into `metrics`.
-    pub fn spawn(store: Store, metrics: Arc<Metrics>) -> StoreSampler {
+    /// Starts taking `sample` into `metrics`.
+    pub fn spawn(mut sample: Sample, metrics: Arc<Metrics>) -> StoreSampler {
         let interval = Duration::from_secs(crate::metrics::STORE_SAMPLE_SECS);
         StoreSampler {
             _job: Periodic::spawn("sampler", interval, First::Now, move || {
-                let counts = store.counts();
-                let disk = store.size_on_disk().unwrap_or_else(|e| {
-                    log::warn!("cannot measure the store's size on disk: {e}");
-                    0
-                });
-                let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-                metrics.set_store_sample(counts, disk, now);
+                if let Some((counts, disk)) = sample() {
+                    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+                    metrics.set_store_sample(counts, disk, now);
+                }
             }),
         }
     }
@@ -278,6 +312,7 @@ impl Pruner {
 mod tests {
     use super::*;
     use crate::domain::PageVisitInput;
+    use crate::store::Store;
     use crate::time::DAY_MS;
 
     #[test]

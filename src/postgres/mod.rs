@@ -88,7 +88,13 @@ impl From<crate::domain::Refusal> for PgError {
 
 impl From<deadpool_postgres::PoolError> for PgError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        PgError::Pool(e.to_string())
+        match e {
+            // Why the connection failed (refused, TLS, authentication), not only that it did.
+            deadpool_postgres::PoolError::Backend(e) => {
+                PgError::Pool(format!("cannot open a connection: {}", detail(&e)))
+            }
+            other => PgError::Pool(other.to_string()),
+        }
     }
 }
 
@@ -124,10 +130,25 @@ impl PgError {
 
 /// One line about a driver error: the server's message and SQLSTATE when there is one.
 fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("postgres: {} (SQLSTATE {})", db.message(), db.code().code()),
-        None => format!("postgres: {e}"),
+    format!("postgres: {}", detail(e))
+}
+
+/// A driver error as one line: the server's message and SQLSTATE when there is one, else the
+/// error with its causes (e.g. why a TLS handshake failed), each once.
+fn detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
     }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// What this backend's code returns inside the runtime.
@@ -282,9 +303,24 @@ impl PgStore {
             runtime: Arc::new(RuntimeHolder(Some(runtime))),
         };
         let shown = crate::config::redact_postgres_url(&url);
+        let tls_hint = |e: &str| match config.postgres_tls {
+            PostgresTls::Require if e.contains("TLS handshake") => format!(
+                " (postgres_tls = \"require\": the server's certificate must verify against {} \
+                 and name the URL's host)",
+                if config.postgres_ca_file.is_empty() {
+                    "the system's root certificates (storage.postgres_ca_file is not set)".into()
+                } else {
+                    format!("storage.postgres_ca_file {}", config.postgres_ca_file)
+                }
+            ),
+            _ => String::new(),
+        };
         store
             .call(move |inner| Box::pin(async move { schema::prepare(&inner, policy).await }))
-            .map_err(|e| format!("PostgreSQL at {shown}: {e}"))?;
+            .map_err(|e| {
+                let e = e.to_string();
+                format!("PostgreSQL at {shown}: {e}{}", tls_hint(&e))
+            })?;
         Ok(store)
     }
 
@@ -313,6 +349,23 @@ impl PgStore {
                 "postgres: the operation stopped without an answer".into(),
             )),
         }
+    }
+
+    /// The record counts and the database's size on disk (`pg_database_size`), for the metrics'
+    /// store sampler ([`crate::server::StoreSampler`]). The counts are a `count(*)` of each table
+    /// (each a scan, as long as the table is large): taken in the background, never per scrape.
+    pub fn sample(&self) -> Result<(Counts, u64)> {
+        self.call(|inner| {
+            Box::pin(async move {
+                let counts = visitors::counts(&inner).await?;
+                let client = inner.client().await?;
+                let row = client
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                    .await?;
+                let bytes: i64 = row.try_get(0)?;
+                Ok((counts, u64::try_from(bytes).unwrap_or(0)))
+            })
+        })
     }
 
     /// Tries to take or renew the lease `name` for `holder` for `ttl_ms`; whether it is held.

@@ -116,6 +116,24 @@ pub fn set_serializable(admin_url: &str, name: &str) -> Result<(), String> {
     )
 }
 
+/// Whether a connection of `store`'s pool is encrypted: `pg_stat_ssl` of its own server process.
+pub fn connection_is_tls(store: &PgStore) -> Result<bool, String> {
+    store
+        .call(|inner| {
+            Box::pin(async move {
+                let client = inner.client().await?;
+                let row = client
+                    .query_one(
+                        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                        &[],
+                    )
+                    .await?;
+                Ok(row.try_get::<_, bool>(0)?)
+            })
+        })
+        .map_err(|e| e.to_string())
+}
+
 /// Drops a test's database (closing whatever connections it still has).
 pub fn drop_database(admin_url: &str, name: &str) -> Result<(), String> {
     admin(

@@ -120,6 +120,47 @@ impl PgTestDb {
     }
 }
 
+impl PgTestDb {
+    /// The environment of a `visitord serve` on this database (`cli::proc::Server::start`).
+    pub fn server_env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("VISITORD_STORAGE_BACKEND", "postgres"),
+            ("VISITORD_STORAGE_POSTGRES_URL", self.url.as_str()),
+            ("VISITORD_STORAGE_POSTGRES_POOL_SIZE", "4"),
+        ]
+    }
+
+    /// Runs `sql` on this database (see [`pg_execute`]).
+    pub fn execute(&self, sql: &str) {
+        pg_execute(&self.url, sql);
+    }
+}
+
+/// Runs `sql` (one or more statements) on the database at `url`, on a runtime of its own (off
+/// the test's); panics with the server's message when it fails.
+pub fn pg_execute(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            if let Err(e) = client.batch_execute(&sql).await {
+                panic!("{sql}: {e:?}");
+            }
+            drop(client);
+            let _ = driver.await;
+        })
+    })
+    .join()
+    .expect("the SQL thread");
+}
+
 impl Drop for PgTestDb {
     fn drop(&mut self) {
         if let Err(e) = visitord::postgres::testing::drop_database(&pg_admin_url(), &self.name) {
@@ -142,6 +183,13 @@ pub fn sled_only(why: &str) -> bool {
     if !on_postgres() {
         return false;
     }
+    skipped_on_postgres(why);
+    true
+}
+
+/// Notes that the running test is skipped on postgres, and why: on standard error and in
+/// `VISITORD_TEST_SKIP_LOG` (which `scripts/test-postgres.sh` prints).
+pub fn skipped_on_postgres(why: &str) {
     let name = std::thread::current()
         .name()
         .unwrap_or("(unnamed test)")
@@ -157,7 +205,6 @@ pub fn sled_only(why: &str) -> bool {
             let _ = writeln!(f, "{name}: {why}");
         }
     }
-    true
 }
 
 /// Sends one request through a built app and checks the answer (see [`send`]).

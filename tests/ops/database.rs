@@ -2,7 +2,7 @@
 //! still 200, and requests that need the database fail with a 500 whose body tells nothing of
 //! the cause (it is logged). On sled there is no database: the test says so and returns.
 
-use crate::common::{on_postgres, TestApp};
+use crate::common::{on_postgres, pg_execute as execute, TestApp};
 use serde_json::json;
 
 #[actix_web::test]
@@ -82,28 +82,6 @@ async fn failed_logins_are_counted_across_replicas() {
     assert_eq!(resp.status, 429, "{}", resp.text());
     let resp = a.call(login(&wrong)).await;
     assert_eq!(resp.status, 429, "{}", resp.text());
-}
-
-/// Runs `sql` on the database at `url` (a runtime of its own, off the test's).
-fn execute(url: &str, sql: &str) {
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .expect("connect");
-            let driver = tokio::spawn(connection);
-            client.batch_execute(&sql).await.expect("execute");
-            drop(client);
-            let _ = driver.await;
-        })
-    })
-    .join()
-    .expect("the SQL thread");
 }
 
 /// A database migrated by a newer visitord is refused at start, naming both versions; an older

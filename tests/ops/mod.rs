@@ -1,9 +1,10 @@
 //! Operations: `GET /metrics` (scraped and parsed with a real Prometheus text-format parser),
-//! `/health/live`.
+//! `/health/live`, and the postgres backend as operated (TLS, launch summary, sampled gauges).
 
 mod copy;
 mod database;
 mod metrics;
+mod postgres;
 
 use openmetrics_parser::prometheus::parse_prometheus;
 use openmetrics_parser::{MetricNumber, MetricsExposition, PrometheusType, PrometheusValue};

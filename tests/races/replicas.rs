@@ -22,13 +22,11 @@ fn two_replicas_make_one_visitor_per_token_and_never_repeat_a_guest_number() {
     }
     let db = PgTestDb::create();
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = [
-        ("VISITORD_STORAGE_BACKEND", "postgres"),
-        ("VISITORD_STORAGE_POSTGRES_URL", db.url.as_str()),
-        ("VISITORD_STORAGE_POSTGRES_POOL_SIZE", "4"),
+    let mut env = db.server_env().to_vec();
+    env.extend([
         ("VISITORD_RATE_LIMIT_ENABLED", "false"),
         ("VISITORD_ADMIN_PASSWORD", "replica-admin-password"),
-    ];
+    ]);
     let a = Server::start(dir.path(), &dir.path().join("a"), &env);
     let b = Server::start(dir.path(), &dir.path().join("b"), &env);
     let replicas = [&a, &b];

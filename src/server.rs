@@ -150,6 +150,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let eraser = sled
         .clone()
         .map(|store| crate::eraser::Eraser::spawn(store, &config.storage));
+    let merger = sled.clone().map(Merger::spawn);
     let backups = sled.map(|store| crate::backup_schedule::Scheduler::spawn(store, &config.backup));
     let server = server.run();
     // SIGINT and SIGTERM both stop gracefully: stop accepting, finish in-flight requests (up to
@@ -162,6 +163,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     });
     let result = server.await;
     drop(backups);
+    drop(merger);
     drop(eraser);
     drop(sampler);
     drop(pruner);
@@ -212,6 +214,38 @@ impl StoreSampler {
                 });
                 let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
                 metrics.set_store_sample(counts, disk, now);
+            }),
+        }
+    }
+}
+
+/// The background thread that merges the search index's pending rows into its posting chunks
+/// every [`Merger::INTERVAL`] (see `store::pending`), a bounded batch per transaction, so that
+/// the pending list stays short and registrations stay on their fast path. Stops when dropped.
+pub struct Merger {
+    _job: Periodic,
+}
+
+impl Merger {
+    /// How often the pending rows are merged.
+    pub const INTERVAL: Duration = Duration::from_secs(1);
+    /// At most this many batches per run (a run under sustained registrations ends anyway).
+    const BATCHES: usize = 16;
+
+    /// Starts merging `store`'s pending rows.
+    pub fn spawn(store: Store) -> Merger {
+        Merger {
+            _job: Periodic::spawn("merger", Self::INTERVAL, First::AfterInterval, move || {
+                for _ in 0..Self::BATCHES {
+                    match store.merge_pending(crate::store::MERGE_BATCH) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            log::error!("merging the search index's pending rows failed: {e}");
+                            break;
+                        }
+                    }
+                }
             }),
         }
     }

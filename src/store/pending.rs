@@ -415,7 +415,7 @@ mod tests {
         m.remove(2, &g(&[b"tabc\xFF", b"txyz\xFF"]), true);
         assert_eq!(m.len(), 1);
         assert!(m.starting_with(b"tx").is_empty());
-        assert!(!m.lists.contains_key(&b"txyz\xFF".to_vec()));
+        assert!(!m.lists.contains_key(b"txyz\xFF".as_slice()));
     }
 
     use crate::domain::{Registration, SearchQuery};

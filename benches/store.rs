@@ -90,21 +90,23 @@ fn bench_size(c: &mut Criterion, visitors: u64) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500));
-    group.bench_function("merge_1024", |b| {
-        b.iter_batched(
-            || {
-                store.merge_all_pending().expect("merge what is pending");
-                for _ in 0..1024 {
-                    next += 1;
-                    store
-                        .register_visitor(&registration(next), 2)
-                        .expect("register");
-                }
-            },
-            |()| store.merge_pending(1024).expect("merge"),
-            BatchSize::PerIteration,
-        )
-    });
+    for batch in [256usize, 1024] {
+        group.bench_function(format!("merge_{batch}"), |b| {
+            b.iter_batched(
+                || {
+                    store.merge_all_pending().expect("merge what is pending");
+                    for _ in 0..batch {
+                        next += 1;
+                        store
+                            .register_visitor(&registration(next), 2)
+                            .expect("register");
+                    }
+                },
+                |()| store.merge_pending(batch).expect("merge"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.sample_size(100).warm_up_time(Duration::from_secs(3));
     let mut i = 0;
     group.bench_function("register_update", |b| {

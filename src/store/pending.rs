@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Pending rows merged per transaction by default: bounds how long a merge holds the writer
 /// lock.
-pub const MERGE_BATCH: usize = 1024;
+pub const MERGE_BATCH: usize = 256;
 /// A writer that leaves more pending rows than this merges a batch before it returns (the
 /// server's timer normally keeps the list well below it).
 pub const MERGE_INLINE_AT: usize = 8192;

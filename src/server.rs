@@ -341,6 +341,38 @@ mod tests {
         assert_eq!(left, 0, "the pruner did not delete the expired entry");
     }
 
+    #[test]
+    fn the_merger_moves_pending_search_rows_into_the_chunks_in_the_background() {
+        use crate::domain::{Registration, SearchQuery};
+        let (_dir, store) = crate::store::temp_store(&[]);
+        for i in 0..(crate::store::MERGE_BATCH + 10) {
+            let reg = Registration::of_token(&format!("tok-{i}")).named("Pending Person");
+            store.register_visitor(&reg, 1).unwrap();
+        }
+        assert_eq!(store.pending_count(), crate::store::MERGE_BATCH + 10);
+        let merger = Merger::spawn(store.clone());
+        let mut left = usize::MAX;
+        for _ in 0..400 {
+            left = store.pending_count();
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        drop(merger);
+        assert_eq!(left, 0, "the merger left rows pending");
+        assert_eq!(store.check().unwrap().problems, Vec::<String>::new());
+        let page = store
+            .search_visitors(&SearchQuery {
+                term: "pending person".into(),
+                sort: vec![],
+                offset: 0,
+                count: Some(1),
+            })
+            .unwrap();
+        assert_eq!(page.total, crate::store::MERGE_BATCH + 10);
+    }
+
     /// Waits (bounded, 10 s) until the store holds `n` page visits.
     fn wait_for_visits(store: &Store, n: usize, what: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

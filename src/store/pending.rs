@@ -615,6 +615,65 @@ mod tests {
     }
 
     #[test]
+    fn an_online_rewrite_carries_pending_rows_and_the_mirror_stays_true() {
+        let (_dir, s) = temp_store(&[]);
+        for i in 0..10 {
+            s.register_visitor(&reg(&format!("tok-{i}"), "Alpha"), 1)
+                .unwrap();
+        }
+        s.merge_pending(4).unwrap();
+        let before = answers(&s);
+        s.rewrite().unwrap();
+        assert_eq!(s.trees().gram_pending.len(), 6);
+        clean(&s);
+        assert_eq!(answers(&s), before);
+        s.register_visitor(&reg("tok-new", "Alpha"), 2).unwrap();
+        s.merge_all_pending().unwrap();
+        clean(&s);
+        assert_eq!(search(&s, "alpha").len(), 11);
+    }
+
+    /// While registrations and merges run concurrently, a search never misses a visitor whose
+    /// registration was acknowledged before the search began.
+    #[test]
+    fn searches_during_merges_see_every_acknowledged_registration() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let (_dir, s) = temp_store(&[]);
+        let acked = AtomicUsize::new(0);
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 0..300 {
+                    s.register_visitor(&reg(&format!("tok-{i}"), "Racing Person"), 1)
+                        .unwrap();
+                    acked.store(i + 1, Ordering::SeqCst);
+                }
+                done.store(true, Ordering::SeqCst);
+            });
+            scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    s.merge_pending(7).unwrap();
+                }
+            });
+            let mut searches = 0;
+            while !done.load(Ordering::SeqCst) || searches == 0 {
+                let before = acked.load(Ordering::SeqCst);
+                for term in ["racing", "ra", "person"] {
+                    let found = search(&s, term).len();
+                    assert!(
+                        found >= before,
+                        "{term:?}: {found} found, {before} acknowledged"
+                    );
+                }
+                searches += 1;
+            }
+        });
+        s.merge_all_pending().unwrap();
+        clean(&s);
+        assert_eq!(search(&s, "racing").len(), 300);
+    }
+
+    #[test]
     fn a_merge_writes_each_touched_chunk_once() {
         let (_dir, s) = temp_store(&[]);
         for i in 0..300 {

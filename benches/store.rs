@@ -1,5 +1,7 @@
-//! Store benchmarks at 10k and 100k visitors: registration (new and update), lookup by token,
-//! page-visit append, and search (a selective term, a short term, the empty term).
+//! Store benchmarks at 10k and 100k visitors: registration (new and update), the merge of a
+//! batch of pending search rows, lookup by token, page-visit append, and search (a selective
+//! term, a short term, the empty term). The searches run with the pending rows the
+//! registrations left (up to [`visitord::store::MERGE_INLINE_AT`]).
 //!
 //! `cargo bench --bench store`. The store runs in `periodic` durability so the figures are the
 //! cost of the store itself, not of the disk's flush latency (group commit is measured over HTTP
@@ -82,6 +84,30 @@ fn bench_size(c: &mut Criterion, visitors: u64) {
             BatchSize::SmallInput,
         )
     });
+    // Moving a batch of pending rows (new visitors) into the posting chunks: divided by the
+    // batch size and added to `register_new`, the amortised cost of a registration. Each
+    // iteration registers its batch first (not timed), so few samples.
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500));
+    for batch in [256usize, 1024] {
+        group.bench_function(format!("merge_{batch}"), |b| {
+            b.iter_batched(
+                || {
+                    store.merge_all_pending().expect("merge what is pending");
+                    for _ in 0..batch {
+                        next += 1;
+                        store
+                            .register_visitor(&registration(next), 2)
+                            .expect("register");
+                    }
+                },
+                |()| store.merge_pending(batch).expect("merge"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.sample_size(100).warm_up_time(Duration::from_secs(3));
     let mut i = 0;
     group.bench_function("register_update", |b| {
         b.iter(|| {

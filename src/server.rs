@@ -161,6 +161,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let eraser = sled
         .clone()
         .map(|store| crate::eraser::Eraser::spawn(store, &config.storage));
+    let merger = sled.clone().map(Merger::spawn);
     let backups = sled.map(|store| crate::backup_schedule::Scheduler::spawn(store, &config.backup));
     let server = server.run();
     // SIGINT and SIGTERM both stop gracefully: stop accepting, finish in-flight requests (up to
@@ -173,6 +174,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     });
     let result = server.await;
     drop(backups);
+    drop(merger);
     drop(eraser);
     drop(sampler);
     drop(pruner);
@@ -245,6 +247,38 @@ impl StoreSampler {
                 if let Some((counts, disk)) = sample() {
                     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
                     metrics.set_store_sample(counts, disk, now);
+                }
+            }),
+        }
+    }
+}
+
+/// The background thread that merges the search index's pending rows into its posting chunks
+/// every [`Merger::INTERVAL`] (see `store::pending`), a bounded batch per transaction, so that
+/// the pending list stays short and registrations stay on their fast path. Stops when dropped.
+pub struct Merger {
+    _job: Periodic,
+}
+
+impl Merger {
+    /// How often the pending rows are merged.
+    pub const INTERVAL: Duration = Duration::from_secs(1);
+    /// At most this many batches per run (a run under sustained registrations ends anyway).
+    const BATCHES: usize = 16;
+
+    /// Starts merging `store`'s pending rows.
+    pub fn spawn(store: Store) -> Merger {
+        Merger {
+            _job: Periodic::spawn("merger", Self::INTERVAL, First::AfterInterval, move || {
+                for _ in 0..Self::BATCHES {
+                    match store.merge_pending(crate::store::MERGE_BATCH) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            log::error!("merging the search index's pending rows failed: {e}");
+                            break;
+                        }
+                    }
                 }
             }),
         }
@@ -340,6 +374,38 @@ mod tests {
         }
         drop(pruner);
         assert_eq!(left, 0, "the pruner did not delete the expired entry");
+    }
+
+    #[test]
+    fn the_merger_moves_pending_search_rows_into_the_chunks_in_the_background() {
+        use crate::domain::{Registration, SearchQuery};
+        let (_dir, store) = crate::store::temp_store(&[]);
+        for i in 0..(crate::store::MERGE_BATCH + 10) {
+            let reg = Registration::of_token(&format!("tok-{i}")).named("Pending Person");
+            store.register_visitor(&reg, 1).unwrap();
+        }
+        assert_eq!(store.pending_count(), crate::store::MERGE_BATCH + 10);
+        let merger = Merger::spawn(store.clone());
+        let mut left = usize::MAX;
+        for _ in 0..400 {
+            left = store.pending_count();
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        drop(merger);
+        assert_eq!(left, 0, "the merger left rows pending");
+        assert_eq!(store.check().unwrap().problems, Vec::<String>::new());
+        let page = store
+            .search_visitors(&SearchQuery {
+                term: "pending person".into(),
+                sort: vec![],
+                offset: 0,
+                count: Some(1),
+            })
+            .unwrap();
+        assert_eq!(page.total, crate::store::MERGE_BATCH + 10);
     }
 
     /// Waits (bounded, 10 s) until the store holds `n` page visits.

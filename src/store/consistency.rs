@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 type Rows = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// The derived trees that describe visitors (the search index among them).
-/// (`gram_postings` stands for the whole search index: its chunk counts in `gram_count` are
-/// checked and rebuilt with it.)
+/// (`gram_postings` stands for the whole search index: its chunk counts in `gram_count` and
+/// its pending rows in `gram_pending` are checked and rebuilt with it.)
 const VISITOR_TREES: [&str; 3] = ["visitorkey_seqs", "visitortime_seq", "gram_postings"];
 
 /// What a check found.
@@ -253,8 +253,9 @@ impl Store {
     }
 
     /// Compares the search index with the postings the records call for: every chunk decodes,
-    /// is keyed by its first seq, holds at most `CHUNK_MAX` seqs, and every list holds exactly
-    /// the seqs of the visitors that have its trigram.
+    /// is keyed by its first seq, holds at most `CHUNK_MAX` seqs, no pending seq is on a list,
+    /// and every list (chunks and pending rows together) holds exactly the seqs of the visitors
+    /// that have its trigram.
     fn compare_postings(
         &self,
         want: &BTreeMap<Vec<u8>, BTreeSet<u64>>,
@@ -292,6 +293,38 @@ impl Store {
             }
         }
         report.rows.insert(name, chunks);
+        // The pending rows (see [`super::pending`]): each seq on no posting list, its trigrams
+        // counted with the lists', and the mirror in memory holding exactly them.
+        let merged: BTreeSet<u64> = have.values().flatten().copied().collect();
+        let mut mirror = super::pending::Mirror::default();
+        let mut pending = 0;
+        for row in self.trees().gram_pending.iter() {
+            let (key, value) = row?;
+            pending += 1;
+            let (Some(seq), Some(grams)) =
+                (super::pending::seq_of(&key), super::pending::decode(&value))
+            else {
+                report
+                    .problems
+                    .push(format!("gram_pending: unreadable row {key:?}"));
+                continue;
+            };
+            if merged.contains(&seq) {
+                report.problems.push(format!(
+                    "gram_pending: seq {seq} is pending and on the posting lists too"
+                ));
+            }
+            for g in &grams {
+                have.entry(g.clone()).or_default().insert(seq);
+            }
+            mirror.insert(seq, &grams);
+        }
+        report.rows.insert("gram_pending", pending);
+        if *self.mirror() != mirror {
+            report
+                .problems
+                .push("gram_pending: the pending rows in memory differ from the tree".to_string());
+        }
         // Each list's chunk count (`gram_count`) against the chunks it has.
         let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for row in self.trees().gram_count.iter() {
@@ -419,7 +452,9 @@ impl Store {
             tree.apply_batch(batch)?;
             if name == "gram_postings" {
                 self.trees().gram_count.clear()?;
+                self.trees().gram_pending.clear()?;
                 postings::apply_batch(self, postings::full_lists(&expected.postings))?;
+                self.load_pending()?;
             }
         }
         self.trees().meta.insert(
@@ -454,6 +489,8 @@ mod tests {
         let visit = PageVisitInput::url_change("tok", Some(&room.id), "t", "h");
         s.record_page_visit(&visit, 4, None).unwrap();
         assert!(s.check().unwrap().problems.is_empty());
+        // The new visitor's pending row into the chunks, whose counts are damaged below.
+        s.merge_all_pending().unwrap();
 
         let t = s.trees();
         t.visitortime_seq.clear().unwrap();

@@ -19,6 +19,9 @@
 //!   room of their token's visitor (schema 2 stored any `rid` as sent) become room-less.
 //! - **3 → 4.** The overview counters `day_count` and `dayhref_count` (see [`super::stats`])
 //!   are written from every visitor and navigation entry; a rerun clears and writes them again.
+//! - **4 → 5.** The search index's pending list, tree `gram_pending` (see [`super::pending`]),
+//!   starts empty (the chunks hold every visitor); only the version changes, so that older
+//!   builds, which would not read pending rows, refuse the store.
 
 use super::buckets::{self, Hasher};
 use super::keys;
@@ -32,7 +35,8 @@ use serde::Deserialize;
 type Step = fn(&sled::Db, &Trees, &Hasher) -> Result<()>;
 
 /// The upgrades, in order: `STEPS[i]` takes schema `i + 1` to `i + 2`.
-pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2, v2_to_v3, v3_to_v4];
+pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] =
+    [v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
 
 /// Runs every step from schema `found` up to [`SCHEMA_VERSION`].
 pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> Result<()> {
@@ -199,6 +203,14 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
 fn v3_to_v4(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     super::stats::rebuild(trees)?;
     set_version(db, trees, 4)
+}
+
+/// 4 → 5: the search index gains its pending list (`gram_pending`, see [`super::pending`]).
+/// A schema-4 store's posting chunks already hold every visitor, so the list starts empty;
+/// the version is raised so that a build that does not read pending rows refuses the store
+/// instead of missing its newest visitors in searches.
+fn v4_to_v5(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
+    set_version(db, trees, 5)
 }
 
 /// Schema 2's `page.visited` stored any `rid` as sent; schema 3 uses a `rid` only when it is a

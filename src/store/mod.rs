@@ -25,6 +25,7 @@ mod keys;
 mod layout;
 mod logical;
 mod migrate;
+mod pending;
 mod postings;
 mod rewrite;
 mod room_rows;
@@ -56,6 +57,7 @@ pub use compact::{compact as compact_store, Compaction};
 pub use consistency::Report;
 pub use layout::exposure_warning;
 pub use logical::{Record, RecordSource, Restorer, Snapshot};
+pub use pending::{MERGE_BATCH, MERGE_INLINE_AT};
 pub(crate) use search::searchable_texts;
 /// The search rules the postgres backend shares (one definition of a match).
 pub use search::{fold, visitor_matches};
@@ -64,7 +66,7 @@ pub use stats::day_of;
 pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -266,6 +268,8 @@ struct Inner {
     hasher: buckets::Hasher,
     /// Ids of the custom fields that `visitors.search` matches (config, fixed at open).
     search_fields: Vec<String>,
+    /// The pending rows of the search index in memory (see [`pending`]).
+    pending: Mutex<pending::Mirror>,
     /// The newest transaction failed in storage (e.g. the disk is full); cleared by a success.
     write_failing: AtomicBool,
     /// Room-less history of unregistered tokens is configured to expire
@@ -336,6 +340,7 @@ impl Store {
                 commit,
                 hasher,
                 search_fields,
+                pending: Mutex::new(pending::Mirror::default()),
                 write_failing: AtomicBool::new(false),
                 roomless_expiry: AtomicBool::new(true),
                 data_dir: dir.clone(),
@@ -346,6 +351,7 @@ impl Store {
             }),
         };
         store.ensure_search_index()?;
+        store.load_pending()?;
         Ok(store)
     }
 
@@ -487,13 +493,15 @@ impl Store {
         }
     }
 
-    /// Every index row count (trees of role [`Role::Index`] and [`Role::SearchCounts`]), for
-    /// consistency assertions in tests.
+    /// Every index row count (trees of role [`Role::Index`], [`Role::SearchCounts`] and
+    /// [`Role::SearchPending`]), for consistency assertions in tests.
     pub fn index_counts(&self) -> Vec<(&'static str, usize)> {
         let t = self.trees();
         TREES
             .iter()
-            .filter(|(_, role)| matches!(role, Role::Index | Role::SearchCounts))
+            .filter(|(_, role)| {
+                matches!(role, Role::Index | Role::SearchCounts | Role::SearchPending)
+            })
             .filter_map(|(name, _)| Some((*name, t.by_name(name)?.len())))
             .collect()
     }

@@ -166,6 +166,28 @@ impl Store {
         Ok(Some((key.to_vec(), seqs)))
     }
 
+    /// The first seq of the chunk of `prefix` after the one keyed `key`; `None` when `key` is
+    /// the list's last chunk.
+    fn next_chunk_start(&self, prefix: &[u8], key: &[u8]) -> Result<Option<u64>> {
+        use std::ops::Bound;
+        let trees = self.trees();
+        let range = (Bound::Excluded(key.to_vec()), Bound::Unbounded);
+        let Some(row) = trees.gram_postings.range::<Vec<u8>, _>(range).next() else {
+            return Ok(None);
+        };
+        let (next, _) = row?;
+        if !next.starts_with(prefix) {
+            return Ok(None);
+        }
+        match keys::prefix_of(&next) {
+            Some(p) if p == prefix => Ok(keys::read_u64(&next[prefix.len()..])),
+            _ => Err(StoreError::Corrupt {
+                tree: "gram_postings",
+                key: next.to_vec(),
+            }),
+        }
+    }
+
     /// The chunk writes that carry out `edits`. Call under the writer lock; apply the result
     /// in the transaction that writes the records the edits come from.
     pub(super) fn plan_postings(&self, edits: &Edits) -> Result<Writes> {
@@ -178,15 +200,36 @@ impl Store {
             // keeping each chunk's seqs as read.
             let mut groups: BTreeMap<Option<Vec<u8>>, AddRemove> = BTreeMap::new();
             let mut loaded: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
-            let touched = edit.add.iter().map(|s| (*s, true));
-            for (s, adding) in touched.chain(edit.remove.iter().map(|s| (*s, false))) {
-                let key = match self.locate(prefix, s)? {
-                    Some((key, seqs)) => {
-                        loaded.entry(key.clone()).or_insert(seqs);
-                        Some(key)
-                    }
-                    None => None,
-                };
+            // In ascending order, so that one chunk's seqs come together: a chunk is read once
+            // for all of them (a merge adds many seqs to the same last chunk), and the start of
+            // the next chunk tells which of the following seqs still belong to it.
+            let mut touched: Vec<(u64, bool)> = edit.add.iter().map(|s| (*s, true)).collect();
+            touched.extend(edit.remove.iter().map(|s| (*s, false)));
+            touched.sort_unstable();
+            // The chunk of the previous seq, and the first seq of the chunk after it (`None`:
+            // it is the list's last chunk, or the list is empty).
+            let mut current: Option<(Option<Vec<u8>>, Option<u64>)> = None;
+            for (i, &(s, adding)) in touched.iter().enumerate() {
+                let same = current
+                    .as_ref()
+                    .is_some_and(|(_, next)| next.is_none_or(|n| s < n));
+                if !same {
+                    let key = match self.locate(prefix, s)? {
+                        Some((key, seqs)) => {
+                            loaded.entry(key.clone()).or_insert(seqs);
+                            Some(key)
+                        }
+                        None => None,
+                    };
+                    // Only worth a read when more seqs follow.
+                    let next = match &key {
+                        Some(k) if i + 1 < touched.len() => self.next_chunk_start(prefix, k)?,
+                        Some(_) => Some(0),
+                        None => None,
+                    };
+                    current = Some((key, next));
+                }
+                let key = current.as_ref().and_then(|(k, _)| k.clone());
                 let group = groups.entry(key).or_default();
                 if adding {
                     group.0.push(s);
@@ -345,6 +388,8 @@ mod tests {
         for i in 0..(3 * CHUNK_MAX) {
             store.register_visitor(&reg(i, "Common Name"), 1).unwrap();
         }
+        // Into the chunks (new visitors are pending rows first), in batches of 100.
+        while store.merge_pending(100).unwrap() > 0 {}
         // Updates that drop the trigram, deletes from the middle and from chunk starts.
         for i in (0..(3 * CHUNK_MAX)).step_by(3) {
             store.register_visitor(&reg(i, "Zed"), 2).unwrap();

@@ -11,9 +11,11 @@
 //!   text that contains it.
 //! - namespace `p`: every trigram of the phone's digits.
 //!
-//! The lists are derived from the visitor records alone; a write plans its chunk changes under
-//! the writer lock and applies them in the same transaction as the record, so the index can
-//! never disagree with the records.
+//! The lists are derived from the visitor records alone. A new visitor's trigrams go into one
+//! row of the pending list (tree `gram_pending`, see [`super::pending`]) in the transaction of
+//! its record; a merge later moves pending rows into the chunks in bulk; changes of merged
+//! visitors plan their chunk changes under the writer lock and apply them in the transaction
+//! of the record. So the index (chunks ∪ pending rows) never disagrees with the records.
 //!
 //! ## How a term is answered
 //! - empty term: the creation-time index `visitortime_seq` gives the page directly (default
@@ -24,6 +26,8 @@
 //! - one or two characters: the union of the posting lists of every trigram that starts with it;
 //! - a phone-like term (only digits and `+ - ( ) . space`, at least three digits): the
 //!   common candidates of its digit trigrams, plus the exact-phone index for `phone == term`.
+//!
+//! Each of these also takes the pending visitors on the same lists (from memory).
 //!
 //! Every candidate is then checked against its record with [`visitor_matches`], the one
 //! definition of a match, so the index only has to be a superset. The matches are sorted
@@ -183,6 +187,14 @@ fn term_grams(chars: &[char]) -> Vec<String> {
         .collect()
 }
 
+/// The posting lists a term's candidates come from.
+enum Lists {
+    /// The visitors on every one of these lists (`ns gram 0xFF` prefixes).
+    Common(Vec<Vec<u8>>),
+    /// The visitors on any list whose prefix starts with this (one or two characters).
+    StartingWith(Vec<u8>),
+}
+
 /// Whether `sort` is answered by walking the creation-time index.
 fn time_order(sort: &[(SortField, bool)]) -> Option<bool> {
     match sort {
@@ -309,28 +321,46 @@ impl Store {
         })
     }
 
-    /// Seqs of the visitors that may match `term` (a superset of the matches).
+    /// Seqs of the visitors that may match `term` (a superset of the matches): from the
+    /// pending rows (read first, see [`super::pending`]: a seq a merge moves meanwhile is then
+    /// found in the chunks read after), then from the posting chunks.
     fn candidates(&self, term: &str) -> Result<BTreeSet<u64>> {
-        let mut seqs: BTreeSet<u64> = BTreeSet::new();
         let lower: Vec<char> = fold(term).chars().collect();
-        if lower.len() >= 3 {
+        let text = if lower.len() >= 3 {
             let prefixes: Vec<Vec<u8>> = term_grams(&lower)
                 .iter()
                 .map(|g| keys::posting_prefix(TEXT, g))
                 .collect();
-            seqs.extend(self.common_candidates(&prefixes)?);
+            Lists::Common(prefixes)
         } else {
             let mut prefix = vec![TEXT];
             prefix.extend_from_slice(lower.iter().collect::<String>().as_bytes());
-            seqs.extend(self.posting_list(&prefix)?);
-        }
-        if let Some(d) = phone_term_digits(term) {
+            Lists::StartingWith(prefix)
+        };
+        let phone = phone_term_digits(term).map(|d| {
             let chars: Vec<char> = d.chars().collect();
             let prefixes: Vec<Vec<u8>> = term_grams(&chars)
                 .iter()
                 .map(|g| keys::posting_prefix(PHONE, g))
                 .collect();
-            seqs.extend(self.common_candidates(&prefixes)?);
+            Lists::Common(prefixes)
+        });
+        let queries: Vec<&Lists> = std::iter::once(&text).chain(phone.as_ref()).collect();
+        let mut seqs: BTreeSet<u64> = BTreeSet::new();
+        {
+            let mirror = self.mirror();
+            for q in &queries {
+                match q {
+                    Lists::Common(prefixes) => seqs.extend(mirror.common(prefixes)),
+                    Lists::StartingWith(prefix) => seqs.extend(mirror.starting_with(prefix)),
+                }
+            }
+        }
+        for q in &queries {
+            match q {
+                Lists::Common(prefixes) => seqs.extend(self.common_candidates(prefixes)?),
+                Lists::StartingWith(prefix) => seqs.extend(self.posting_list(prefix)?),
+            }
         }
         for v in self.visitors_by_phone(term)? {
             seqs.insert(v.seq);
@@ -364,6 +394,7 @@ impl Store {
             log::info!("rebuilding the search index for searchable fields [{signature}]");
             t.gram_postings.clear()?;
             t.gram_count.clear()?;
+            t.gram_pending.clear()?;
             let mut visitors: Vec<Visitor> = Vec::new();
             let mut rows = t.visitorseq_visitor.iter();
             loop {

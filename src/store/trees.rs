@@ -21,6 +21,9 @@ pub enum Role {
     Index,
     /// Derived chunk counts of the search index: checked and rebuilt with `gram_postings`.
     SearchCounts,
+    /// The pending rows of the search index: with `gram_postings`, they hold what the records
+    /// derive (see [`super::pending`]); checked and rebuilt with it.
+    SearchPending,
 }
 
 /// Declares the trees (doc, name, role) and derives everything that lists them.
@@ -118,6 +121,11 @@ trees! {
     /// for an empty list. Lets a search start from its rarest trigram, and changes only when a
     /// chunk is added or removed (about one append in 128).
     gram_count: SearchCounts,
+    /// visitor seq (u64 BE) → the visitor's trigram set: its posting-list prefixes
+    /// (`ns gram 0xFF` each) concatenated in ascending order. The search index's pending list:
+    /// a seq here is on no posting list in `gram_postings` (see [`pending`]); searches read
+    /// these rows too (through a mirror in memory), a merge moves them into the chunks.
+    gram_pending: SearchPending,
     /// user id → bincode [`crate::model::User`].
     userid_user: Records,
     /// lower-cased username → user id. Unique.

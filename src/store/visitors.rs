@@ -156,34 +156,38 @@ impl Store {
                 (None, None) => String::new(),
             };
         }
-        let postings = self.plan_visitor_postings(&[(old.as_ref(), Some(&new))])?;
+        let search = self.plan_search(old.as_ref(), Some(&new))?;
 
-        self.transact(|tx| {
-            if let Some(n) = raise_to {
-                tx.meta
-                    .insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
-            }
-            write_visitor(tx, old.as_ref(), &new)?;
-            super::postings::apply(tx, &postings)?;
-            for visit in &expiring {
-                super::history::lift_expiry(tx, visit)?;
-            }
-            for visit in &moved {
-                super::history::retoken(tx, visit, &new.token)?;
-            }
-            for old_room in &rooms {
-                let mut room: Room = old_room.clone();
-                room.v.token = new.token.clone();
-                if let (true, Some(name)) = (room.open, &new.name) {
-                    room.fname = name.clone();
+        self.commit_search(&search, || {
+            self.transact(|tx| {
+                if let Some(n) = raise_to {
+                    tx.meta
+                        .insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
                 }
-                if room != *old_room {
-                    room.updated_at = now;
-                    tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+                write_visitor(tx, old.as_ref(), &new)?;
+                super::pending::apply(tx, &search)?;
+                for visit in &expiring {
+                    super::history::lift_expiry(tx, visit)?;
                 }
-            }
-            Ok(())
+                for visit in &moved {
+                    super::history::retoken(tx, visit, &new.token)?;
+                }
+                for old_room in &rooms {
+                    let mut room: Room = old_room.clone();
+                    room.v.token = new.token.clone();
+                    if let (true, Some(name)) = (room.open, &new.name) {
+                        room.fname = name.clone();
+                    }
+                    if room != *old_room {
+                        room.updated_at = now;
+                        tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
+                    }
+                }
+                Ok(())
+            })
         })?;
+        drop(_writer);
+        self.merge_if_over();
         Ok(new)
     }
 
@@ -207,21 +211,23 @@ impl Store {
                 }
             }
         }
-        let postings = self.plan_visitor_postings(&[(Some(&visitor), None)])?;
-        self.transact(|tx| {
-            super::postings::apply(tx, &postings)?;
-            for visit in &visits {
-                super::history::erase_visit(tx, visit)?;
-            }
-            for msg in &messages {
-                erase_message(tx, msg)?;
-            }
-            for room in &rooms {
-                erase_room(tx, room)?;
-            }
-            erase_visitor(tx, &visitor)?;
-            tx.note_erasure(crate::time::now_ms())?;
-            Ok(())
+        let search = self.plan_search(Some(&visitor), None)?;
+        self.commit_search(&search, || {
+            self.transact(|tx| {
+                super::pending::apply(tx, &search)?;
+                for visit in &visits {
+                    super::history::erase_visit(tx, visit)?;
+                }
+                for msg in &messages {
+                    erase_message(tx, msg)?;
+                }
+                for room in &rooms {
+                    erase_room(tx, room)?;
+                }
+                erase_visitor(tx, &visitor)?;
+                tx.note_erasure(crate::time::now_ms())?;
+                Ok(())
+            })
         })?;
         Ok(visitor.id)
     }

@@ -12,7 +12,10 @@
 //!   matcher), sorted with [`sort_visitors`], sliced; the order also obeys the
 //!   contract's tie rule, checked independently of `sort_visitors`;
 //! - a piece of a visitor's searchable text, as is or upper-cased, finds that visitor;
-//! - after deleting every visitor, no index row is left.
+//! - after deleting every visitor, no index row is left;
+//! - new visitors are pending rows of the search index until a merge moves them into its chunks:
+//!   the generation merges batches at random moments, so every state above mixes both, and a
+//!   separate store is searched against brute force before and after merging everything.
 //!
 //! The generated store is built once and shared by the tests that read it.
 
@@ -296,6 +299,7 @@ fn populate(store: &Store, seed: u64, creates: usize) -> Population {
         if rng.percent(12) {
             room(&mut rng, &mut pop, &mut open_rooms);
         }
+        merge_sometimes(store, &mut rng);
     }
     let snapshot: Vec<String> = pop.live.values().cloned().collect();
     for token in snapshot {
@@ -314,6 +318,7 @@ fn populate(store: &Store, seed: u64, creates: usize) -> Population {
         if rng.percent(3) {
             room(&mut rng, &mut pop, &mut open_rooms);
         }
+        merge_sometimes(store, &mut rng);
     }
     let snapshot: Vec<(String, String)> = pop
         .live
@@ -329,6 +334,7 @@ fn populate(store: &Store, seed: u64, creates: usize) -> Population {
             pop.live.remove(&id);
             pop.deleted_ids.push(id);
         }
+        merge_sometimes(store, &mut rng);
     }
     for i in 0..creates / 30 {
         let reg = new_registration(&mut rng, &mut pop, creates + i);
@@ -336,6 +342,16 @@ fn populate(store: &Store, seed: u64, creates: usize) -> Population {
         pop.register(store, &reg, ts);
     }
     pop
+}
+
+/// Now and then, merges a batch of the search index's pending rows (new visitors) into its
+/// posting chunks, so that the store holds visitors of both kinds, and updates and deletions
+/// meet both: pending rows, merged ones, and ones merged after an update.
+fn merge_sometimes(store: &Store, rng: &mut Rng) {
+    if rng.percent(2) {
+        let batch = 1 + rng.below(300);
+        store.merge_pending(batch).expect("merge pending rows");
+    }
 }
 
 fn open_store(dir: &Path) -> Store {
@@ -1185,7 +1201,8 @@ fn deleting_every_visitor_leaves_no_index_rows() {
         problems.join("\n")
     );
     let counts: BTreeMap<&str, usize> = store.index_counts().into_iter().collect();
-    assert!(counts["gram_postings"] > 0);
+    assert!(counts["gram_postings"] > 0, "some visitors were merged");
+    assert!(counts["gram_pending"] > 0, "some visitors are pending");
 
     for (id, token) in &pop.live {
         let erased = store
@@ -1203,6 +1220,7 @@ fn deleting_every_visitor_leaves_no_index_rows() {
     for tree in [
         "gram_postings",
         "gram_count",
+        "gram_pending",
         "visitorkey_seqs",
         "visitortime_seq",
         "visitorid_openroomid",
@@ -1303,4 +1321,102 @@ fn a_capital_sigma_inside_a_word_is_matched_case_insensitively() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Searches equal brute force over the stored visitors while part of them are pending rows of
+/// the search index (merged at random moments of the generation), and still after the rest is
+/// merged, and after more registrations, updates and deletions of both kinds.
+#[test]
+fn searches_equal_brute_force_before_and_after_merging_pending_rows() {
+    let dir = temp_dir();
+    let store = open_store(dir.path());
+    let fields = vec![SEARCH_FIELD.to_string()];
+    let pop = populate(&store, 0x9E4D_1A60, 300);
+    let mut rng = Rng::seeded(0x9E4D_1A61);
+    let answers = |store: &Store| -> (Vec<(String, BTreeSet<String>)>, usize) {
+        let mut all = Vec::new();
+        store
+            .for_each_visitor(|v| {
+                all.push(v.clone());
+                true
+            })
+            .expect("visitors");
+        let mut terms: BTreeSet<String> = ["a", "an", "mü", "555", "5555-5555", "guest-", "@"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let mut rng = Rng::seeded(7);
+        for v in all.iter().step_by(7) {
+            for text in [
+                Some(v.username.as_str()),
+                v.name.as_deref(),
+                v.email.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let chars: Vec<char> = text.chars().collect();
+                let start = rng.below(chars.len().max(1));
+                let len = 1 + rng.below(6);
+                terms.insert(chars.iter().skip(start).take(len).collect());
+            }
+        }
+        let mut out = Vec::new();
+        for term in terms {
+            let page = store
+                .search_visitors(&SearchQuery {
+                    term: term.clone(),
+                    sort: vec![],
+                    offset: 0,
+                    count: None,
+                })
+                .expect("search");
+            let got: BTreeSet<String> = page.visitors.into_iter().map(|v| v.id).collect();
+            let want: BTreeSet<String> = all
+                .iter()
+                .filter(|v| oracle_matches(v, &term, &fields))
+                .map(|v| v.id.clone())
+                .collect();
+            assert_eq!(got, want, "term {term:?}");
+            out.push((term, got));
+        }
+        (out, store.pending_count())
+    };
+    let (before, pending) = answers(&store);
+    assert!(pending > 0, "some visitors are still pending");
+    assert!(store.verify_visitor_indexes().expect("verify").is_empty());
+    store.merge_all_pending().expect("merge");
+    let (after, pending) = answers(&store);
+    assert_eq!(pending, 0);
+    assert_eq!(after, before, "merging changes no answer");
+    assert!(store.verify_visitor_indexes().expect("verify").is_empty());
+    // More of everything on a fully merged store, merging at random again.
+    let mut live: Vec<String> = pop.live.values().cloned().collect();
+    live.sort();
+    for (i, token) in live.iter().enumerate() {
+        if rng.percent(30) {
+            let reg = update_registration(&mut rng, token.clone());
+            store
+                .register_visitor(&reg, BASE_TS + 900_000)
+                .expect("update");
+        } else if rng.percent(10) {
+            store.delete_visitor(token, true).expect("delete");
+        }
+        if i % 5 == 0 {
+            let reg = Registration {
+                token: format!("late-{i}"),
+                name: Some(format!("Late Müller {i}")),
+                ..Default::default()
+            };
+            store
+                .register_visitor(&reg, BASE_TS + 900_000)
+                .expect("register");
+        }
+        merge_sometimes(&store, &mut rng);
+    }
+    answers(&store);
+    assert!(store.verify_visitor_indexes().expect("verify").is_empty());
+    store.merge_all_pending().expect("merge");
+    answers(&store);
+    assert!(store.verify_visitor_indexes().expect("verify").is_empty());
 }

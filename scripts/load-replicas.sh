@@ -94,7 +94,7 @@ pgq -c 'CREATE DATABASE visitord'
 pg_url="postgres://postgres@127.0.0.1:$PG_PORT/visitord"
 echo "== visitord copy --from sled:… --to postgres:…"
 t0=$(now_ms)
-"$bin" --config "$config" copy --from "sled:$sled_store" --to "postgres:$pg_url" 2>&1 | tail -n 8
+"$bin" --config "$config" copy --from "sled:$sled_store" --to "$pg_url" 2>&1 | tail -n 8
 copy_s=$(awk -v ms=$(($(now_ms) - t0)) 'BEGIN {printf "%.1f", ms / 1000}')
 # psql on the visitord database.
 pgv() { "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d visitord -v ON_ERROR_STOP=1 "$@"; }

@@ -147,6 +147,12 @@ echo "$(wc -l <"$work/tokens.txt") tokens, $(wc -l <"$work/candidates.txt") cand
 export VISITORD_RATE_LIMIT_ENABLED=false RUST_LOG=warn
 password="load-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
+# The baseline's page visits go to a copy of the store made before this build opens it (a
+# newer build may upgrade the store's schema when it opens it, which the baseline would refuse).
+if [ -n "$base_bin" ]; then
+  echo "== a copy of $store for the baseline's page visits"
+  cp -a "$store" "$work/base-store"
+fi
 # The first start of a store creates "admin" with VISITORD_ADMIN_PASSWORD; a store from an
 # earlier run has it already, with that run's password: set this run's.
 if "$bin" --config "$config" user list --data-dir "$store" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
@@ -160,10 +166,6 @@ wait_healthy "$addr"
 first_start_ms=$(($(now_ms) - t0))
 stop_server "$pid"
 disk_bytes=$(du -sb "$store" | cut -f1)
-if [ -n "$base_bin" ]; then
-  echo "== a copy of $store for the baseline's page visits"
-  cp -a "$store" "$work/base-store"
-fi
 disk_mb=$(mb "$disk_bytes")
 echo "store on disk: $disk_mb MB ($disk_bytes bytes); first start: $first_start_ms ms"
 

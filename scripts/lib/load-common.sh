@@ -41,7 +41,8 @@ start_server() {
   pids+=("$pid")
   addr=""
   for _ in $(seq 6000); do
-    addr=$(grep -o '127.0.0.1:[0-9]*' "$work/$name.out" 2>/dev/null || true)
+    # The "listening:" line (a postgres replica's summary also names the database's address).
+    addr=$(sed -n 's#^ *listening: *http://\(127\.0\.0\.1:[0-9]*\).*#\1#p' "$work/$name.out" 2>/dev/null | head -n 1)
     [ -n "$addr" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.005

@@ -1,14 +1,18 @@
-//! Store benchmarks at 10k and 100k visitors: registration (new and update), the merge of a
+//! Store benchmarks at 10k, 100k and 1M visitors (`VISITORD_BENCH_SIZES=10000,100000` for
+//! fewer): registration (new and update), the merge of a
 //! batch of pending search rows, lookup by token, page-visit append, and search (a selective
 //! term, a short term, the empty term). The searches run with the pending rows the
 //! registrations left (up to [`visitord::store::MERGE_INLINE_AT`]).
 //!
 //! `cargo bench --bench store`. The store runs in `periodic` durability so the figures are the
 //! cost of the store itself, not of the disk's flush latency (group commit is measured over HTTP
-//! by the load generator). Stores are filled with `demo-data`'s generator.
+//! by the load generator). Stores are filled with `demo-data`'s generator once per size and schema
+//! and kept under cargo's `CARGO_TARGET_TMPDIR` (a million visitors take minutes to generate); each
+//! run works on a fresh copy, so every run starts from the same store.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Duration;
 use visitord::config::{Durability, StorageConfig};
 use visitord::domain::PageVisitInput;
@@ -16,15 +20,63 @@ use visitord::domain::Registration;
 use visitord::domain::SearchQuery;
 use visitord::store::Store;
 
-fn open(visitors: u64) -> (tempfile::TempDir, Store, Vec<String>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = StorageConfig {
-        data_dir: dir.path().join("data"),
+/// The visitor counts to bench: `VISITORD_BENCH_SIZES` (comma-separated), else 10k, 100k, 1M.
+fn sizes() -> Vec<u64> {
+    match std::env::var("VISITORD_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("VISITORD_BENCH_SIZES: visitor counts")
+            })
+            .collect(),
+        Err(_) => vec![10_000, 100_000, 1_000_000],
+    }
+}
+
+fn config(dir: &Path) -> StorageConfig {
+    StorageConfig {
+        data_dir: dir.to_path_buf(),
         durability: Durability::Periodic,
         ..Default::default()
-    };
-    let store = Store::open(&config, Vec::new()).expect("open store");
-    visitord::demo::generate(&store, visitors, 0, 42, |_| {}).expect("demo data");
+    }
+}
+
+/// Copies the directory tree `from` into `to` (a store's files).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A fresh copy of the generated store of `visitors` visitors (generated on first use).
+fn open(visitors: u64) -> (tempfile::TempDir, Store, Vec<String>) {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "bench-store-schema{}-{visitors}",
+        visitord::store::SCHEMA_VERSION
+    ));
+    if !cache.exists() {
+        let partial = cache.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        eprintln!("generating {visitors} visitors into {}", cache.display());
+        let store = Store::open(&config(&partial), Vec::new()).expect("open store");
+        visitord::demo::generate(&store, visitors, 0, 42, |_| {}).expect("demo data");
+        store.merge_all_pending().expect("merge");
+        store.flush().expect("flush");
+        drop(store);
+        std::fs::rename(&partial, &cache).expect("keep the generated store");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&cache, &dir.path().join("data"));
+    let store = Store::open(&config(&dir.path().join("data")), Vec::new()).expect("open store");
     // Tokens and emails of some existing visitors, for lookups and selective searches.
     let page = store
         .search_visitors(&SearchQuery {
@@ -153,8 +205,9 @@ fn bench_size(c: &mut Criterion, visitors: u64) {
 }
 
 fn bench_store(c: &mut Criterion) {
-    bench_size(c, 10_000);
-    bench_size(c, 100_000);
+    for visitors in sizes() {
+        bench_size(c, visitors);
+    }
 }
 
 criterion_group!(benches, bench_store);

@@ -6,6 +6,7 @@ use crate::domain::{Backend, Counts};
 use crate::http::{build_app, AppState};
 use crate::metrics::Metrics;
 use crate::periodic::{First, Periodic};
+use crate::store::Store;
 use crate::time::{days, now_ms};
 use actix_web::HttpServer;
 use std::sync::Arc;

@@ -128,8 +128,9 @@ cpu_ticks() {
     while read -r c; do all+=("$c"); done < <(pgrep -P "$p" 2>/dev/null || true)
   done
   for p in "${all[@]}"; do
-    # Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
-    sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}'
+    # Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis;
+    # a process that ended since pgrep listed it (an autovacuum worker) counts nothing.
+    { cat "/proc/$p/stat" 2>/dev/null || true; } | sed 's/.*) //' | awk '{print $12 + $13}'
   done | awk '{s += $1} END {print s + 0}'
 }
 

@@ -57,15 +57,7 @@ cleanup() {
   pg_stop
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-command -v wrk >/dev/null || {
-  echo "== installing wrk"
-  apt-get install -y wrk >/dev/null || die "cannot install wrk (apt-get install -y wrk)"
-}
-command -v curl >/dev/null || die "curl is needed"
+setup_run
 
 echo "== build"
 bin="${BIN:-target/release/visitord}"

@@ -87,15 +87,7 @@ cleanup() {
   [ "$peer" != postgres ] || pg_stop
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-command -v wrk >/dev/null || {
-  echo "== installing wrk"
-  apt-get install -y wrk >/dev/null || die "cannot install wrk (apt-get install -y wrk)"
-}
-command -v curl >/dev/null || die "curl is needed"
+setup_run
 case "$peer" in
   postgres)
     # shellcheck source=scripts/pg/peer.sh

@@ -16,6 +16,19 @@ die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 mb() { awk -v b="$1" 'BEGIN {printf "%.0f", b / 1e6}'; }
 
+# setup_run: the caller's `cleanup` runs on exit (and on INT/TERM), and wrk (installed when
+# missing) and curl are there.
+setup_run() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  command -v wrk >/dev/null || {
+    echo "== installing wrk"
+    apt-get install -y wrk >/dev/null || die "cannot install wrk (apt-get install -y wrk)"
+  }
+  command -v curl >/dev/null || die "curl is needed"
+}
+
 # Stops a process we started: SIGTERM, up to 10 s, then SIGKILL.
 stop() {
   local pid="$1"

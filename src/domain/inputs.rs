@@ -180,7 +180,6 @@ impl Registration {
     }
 }
 
-#[cfg(test)]
 impl PageVisitInput {
     /// `token` saw `href` (titled `title`), in room `rid` if any: a `url` change.
     pub fn url_change(token: &str, rid: Option<&str>, title: &str, href: &str) -> PageVisitInput {

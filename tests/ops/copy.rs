@@ -17,17 +17,6 @@ use visitord::store::{Record, RecordSource, Store};
 
 const DAY: i64 = 86_400_000;
 
-/// A page view of `href` by `token`, in room `rid` if any.
-fn visit(token: &str, rid: Option<&str>, title: &str, href: &str) -> PageVisitInput {
-    PageVisitInput {
-        token: token.into(),
-        rid: rid.map(str::to_string),
-        title: title.into(),
-        change: "url".into(),
-        href: href.into(),
-    }
-}
-
 /// A sled store with every kind of record: users with login sessions, visitors (custom fields,
 /// phones, emails, non-ASCII and NUL in names, generated and client-chosen `guest-N`), rooms
 /// open and closed, messages, navigation entries in rooms and room-less (expiring).
@@ -72,7 +61,7 @@ fn fill(sled: &Store) {
                 )
                 .expect("message");
         }
-        let page = visit(&token, Some(&room.id), "Pricing", "https://x/p");
+        let page = PageVisitInput::url_change(&token, Some(&room.id), "Pricing", "https://x/p");
         store
             .record_page_visit(&page, t0 + 300 + i, Some(DAY))
             .expect("page visit");
@@ -83,7 +72,7 @@ fn fill(sled: &Store) {
         }
     }
     for i in 0..5i64 {
-        let anon = visit(&format!("anon-{i}"), None, "Home", "https://x/");
+        let anon = PageVisitInput::url_change(&format!("anon-{i}"), None, "Home", "https://x/");
         store
             .record_page_visit(&anon, t0 + 500 + i, Some(DAY))
             .expect("room-less visit");

@@ -79,11 +79,11 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     ));
     // The URL without its password: never log a secret.
     let shown_url =
-        || crate::config::redact_postgres_url(&config.storage.postgres_url().unwrap_or_default());
+        crate::config::redact_postgres_url(&config.storage.postgres_url().unwrap_or_default());
     if postgres {
         line(format!(
             "  database:   postgres {} (pool {}, TLS {}, schema {})",
-            shown_url(),
+            shown_url,
             config.storage.postgres_pool_size,
             config.storage.postgres_tls.as_str(),
             crate::postgres::schema::LATEST
@@ -119,7 +119,7 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
     let store = if postgres {
         format!(
             "database {}: pool {} connections, TLS {}, statement timeout {} ms",
-            shown_url(),
+            shown_url,
             config.storage.postgres_pool_size,
             config.storage.postgres_tls.as_str(),
             config.storage.statement_timeout_ms

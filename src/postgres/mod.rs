@@ -533,18 +533,17 @@ pub(crate) async fn raise_sequence(
     sequence: Sequence,
     n: u64,
 ) -> PgResult<()> {
-    let sql = match sequence {
-        Sequence::Guest => {
-            "SELECT setval('guest_seq', $1, true) FROM guest_seq \
-             WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1"
-        }
-        Sequence::Write => {
-            "SELECT setval('write_seq', $1, true) FROM write_seq \
-             WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1"
-        }
+    // The name comes from the enum, never from input.
+    let name = match sequence {
+        Sequence::Guest => "guest_seq",
+        Sequence::Write => "write_seq",
     };
+    let sql = format!(
+        "SELECT setval('{name}', $1, true) FROM {name} \
+         WHERE (CASE WHEN is_called THEN last_value ELSE last_value - 1 END) < $1"
+    );
     if n > 0 {
-        client.query(sql, &[&seq_i64(n)]).await?;
+        client.query(sql.as_str(), &[&seq_i64(n)]).await?;
     }
     Ok(())
 }

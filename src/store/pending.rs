@@ -205,11 +205,9 @@ impl Store {
                 match new {
                     Some(n) => {
                         let after = super::search::grams_of(n, fields);
-                        if n.seq != o.seq {
-                            w.remove.push((o.seq, before));
-                            w.put.push((n.seq, after));
-                        } else if after != before {
-                            // Rewritten in place: the old set is taken off the mirror after.
+                        // A new seq, or the same row rewritten in place (the old set is then
+                        // taken off the mirror after the commit).
+                        if n.seq != o.seq || after != before {
                             w.remove.push((o.seq, before));
                             w.put.push((n.seq, after));
                         }

@@ -102,8 +102,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Whether reads work and the newest write and flush succeeded (`/health`).
     fn healthy(&self) -> bool;
-    /// Waits until every write answered so far is durable (per `storage.durability`).
+    /// Waits until every write answered so far is durable (per `storage.durability`). What it
+    /// covers is decided at the call.
     fn durable(&self) -> BoxFuture<'static, Result<()>>;
+    /// Announces a write about to run, so that the next durable flush may wait for it briefly
+    /// and cover it too (group commit); each announcement ends with
+    /// [`Backend::durable_announced`]. A no-op where commits are durable one by one.
+    fn announce_write(&self) {}
+    /// [`Backend::durable`] for an announced write (call it whatever the write's outcome).
+    fn durable_announced(&self) -> BoxFuture<'static, Result<()>> {
+        self.durable()
+    }
     /// How many records of each kind there are.
     fn counts(&self) -> Counts;
     /// Makes every write so far durable now (commands on a stopped store, before they exit).
@@ -112,6 +121,13 @@ pub trait Backend: Send + Sync + 'static {
     /// async worker ([`crate::http::lookup`]): true for an in-process store, false for a network
     /// database, whose reads go to the blocking pool.
     fn point_reads_are_cheap(&self) -> bool {
+        true
+    }
+    /// Whether every write takes one process-wide writer lock (an in-process store): the writes
+    /// then run one after another on a thread of their own ([`crate::http::write_thread`])
+    /// instead of queueing on that lock from the blocking pool. False for a database whose
+    /// connections write side by side.
+    fn one_writer(&self) -> bool {
         true
     }
 

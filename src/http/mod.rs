@@ -18,6 +18,7 @@ pub mod reference;
 pub mod routes;
 pub mod status;
 pub mod webui;
+pub mod write_thread;
 
 use crate::config::{Config, StorageBackend};
 use crate::domain::Backend;
@@ -53,6 +54,9 @@ pub struct AppState {
     pub hasher: Arc<hashpool::HashPool>,
     /// What `GET /metrics` serves (observations are no-ops with `metrics.enabled` off).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The thread every write runs on when the backend has one writer lock (sled; see
+    /// [`write_thread`]); `None`: writes run on the blocking pool.
+    pub writer: Option<Arc<write_thread::WriteThread>>,
 }
 
 impl AppState {
@@ -90,7 +94,19 @@ impl AppState {
                     (Arc::new(pg.clone()), None, Some(pg))
                 }
             };
+        let writer = if backend.one_writer() {
+            let thread = write_thread::WriteThread::start(backend.clone()).map_err(|source| {
+                store::StoreError::Io {
+                    path: "(write thread)".into(),
+                    source,
+                }
+            })?;
+            Some(Arc::new(thread))
+        } else {
+            None
+        };
         Ok(AppState {
+            writer,
             limiter: Arc::new(
                 ratelimit::RateLimiter::new(config.rate_limit.clone())
                     .with_metrics(metrics.clone()),
@@ -135,14 +151,20 @@ pub async fn read<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// Runs a write on the blocking pool and answers only once it is durable (see `store::commit`).
+/// Runs a write on the write thread (or, without one, on the blocking pool) and answers only
+/// once it is durable (see `store::commit`).
 pub async fn write<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn Backend) -> store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let out = read(state, f).await?;
-    state.backend.durable().await?;
-    Ok(out)
+    match &state.writer {
+        Some(writer) => writer.run(f).await,
+        None => {
+            let out = read(state, f).await?;
+            state.backend.durable().await?;
+            Ok(out)
+        }
+    }
 }
 
 /// A resource that answers JSON 405 (with `Allow`) to methods it does not serve.

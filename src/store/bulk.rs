@@ -54,6 +54,7 @@ impl Store {
             .map(|(item, _)| (None, Some(&item.visitor)))
             .collect();
         let postings = self.plan_visitor_postings(&accepted)?;
+        let _changes_index = self.index_change();
         self.transact(|tx| {
             super::postings::apply(tx, &postings)?;
             for (item, verdict) in items.iter().zip(&verdicts) {

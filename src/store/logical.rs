@@ -205,6 +205,7 @@ impl Store {
             })
             .collect();
         let postings = self.plan_visitor_postings(&visitors)?;
+        let _changes_index = self.index_change();
         self.transact(|tx| {
             super::postings::apply(tx, &postings)?;
             for record in &batch {

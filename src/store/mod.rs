@@ -270,6 +270,10 @@ struct Inner {
     search_fields: Vec<String>,
     /// The pending rows of the search index in memory (see [`pending`]).
     pending: Mutex<pending::Mirror>,
+    /// Bumped, under the writer lock and after the commit, by every write that changes posting
+    /// chunks or changes or removes a pending row: a merge planned without the lock applies
+    /// its plan only if this did not move meanwhile (see [`Store::merge_pending`]).
+    index_epoch: std::sync::atomic::AtomicU64,
     /// The newest transaction failed in storage (e.g. the disk is full); cleared by a success.
     write_failing: AtomicBool,
     /// Room-less history of unregistered tokens is configured to expire
@@ -341,6 +345,7 @@ impl Store {
                 hasher,
                 search_fields,
                 pending: Mutex::new(pending::Mirror::default()),
+                index_epoch: std::sync::atomic::AtomicU64::new(0),
                 write_failing: AtomicBool::new(false),
                 roomless_expiry: AtomicBool::new(true),
                 data_dir: dir.clone(),
@@ -407,8 +412,22 @@ impl Store {
     }
 
     /// Waits until every write acknowledged so far is on disk (a no-op in `periodic` mode).
-    pub async fn durable(&self) -> Result<()> {
-        self.inner.commit.wait_durable().await
+    /// What is covered is decided at the call; the future waits for the flush.
+    pub fn durable(&self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        self.inner.commit.wait_durable()
+    }
+
+    /// Announces a write about to run (see [`commit`]: the next flush waits for it, briefly).
+    /// Must be followed by [`Store::durable_announced`] whatever the write's outcome.
+    pub fn announce_write(&self) {
+        self.inner.commit.announce();
+    }
+
+    /// [`Store::durable`] for a write announced with [`Store::announce_write`].
+    pub fn durable_announced(
+        &self,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        self.inner.commit.wait_announced()
     }
 
     /// Tells `observer` about every group-commit flush (writes covered, time, success): the

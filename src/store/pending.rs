@@ -39,6 +39,28 @@ use super::postings::{self, Edits};
 use super::{lock_anyway, Result, Store, StoreError, Tx, TxResult};
 use crate::model::Visitor;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A merge planned without the writer lock (see [`Store::merge_pending`]).
+struct MergePlan {
+    /// The index epoch before the plan read anything.
+    epoch: u64,
+    /// The generation it read.
+    engine: Arc<super::Engine>,
+    rows: Vec<(u64, Grams)>,
+    writes: postings::Writes,
+}
+
+/// Held by a write that changes the search index until it committed; see
+/// [`Store::index_change`].
+pub(super) struct IndexChange<'a>(&'a Store);
+
+impl Drop for IndexChange<'_> {
+    fn drop(&mut self) {
+        self.0.inner.index_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// Pending rows merged per transaction by default: bounds how long a merge holds the writer
 /// lock.
@@ -229,6 +251,10 @@ impl Store {
         writes: &IndexWrites,
         commit: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
+        // A new pending row is all a registration writes: a merge planned meanwhile still
+        // holds. Anything else may change what a merge read.
+        let _changes_index =
+            (!writes.chunks.is_empty() || !writes.remove.is_empty()).then(|| self.index_change());
         if !writes.put.is_empty() {
             let mut m = self.mirror();
             for (seq, grams) in &writes.put {
@@ -320,15 +346,21 @@ impl Store {
         self.mirror().len()
     }
 
-    /// Moves up to `max_rows` pending rows (the oldest) into the posting chunks in one
-    /// transaction that also deletes them; returns how many moved. Holds the writer lock for
-    /// one batch: call again (e.g. until it returns 0) to merge more.
-    pub fn merge_pending(&self, max_rows: usize) -> Result<usize> {
-        let _writer = self.lock();
+    /// The guard a write that changes the search index holds until it has committed (under the
+    /// writer lock): dropping it bumps the index epoch, so that a merge planned meanwhile
+    /// without the lock plans again ([`Store::merge_pending`]).
+    pub(super) fn index_change(&self) -> IndexChange<'_> {
+        IndexChange(self)
+    }
+
+    fn index_epoch(&self) -> u64 {
+        self.inner.index_epoch.load(Ordering::SeqCst)
+    }
+
+    /// What a merge of up to `max_rows` of the oldest pending rows writes: the rows, and the
+    /// chunk writes that add their seqs to their lists.
+    fn plan_merge(&self, max_rows: usize) -> Result<(Vec<(u64, Grams)>, postings::Writes)> {
         let rows = self.pending_rows(max_rows)?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
         let mut edits = Edits::new();
         for (seq, grams) in &rows {
             for g in grams {
@@ -336,6 +368,54 @@ impl Store {
             }
         }
         let writes = self.plan_postings(&edits)?;
+        Ok((rows, writes))
+    }
+
+    /// Moves up to `max_rows` pending rows (the oldest) into the posting chunks in one
+    /// transaction that also deletes them; returns how many moved. Call again (e.g. until it
+    /// returns 0) to merge more.
+    ///
+    /// The merge is planned (the chunks read and rewritten in memory: most of its time)
+    /// without the writer lock, while writers carry on. Under the lock it is applied only if
+    /// no write changed the index since the plan began (the [`Store::index_change`] epoch, and
+    /// the same generation: a compaction swaps it); registrations, which only add pending
+    /// rows, do not count. Otherwise it is planned again under the lock. Writers therefore
+    /// wait only for the transaction itself.
+    pub fn merge_pending(&self, max_rows: usize) -> Result<usize> {
+        let plan = self.plan_merge_unlocked(max_rows)?;
+        self.apply_merge(plan, max_rows)
+    }
+
+    /// A merge planned without the writer lock, with what tells whether it still holds.
+    fn plan_merge_unlocked(&self, max_rows: usize) -> Result<MergePlan> {
+        // The epoch and the generation are read before the plan reads anything.
+        let epoch = self.index_epoch();
+        let engine = Arc::clone(&*self.engine());
+        let (rows, writes) = self.plan_merge(max_rows)?;
+        Ok(MergePlan {
+            epoch,
+            engine,
+            rows,
+            writes,
+        })
+    }
+
+    /// Applies `plan` under the writer lock, or a plan made again under it when the index
+    /// changed since `plan` began.
+    fn apply_merge(&self, plan: MergePlan, max_rows: usize) -> Result<usize> {
+        let _writer = self.lock();
+        let unchanged =
+            self.index_epoch() == plan.epoch && Arc::ptr_eq(&plan.engine, &*self.engine());
+        drop(plan.engine);
+        let (rows, writes) = if unchanged {
+            (plan.rows, plan.writes)
+        } else {
+            self.plan_merge(max_rows)?
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let _changes_index = self.index_change();
         self.transact(|tx| {
             postings::apply(tx, &writes)?;
             for (seq, _) in &rows {
@@ -456,6 +536,66 @@ mod tests {
         .iter()
         .map(|t| search(s, t))
         .collect()
+    }
+
+    #[test]
+    fn a_merge_planned_before_a_change_of_the_index_is_planned_again() {
+        // Each case: a change committed between a merge's plan (without the lock) and its
+        // application. Applying the stale plan would put seqs or grams on the lists that the
+        // records no longer call for (check reports it, and search would find them).
+        type Change = fn(&Store);
+        let cases: [(&str, Change); 4] = [
+            ("a pending visitor renamed", |s| {
+                s.register_visitor(&reg("tok-p1", "Zulu"), 3).unwrap();
+            }),
+            ("a pending visitor erased", |s| {
+                s.delete_visitor("tok-p1", true).unwrap();
+            }),
+            ("a merged visitor erased", |s| {
+                s.delete_visitor("tok-m1", true).unwrap();
+            }),
+            ("another merge", |s| {
+                s.merge_pending(1).unwrap();
+            }),
+        ];
+        for (what, change) in cases {
+            let (_dir, s) = temp_store(&[]);
+            s.register_visitor(&reg("tok-m1", "Alpha"), 1).unwrap();
+            s.merge_all_pending().unwrap();
+            s.register_visitor(&reg("tok-p1", "Alpha"), 2).unwrap();
+            s.register_visitor(&reg("tok-p2", "Bravo"), 2).unwrap();
+            let plan = s.plan_merge_unlocked(MERGE_BATCH).unwrap();
+            let epoch = plan.epoch;
+            change(&s);
+            assert_ne!(s.index_epoch(), epoch, "{what}: the epoch moved");
+            s.apply_merge(plan, MERGE_BATCH).unwrap();
+            assert_eq!(s.pending_count(), 0, "{what}");
+            assert_eq!(s.check().unwrap().problems, Vec::<String>::new(), "{what}");
+            let expected: Vec<Vec<String>> = answers(&s);
+            s.merge_all_pending().unwrap();
+            assert_eq!(answers(&s), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_registration_between_plan_and_merge_keeps_the_plan_and_stays_pending() {
+        let (_dir, s) = temp_store(&[]);
+        s.register_visitor(&reg("tok-p1", "Alpha"), 1).unwrap();
+        let plan = s.plan_merge_unlocked(MERGE_BATCH).unwrap();
+        s.register_visitor(&reg("tok-p2", "Alpha"), 2).unwrap();
+        assert_eq!(
+            s.index_epoch(),
+            plan.epoch,
+            "a new pending row does not move it"
+        );
+        assert_eq!(
+            s.apply_merge(plan, MERGE_BATCH).unwrap(),
+            1,
+            "the planned row only"
+        );
+        assert_eq!(s.pending_count(), 1);
+        clean(&s);
+        assert_eq!(search(&s, "alpha"), ["tok-p1", "tok-p2"]);
     }
 
     #[test]

@@ -27,6 +27,13 @@ pub struct Writes {
     pub counts: BTreeMap<Vec<u8>, u64>,
 }
 
+impl Writes {
+    /// Whether nothing is to be written.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.counts.is_empty()
+    }
+}
+
 /// Seqs to add to and remove from one posting list.
 #[derive(Default, Debug)]
 pub struct Edit {
@@ -62,6 +69,7 @@ pub(super) fn apply(tx: &Tx, writes: &Writes) -> TxResult<()> {
 /// Applies planned writes outside a transaction (index rebuilds, which hold the writer lock
 /// and flush before they record that the index is built).
 pub(super) fn apply_batch(store: &Store, writes: Writes) -> Result<()> {
+    let _changes_index = store.index_change();
     let t = store.trees();
     let mut chunks = sled::Batch::default();
     for (k, v) in writes.chunks {

@@ -107,8 +107,13 @@ impl Backend for Store {
         Store::healthy(self)
     }
     fn durable(&self) -> BoxFuture<'static, Result<()>> {
-        let store = self.clone();
-        Box::pin(async move { store.durable().await })
+        Box::pin(Store::durable(self))
+    }
+    fn announce_write(&self) {
+        Store::announce_write(self)
+    }
+    fn durable_announced(&self) -> BoxFuture<'static, Result<()>> {
+        Box::pin(Store::durable_announced(self))
     }
     fn counts(&self) -> Counts {
         Store::counts(self)

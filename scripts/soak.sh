@@ -4,6 +4,12 @@
 # 600) at about half of that, with requests, errors, latency and the server's RSS sampled every
 # 10 s (examples/loadgen.rs). Everything stays on 127.0.0.1 and stops by itself.
 # Usage: scripts/soak.sh [SOAK_S] [PRELOAD_VISITORS]
+#
+# GROW=1 scripts/soak.sh 600 50000: the growth soak of issue #11 instead. Flat out for SOAK_S
+# seconds with a registration-heavy mix (MIX, default get=35,register=45,visit=15,search=5), so
+# that the store grows (from 50,000 to several hundred thousand visitors on a 2-core machine);
+# one line a minute; the verdict is the last minute's req/s ÷ the first minute's (target >= 0.90)
+# and no request errors. The visitors at the end come from the server's store_visitors gauge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 soak_s="${1:-600}"
@@ -27,6 +33,29 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$addr" ] || { cat "$work/err.log"; exit 1; }
+
+if [ "${GROW:-0}" = 1 ]; then
+  mix="${MIX:-get=35,register=45,visit=15,search=5}"
+  echo "== grow: ${soak_s}s flat out, 8 connections, mix $mix, from $preload visitors"
+  "$loadgen" --addr "$addr" --seconds "$soak_s" --every 60 --connections 8 --mix "$mix" \
+    --password "$VISITORD_ADMIN_PASSWORD" --pid "$pid" | tee "$work/grow.txt"
+  # The store gauges are sampled every minute; the one after the run counts every registration.
+  sleep 61
+  visitors=$(curl -s "http://$addr/metrics" | awk '$1 == "visitord_store_visitors" {print $2}')
+  echo "== visitors at the end: ${visitors:-unknown} (from $preload)"
+  verdict=0
+  awk 'NF==7 && $1 ~ /^[0-9]+$/ {r[n]=$3; e+=$4; n++}
+       END {if (n < 2) {print "no samples"; exit 1}
+            ratio=r[n-1]/r[0]
+            printf "first minute %.0f req/s, last minute %.0f req/s: last/first %.2f (target >= 0.90); errors %d\n", r[0], r[n-1], ratio, e
+            if (e > 0) {print "FAIL: request errors"; exit 1}
+            if (ratio < 0.90) {print "MISSED: capacity fell as the store grew"; exit 1}}' "$work/grow.txt" || verdict=1
+  kill -TERM "$pid"; wait "$pid" || verdict=1
+  logged=$(grep -c ERROR "$work/err.log" || true)
+  echo "== server errors logged: $logged"
+  if [ "$logged" != 0 ]; then echo "FAIL: the server logged errors"; verdict=1; fi
+  exit "$verdict"
+fi
 
 echo "== capacity: ${capacity_s}s flat out, 8 connections"
 "$loadgen" --addr "$addr" --seconds "$capacity_s" --every 10 --connections 8 \

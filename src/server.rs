@@ -255,30 +255,43 @@ impl StoreSampler {
 }
 
 /// The background thread that merges the search index's pending rows into its posting chunks
-/// every [`Merger::INTERVAL`] (see `store::pending`), a bounded batch per transaction, so that
-/// the pending list stays short and registrations stay on their fast path. Stops when dropped.
+/// (see `store::pending`), a bounded batch per transaction, so that the pending list stays short
+/// and registrations stay on their fast path. Stops when dropped.
+///
+/// It looks every [`Merger::INTERVAL`]: while a full batch is pending it merges (up to
+/// [`Merger::BATCHES`] batches a look, so that a stop waits for little), and every
+/// [`Merger::SWEEP_EVERY`] looks it also merges a last partial batch. So under sustained
+/// registrations it keeps up in full batches (a merge is planned without the writer lock, so
+/// writers go on meanwhile), and an idle store's pending rows are merged within about a second.
+/// Writers merge inline only when it falls far behind (`store::MERGE_INLINE_AT`).
 pub struct Merger {
     _job: Periodic,
 }
 
 impl Merger {
-    /// How often the pending rows are merged.
-    pub const INTERVAL: Duration = Duration::from_secs(1);
-    /// At most this many batches per run (a run under sustained registrations ends anyway).
-    const BATCHES: usize = 16;
+    /// How often the merger looks at the pending list.
+    pub const INTERVAL: Duration = Duration::from_millis(100);
+    /// At most this many batches per look.
+    const BATCHES: usize = 4;
+    /// Every this many looks, a partial batch is merged too.
+    const SWEEP_EVERY: u32 = 10;
 
     /// Starts merging `store`'s pending rows.
     pub fn spawn(store: Store) -> Merger {
+        let batch = crate::store::MERGE_BATCH;
+        let mut looks = 0u32;
         Merger {
             _job: Periodic::spawn("merger", Self::INTERVAL, First::AfterInterval, move || {
+                looks = looks.wrapping_add(1);
+                let sweep = looks.is_multiple_of(Self::SWEEP_EVERY);
                 for _ in 0..Self::BATCHES {
-                    match store.merge_pending(crate::store::MERGE_BATCH) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) => {
-                            log::error!("merging the search index's pending rows failed: {e}");
-                            break;
-                        }
+                    let pending = store.pending_count();
+                    if pending == 0 || (pending < batch && !sweep) {
+                        break;
+                    }
+                    if let Err(e) = store.merge_pending(batch) {
+                        log::error!("merging the search index's pending rows failed: {e}");
+                        break;
                     }
                 }
             }),

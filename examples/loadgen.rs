@@ -5,6 +5,11 @@
 //! cargo run --release --example loadgen -- --addr 127.0.0.1:3000 --seconds 60 [--rate 500]
 //!   [--connections 8] [--password ADMIN_PASSWORD] [--pid SERVER_PID] [--every 10]
 //!   [--mix get=50,register=15,visit=25,search=10]
+//!
+//! Operations: `get` a visitor by token, `register` a new visitor, `visit` a room-less page
+//! view, `search` the first four letters of a common first name (a term whose matches grow with
+//! the store: every registration uses one of the same names), `find` a selective search (the
+//! email of one of this connection's visitors: one match, as an agent looking someone up).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,6 +62,7 @@ enum Op {
     Register,
     Visit,
     Search,
+    Find,
 }
 
 /// `get=50,register=15,…`.
@@ -69,6 +75,7 @@ fn parse_mix(text: &str) -> Result<Mix, String> {
                 "register" => Op::Register,
                 "visit" => Op::Visit,
                 "search" => Op::Search,
+                "find" => Op::Find,
                 other => return Err(format!("unknown op {other}")),
             };
             Ok((op, weight.parse().map_err(|e| format!("{e}"))?))
@@ -205,7 +212,7 @@ fn worker(
             }
             pick -= w;
         }
-        if tokens.is_empty() || (op == Op::Search && auth.is_none()) {
+        if tokens.is_empty() || (matches!(op, Op::Search | Op::Find) && auth.is_none()) {
             op = Op::Register;
         }
         let token = tokens.get(rng.usize(..tokens.len().max(1))).cloned();
@@ -266,6 +273,16 @@ fn worker(
                     "",
                 )
             }
+            Op::Find => conn.request(
+                "GET",
+                // The token is the email's local part: `lg-…` only has letters, digits, '-'.
+                &format!(
+                    "/api/v1/livechat/visitors.search?term={}%40example.com&count=10",
+                    token.unwrap_or_default()
+                ),
+                auth.as_deref().unwrap_or(&[]),
+                "",
+            ),
         };
         let micros = started.elapsed().as_micros() as u64;
         let failed = !matches!(result, Ok((200, _)));

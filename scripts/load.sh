@@ -54,7 +54,8 @@
 #   startup ms      from launching visitord on the big store (files in the OS cache: it is
 #                   started and stopped once before) to its first 200 on GET /health.
 #   peak RSS        VmHWM of the big-store server at the end of all rounds.
-#   disk            du -sb of the big store after the server has opened and closed it once.
+#   disk            du -sb of the big store (this run's copy of it, before any load) after the
+#                   server has opened and closed it once.
 #   MB = 10^6 bytes. Targets (issue #11 for the peer ratios): get/ceiling >= 0.75,
 #   sync/periodic >= 0.50, search/get >= 0.50, post-sync/pg-insert >= 1.0, pv/get >= 0.30,
 #   pv/pg-nav >= 1.0, two-letter visitord/peer <= 1.0, import/peer load <= 1.0, disk/peer <= 1.0,
@@ -128,6 +129,12 @@ if [ ! -d "$store" ]; then
 fi
 import_s=$(cat "$import_file" 2>/dev/null || echo "n/a")
 
+# Every run works on a copy: page visits write into the store they measure, and the imported
+# store must stay as imported for the next run (its size on disk is one of the figures).
+echo "== a copy of $store for this run"
+cp -a "$store" "$work/store"
+run_store="$work/store"
+
 # A reproducible random sample of the visitors: tokens for run b, candidate terms for run c.
 echo "== sample $tokens_n tokens and $terms_n candidate search terms from $jsonl"
 python3 scripts/load_data.py sample "$jsonl" "$tokens_n" "$terms_n" "$work/tokens.txt" "$work/candidates.txt"
@@ -147,22 +154,22 @@ if [ -n "$base_bin" ]; then
 fi
 # The first start of a store creates "admin" with VISITORD_ADMIN_PASSWORD; a store from an
 # earlier run has it already, with that run's password: set this run's.
-if "$bin" --config "$config" user list --data-dir "$store" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
-  "$bin" --config "$config" user passwd admin --password-stdin --data-dir "$store" <<<"$password" >/dev/null
+if "$bin" --config "$config" user list --data-dir "$run_store" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
+  "$bin" --config "$config" user passwd admin --password-stdin --data-dir "$run_store" <<<"$password" >/dev/null
 fi
 
-echo "== visitord on $store: first start (fills the OS cache), then a measured start"
+echo "== visitord on $run_store: first start (fills the OS cache), then a measured start"
 t0=$(now_ms)
-start_server big "$store"
+start_server big "$run_store"
 wait_healthy "$addr"
 first_start_ms=$(($(now_ms) - t0))
 stop_server "$pid"
-disk_bytes=$(du -sb "$store" | cut -f1)
+disk_bytes=$(du -sb "$run_store" | cut -f1)
 disk_mb=$(mb "$disk_bytes")
 echo "store on disk: $disk_mb MB ($disk_bytes bytes); first start: $first_start_ms ms"
 
 t0=$(now_ms)
-start_server big "$store" VISITORD_STORAGE_DURABILITY=sync
+start_server big "$run_store" VISITORD_STORAGE_DURABILITY=sync
 wait_healthy "$addr"
 startup_ms=$(($(now_ms) - t0))
 big_pid=$pid big_addr=$addr

@@ -123,13 +123,6 @@ pub trait Backend: Send + Sync + 'static {
     fn point_reads_are_cheap(&self) -> bool {
         true
     }
-    /// Whether every write takes one process-wide writer lock (an in-process store): the writes
-    /// then run one after another on a thread of their own ([`crate::http::write_thread`])
-    /// instead of queueing on that lock from the blocking pool. False for a database whose
-    /// connections write side by side.
-    fn one_writer(&self) -> bool {
-        true
-    }
 
     // --- failed logins across processes ---
 

@@ -737,9 +737,6 @@ impl Backend for PgStore {
     fn point_reads_are_cheap(&self) -> bool {
         false
     }
-    fn one_writer(&self) -> bool {
-        false
-    }
     fn shares_login_failures(&self) -> bool {
         true
     }

@@ -257,7 +257,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// A JSON response: `Content-Type: application/json` exactly (no charset).
-pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{\"success\":false}".to_vec());
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "application/json"))

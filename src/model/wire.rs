@@ -4,6 +4,7 @@
 
 use super::{Message, PageVisit, Room, Visitor};
 use crate::time::iso;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 /// Whether a view may carry the visitor's token.
@@ -21,48 +22,102 @@ fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
     }
 }
 
-/// The visitor document (§3.1).
-pub fn visitor(v: &Visitor, token: Token) -> Value {
-    let mut m = Map::new();
-    m.insert("_id".into(), json!(v.id));
-    if token == Token::Show {
-        m.insert("token".into(), json!(v.token));
-    }
-    m.insert("username".into(), json!(v.username));
-    m.insert("ts".into(), json!(iso(v.ts)));
-    m.insert("_updatedAt".into(), json!(iso(v.updated_at)));
-    m.insert("status".into(), json!(v.status));
-    put_opt(&mut m, "name", &v.name);
-    if let Some(email) = &v.email {
-        m.insert("visitorEmails".into(), json!([{ "address": email }]));
-    }
-    if let Some(phone) = &v.phone {
-        m.insert("phone".into(), json!([{ "phoneNumber": phone }]));
-    }
-    put_opt(&mut m, "department", &v.department);
-    if !v.livechat_data.is_empty() {
-        m.insert("livechatData".into(), livechat_data(v));
-    }
-    if let Some(last) = &v.last_chat {
-        m.insert(
-            "lastChat".into(),
-            json!({ "_id": last.rid, "ts": iso(last.ts) }),
-        );
-    }
-    put_opt(&mut m, "userAgent", &v.user_agent);
-    put_opt(&mut m, "ip", &v.ip);
-    put_opt(&mut m, "host", &v.host);
-    Value::Object(m)
+/// The visitor document (§3.1), serialized straight from the record (no intermediate map):
+/// Rocket.Chat's field order, absent fields left out.
+#[derive(Serialize)]
+pub struct VisitorDoc<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    username: &'a str,
+    ts: String,
+    #[serde(rename = "_updatedAt")]
+    updated_at: String,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(rename = "visitorEmails", skip_serializing_if = "Option::is_none")]
+    emails: Option<[EmailDoc<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<[PhoneDoc<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<&'a str>,
+    #[serde(rename = "livechatData", skip_serializing_if = "Option::is_none")]
+    livechat_data: Option<Pairs<'a>>,
+    #[serde(rename = "lastChat", skip_serializing_if = "Option::is_none")]
+    last_chat: Option<LastChatDoc<'a>>,
+    #[serde(rename = "userAgent", skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
 }
 
-/// `livechatData` as an object of strings, in insertion order.
-pub fn livechat_data(v: &Visitor) -> Value {
-    let map: Map<String, Value> = v
-        .livechat_data
-        .iter()
-        .map(|(k, val)| (k.clone(), Value::String(val.clone())))
-        .collect();
-    Value::Object(map)
+/// `{"address": …}` of `visitorEmails`.
+#[derive(Serialize)]
+struct EmailDoc<'a> {
+    address: &'a str,
+}
+
+/// `{"phoneNumber": …}` of `phone`.
+#[derive(Serialize)]
+struct PhoneDoc<'a> {
+    #[serde(rename = "phoneNumber")]
+    phone_number: &'a str,
+}
+
+/// `lastChat`: the room and when it was opened.
+#[derive(Serialize)]
+struct LastChatDoc<'a> {
+    #[serde(rename = "_id")]
+    rid: &'a str,
+    ts: String,
+}
+
+/// Custom fields as an object of strings, in insertion order (keys are unique in a record).
+struct Pairs<'a>(&'a [(String, String)]);
+
+impl Serialize for Pairs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'a> VisitorDoc<'a> {
+    /// The document of `v`; with `Token::Hide` without its token.
+    pub fn of(v: &'a Visitor, token: Token) -> VisitorDoc<'a> {
+        VisitorDoc {
+            id: &v.id,
+            token: (token == Token::Show).then_some(v.token.as_str()),
+            username: &v.username,
+            ts: iso(v.ts),
+            updated_at: iso(v.updated_at),
+            status: &v.status,
+            name: v.name.as_deref(),
+            emails: v.email.as_deref().map(|address| [EmailDoc { address }]),
+            phone: v
+                .phone
+                .as_deref()
+                .map(|phone_number| [PhoneDoc { phone_number }]),
+            department: v.department.as_deref(),
+            livechat_data: (!v.livechat_data.is_empty()).then_some(Pairs(&v.livechat_data)),
+            last_chat: v.last_chat.as_ref().map(|last| LastChatDoc {
+                rid: &last.rid,
+                ts: iso(last.ts),
+            }),
+            user_agent: v.user_agent.as_deref(),
+            ip: v.ip.as_deref(),
+            host: v.host.as_deref(),
+        }
+    }
+}
+
+/// The visitor document (§3.1) as a JSON value, for answers that embed it in more.
+pub fn visitor(v: &Visitor, token: Token) -> Value {
+    // Strings and maps with string keys: serializing them to a value cannot fail.
+    serde_json::to_value(VisitorDoc::of(v, token)).unwrap_or_default()
 }
 
 /// The livechat room document (§3.2).

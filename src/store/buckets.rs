@@ -73,8 +73,8 @@ impl Hasher {
         Sha256::digest(nanoid::nanoid!(43).as_bytes())[..16].to_vec()
     }
 
-    /// The bucket and tag of `value` in `index`.
-    pub fn slot(&self, index: Index, value: &str) -> Slot {
+    /// The keyed 64-bit hash of `value` in `index` (the first 8 bytes of the SHA-256).
+    pub fn hash(&self, index: Index, value: &str) -> u64 {
         let mut h = Sha256::new();
         h.update(&self.key);
         h.update([index.namespace()]);
@@ -82,7 +82,18 @@ impl Hasher {
         let digest = h.finalize();
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
-        let n = u64::from_be_bytes(first);
+        u64::from_be_bytes(first)
+    }
+
+    /// The bucket and tag of `value` in `index`.
+    pub fn slot(&self, index: Index, value: &str) -> Slot {
+        Slot::of(index, self.hash(index, value))
+    }
+}
+
+impl Slot {
+    /// The bucket and tag of the value whose [`Hasher::hash`] in `index` is `n`.
+    pub fn of(index: Index, n: u64) -> Slot {
         let bucket = (n % BUCKETS) as u16;
         let [hi, lo] = bucket.to_be_bytes();
         Slot {
@@ -168,7 +179,11 @@ impl Store {
     /// The seqs whose entry under `index` has the slot of `value` (candidates: confirm each
     /// against its record).
     pub(super) fn seqs_for(&self, index: Index, value: &str) -> Result<Vec<u64>> {
-        let slot = self.inner.hasher.slot(index, value);
+        self.seqs_in(&self.inner.hasher.slot(index, value))
+    }
+
+    /// The seqs of the entries with this slot (candidates, as for [`Store::seqs_for`]).
+    pub(super) fn seqs_in(&self, slot: &Slot) -> Result<Vec<u64>> {
         let Some(bytes) = self.trees().visitorkey_seqs.get(slot.bucket)? else {
             return Ok(Vec::new());
         };

@@ -33,6 +33,7 @@ mod rooms;
 mod seam;
 mod search;
 mod stats;
+mod token_hints;
 mod trees;
 mod users;
 mod visitor_rows;
@@ -270,6 +271,8 @@ struct Inner {
     search_fields: Vec<String>,
     /// The pending rows of the search index in memory (see [`pending`]).
     pending: Mutex<pending::Mirror>,
+    /// Where lookups by token look first (see [`token_hints`]).
+    token_hints: token_hints::TokenHints,
     /// Bumped, under the writer lock and after the commit, by every write that changes posting
     /// chunks or changes or removes a pending row: a merge planned without the lock applies
     /// its plan only if this did not move meanwhile (see [`Store::merge_pending`]).
@@ -345,6 +348,7 @@ impl Store {
                 hasher,
                 search_fields,
                 pending: Mutex::new(pending::Mirror::default()),
+                token_hints: token_hints::TokenHints::default(),
                 index_epoch: std::sync::atomic::AtomicU64::new(0),
                 write_failing: AtomicBool::new(false),
                 roomless_expiry: AtomicBool::new(true),

@@ -1,6 +1,6 @@
 //! Visitors: registration (create or update, Rocket.Chat's match order), lookups, GDPR erasure.
 
-use super::buckets::Index;
+use super::buckets::{Index, Slot};
 use super::keys;
 use super::room_rows::{erase_message, erase_room};
 use super::visitor_rows::{erase_visitor, write_visitor};
@@ -62,10 +62,26 @@ impl Store {
         Ok(())
     }
 
-    /// The visitor with this token.
+    /// The visitor with this token: the record a [hint](super::token_hints) points at when it
+    /// carries the token, else the one the token's bucket finds (which leaves a hint).
     pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
-        let found = self.visitors_by(Index::Token, token, |v| v.token == token)?;
-        Ok(found.into_iter().next())
+        let hash = self.inner.hasher.hash(Index::Token, token);
+        if let Some(seq) = self.inner.token_hints.get(hash) {
+            if let Some(v) = self.visitor_by_seq(seq)? {
+                if v.token == token {
+                    return Ok(Some(v));
+                }
+            }
+        }
+        for seq in self.seqs_in(&Slot::of(Index::Token, hash))? {
+            if let Some(v) = self.visitor_by_seq(seq)? {
+                if v.token == token {
+                    self.inner.token_hints.put(hash, seq);
+                    return Ok(Some(v));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The visitor with this `_id`.
@@ -262,6 +278,38 @@ mod tests {
         assert!(s.visitor_by_email("a@b.c").unwrap().is_none());
         assert_eq!(s.visitor_by_email("x@y.z").unwrap().unwrap().id, v.id);
         assert_eq!(s.visitor_by_phone("+1 555").unwrap().unwrap().id, v.id);
+        assert!(s.check().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_token_hint_is_used_only_while_its_record_carries_the_token() {
+        let (_d, s) = store();
+        let mut r = reg("t1");
+        r.email = Some("a@b.c".into());
+        r.merge = crate::domain::MergePolicy {
+            email: true,
+            phone: false,
+        };
+        let a = s.register_visitor(&r, 1).unwrap();
+        // The lookup leaves a hint: t1 → a's record.
+        assert_eq!(s.visitor_by_token("t1").unwrap().unwrap().id, a.id);
+        let hash = s.inner.hasher.hash(Index::Token, "t1");
+        assert_eq!(s.inner.token_hints.get(hash), Some(a.seq));
+        // a takes the token t2 (matched by email): its record no longer carries t1.
+        r.token = "t2".into();
+        assert_eq!(s.register_visitor(&r, 2).unwrap().id, a.id);
+        assert!(s.visitor_by_token("t1").unwrap().is_none());
+        assert_eq!(s.visitor_by_token("t2").unwrap().unwrap().id, a.id);
+        // t1 again, for a new visitor b: found through its bucket although the hint was a's.
+        let b = s.register_visitor(&reg("t1"), 3).unwrap();
+        assert_ne!(b.seq, a.seq);
+        s.inner.token_hints.put(hash, a.seq);
+        assert_eq!(s.visitor_by_token("t1").unwrap().unwrap().id, b.id);
+        assert_eq!(s.inner.token_hints.get(hash), Some(b.seq));
+        // Erased: the hint is left behind and finds nothing.
+        s.delete_visitor("t1", true).unwrap();
+        assert_eq!(s.inner.token_hints.get(hash), Some(b.seq));
+        assert!(s.visitor_by_token("t1").unwrap().is_none());
         assert!(s.check().unwrap().problems.is_empty());
     }
 

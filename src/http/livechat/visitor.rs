@@ -3,14 +3,14 @@
 use crate::config::{Config, CustomFieldsMode};
 use crate::domain::{CustomFieldWrite, HttpInfo, MergePolicy, Registration};
 use crate::http::body::JsonBody;
-use crate::http::error::{fields, success, ApiError};
+use crate::http::error::{fields, json_response, success, ApiError};
 use crate::http::extract::{limit, PerIp};
 use crate::http::param_errors::{expected, maybe_string, missing, string, unknown};
 use crate::http::{lookup, visitor_ip, write, AppState};
 use crate::model::wire::{self, Token};
 use crate::model::{limits, Visitor};
 use crate::time::{iso, now_ms};
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -59,9 +59,19 @@ pub async fn get(
     Ok(shown(&visitor))
 }
 
-/// The answer of `register` and `get`: the visitor with its token.
+/// The answer of `register` and `get`: the visitor with its token, serialized straight from
+/// the record.
 fn shown(visitor: &Visitor) -> HttpResponse {
-    success(fields([("visitor", wire::visitor(visitor, Token::Show))]))
+    #[derive(serde::Serialize)]
+    struct Shown<'a> {
+        visitor: wire::VisitorDoc<'a>,
+        success: bool,
+    }
+    let body = Shown {
+        visitor: wire::VisitorDoc::of(visitor, Token::Show),
+        success: true,
+    };
+    json_response(StatusCode::OK, &body)
 }
 
 /// `DELETE /api/v1/livechat/visitor/{token}` — GDPR erasure of the visitor and all it left.

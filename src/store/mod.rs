@@ -20,6 +20,7 @@ mod bulk;
 mod commit;
 mod compact;
 mod consistency;
+mod hints;
 mod history;
 mod keys;
 mod layout;
@@ -33,7 +34,6 @@ mod rooms;
 mod seam;
 mod search;
 mod stats;
-mod token_hints;
 mod trees;
 mod users;
 mod visitor_rows;
@@ -271,8 +271,10 @@ struct Inner {
     search_fields: Vec<String>,
     /// The pending rows of the search index in memory (see [`pending`]).
     pending: Mutex<pending::Mirror>,
-    /// Where lookups by token look first (see [`token_hints`]).
-    token_hints: token_hints::TokenHints,
+    /// Where lookups by token look first (see [`hints`]).
+    token_hints: hints::Hints,
+    /// Chunk counts of posting lists, for planning searches (see [`hints`]).
+    gram_count_hints: hints::Hints,
     /// Bumped, under the writer lock and after the commit, by every write that changes posting
     /// chunks or changes or removes a pending row: a merge planned without the lock applies
     /// its plan only if this did not move meanwhile (see [`Store::merge_pending`]).
@@ -348,7 +350,8 @@ impl Store {
                 hasher,
                 search_fields,
                 pending: Mutex::new(pending::Mirror::default()),
-                token_hints: token_hints::TokenHints::default(),
+                token_hints: hints::Hints::new(hints::TOKEN_SLOTS),
+                gram_count_hints: hints::Hints::new(hints::GRAM_SLOTS),
                 index_epoch: std::sync::atomic::AtomicU64::new(0),
                 write_failing: AtomicBool::new(false),
                 roomless_expiry: AtomicBool::new(true),

@@ -353,7 +353,7 @@ impl Store {
         IndexChange(self)
     }
 
-    fn index_epoch(&self) -> u64 {
+    pub(super) fn index_epoch(&self) -> u64 {
         self.inner.index_epoch.load(Ordering::SeqCst)
     }
 
@@ -536,6 +536,25 @@ mod tests {
         .iter()
         .map(|t| search(s, t))
         .collect()
+    }
+
+    #[test]
+    fn searches_planned_from_hinted_chunk_counts_see_every_merge() {
+        let (_d, s) = crate::store::temp_store(&[]);
+        s.register_visitor(&reg("tok-a", "Alpha"), 1).unwrap();
+        s.merge_pending(usize::MAX).unwrap();
+        // Counts read now (none for "zulu", one chunk each for "alpha") are hinted or not.
+        assert_eq!(search(&s, "zulu"), Vec::<String>::new());
+        assert_eq!(search(&s, "alpha"), ["tok-a"]);
+        s.register_visitor(&reg("tok-z", "Zulu Alpha"), 2).unwrap();
+        assert_eq!(search(&s, "zulu"), ["tok-z"]);
+        // Merged: found through the chunks only, whose counts changed under the hints.
+        s.merge_pending(usize::MAX).unwrap();
+        assert_eq!(s.pending_count(), 0);
+        assert_eq!(search(&s, "zulu"), ["tok-z"]);
+        assert_eq!(search(&s, "alpha"), ["tok-a", "tok-z"]);
+        assert_eq!(search(&s, "zulu alpha"), ["tok-z"]);
+        clean(&s);
     }
 
     #[test]

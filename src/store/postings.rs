@@ -11,6 +11,7 @@
 //! Writers plan their chunk changes under the store's writer lock (transactions cannot scan) and
 //! apply them inside the same transaction as the visitor record.
 
+use super::hints::GramCount;
 use super::keys;
 use super::{Result, Store, StoreError, Tx, TxResult};
 use std::collections::{BTreeMap, BTreeSet};
@@ -291,6 +292,23 @@ impl Store {
         super::read_u64_or_zero(&self.trees().gram_count, "gram_count", prefix)
     }
 
+    /// [`Store::chunk_count`] for planning a search only: from a [hint](super::hints) read at
+    /// the current index epoch when there is one (never 0), else read and hinted. Writers
+    /// need the exact count and use [`Store::chunk_count`].
+    fn chunk_count_for_search(&self, prefix: &[u8]) -> Result<u64> {
+        let hints = &self.inner.gram_count_hints;
+        let hash = hints.hash_of(prefix);
+        let epoch = self.index_epoch();
+        if let Some(count) = hints.get(hash).and_then(|v| GramCount::unpack(v, epoch)) {
+            return Ok(count);
+        }
+        let count = self.chunk_count(prefix)?;
+        if let Some(value) = GramCount::pack(count, epoch) {
+            hints.put(hash, value);
+        }
+        Ok(count)
+    }
+
     /// Every seq in the posting list under `prefix`, ascending.
     pub(super) fn posting_list(&self, prefix: &[u8]) -> Result<Vec<u64>> {
         let mut out = Vec::new();
@@ -314,7 +332,7 @@ impl Store {
     pub(super) fn common_candidates(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
         let mut lists = Vec::with_capacity(prefixes.len());
         for prefix in prefixes {
-            lists.push((self.chunk_count(prefix)?, prefix));
+            lists.push((self.chunk_count_for_search(prefix)?, prefix));
         }
         lists.sort();
         let Some(((shortest, first), rest)) = lists.split_first() else {

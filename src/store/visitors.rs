@@ -62,7 +62,7 @@ impl Store {
         Ok(())
     }
 
-    /// The visitor with this token: the record a [hint](super::token_hints) points at when it
+    /// The visitor with this token: the record a [hint](super::hints) points at when it
     /// carries the token, else the one the token's bucket finds (which leaves a hint).
     pub fn visitor_by_token(&self, token: &str) -> Result<Option<Visitor>> {
         let hash = self.inner.hasher.hash(Index::Token, token);

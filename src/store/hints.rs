@@ -88,7 +88,7 @@ impl GramCount {
     /// (0, or too big to pack).
     pub fn pack(count: u64, epoch: u64) -> Option<u64> {
         (count > 0 && count < 1 << Self::COUNT_BITS)
-            .then(|| (epoch & 0xFF_FFFF) << Self::COUNT_BITS | count)
+            .then_some((epoch & 0xFF_FFFF) << Self::COUNT_BITS | count)
     }
 
     /// The count of a hint value, when it was read at `epoch`.

@@ -153,9 +153,9 @@ pub(super) fn edit(tx: &Tx, slot: &Slot, seq: u64, add: bool) -> TxResult<()> {
         return Ok(());
     }
     if entries.is_empty() {
-        tree.remove(&slot.bucket[..])?;
+        tree.remove_blind(&slot.bucket[..])?;
     } else {
-        tree.insert(&slot.bucket[..], encode(&entries))?;
+        tree.insert_blind(&slot.bucket[..], encode(&entries))?;
     }
     Ok(())
 }

@@ -62,11 +62,11 @@ pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> 
     super::stats::visit_changed(tx, old, Some(new))?;
     if let Some(old) = old {
         for (which, key) in rows(old) {
-            tree(tx, which).remove(key)?;
+            tree(tx, which).remove_blind(key)?;
         }
     }
     for (which, key) in rows(new) {
-        tree(tx, which).insert(key, new.id.as_bytes())?;
+        tree(tx, which).insert_blind(key, new.id.as_bytes())?;
     }
     tx.put(tx.navid_pagevisit, new.id.as_bytes(), new)
 }
@@ -75,9 +75,9 @@ pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> 
 pub(super) fn erase_visit(tx: &Tx, p: &PageVisit) -> TxResult<()> {
     super::stats::visit_changed(tx, Some(p), None)?;
     for (which, key) in rows(p) {
-        tree(tx, which).remove(key)?;
+        tree(tx, which).remove_blind(key)?;
     }
-    tx.navid_pagevisit.remove(p.id.as_bytes())?;
+    tx.navid_pagevisit.remove_blind(p.id.as_bytes())?;
     Ok(())
 }
 

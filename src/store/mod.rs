@@ -83,7 +83,7 @@ impl<'a> Tx<'a> {
     fn put_visitor(&self, v: &crate::model::Visitor) -> TxResult<()> {
         let bytes = encode_compact(v).map_err(ConflictableTransactionError::Abort)?;
         self.visitorseq_visitor
-            .insert(&v.seq.to_be_bytes()[..], bytes)?;
+            .insert_blind(&v.seq.to_be_bytes()[..], bytes)?;
         Ok(())
     }
 
@@ -93,7 +93,7 @@ impl<'a> Tx<'a> {
         if self.meta.get(keys::meta::ERASE_PENDING)?.is_none() {
             let now = u64::try_from(now).unwrap_or(0);
             self.meta
-                .insert(keys::meta::ERASE_PENDING, &keys::u64_value(now))?;
+                .insert_blind(keys::meta::ERASE_PENDING, &keys::u64_value(now))?;
         }
         Ok(())
     }
@@ -101,7 +101,7 @@ impl<'a> Tx<'a> {
     /// Encodes and writes one record inside the transaction.
     fn put<T: Serialize>(&self, tree: &TransactionalTree, key: &[u8], value: &T) -> TxResult<()> {
         let bytes = encode(value).map_err(ConflictableTransactionError::Abort)?;
-        tree.insert(key, bytes)?;
+        tree.insert_blind(key, bytes)?;
         Ok(())
     }
 }

@@ -185,11 +185,11 @@ pub(super) struct IndexWrites {
 pub(super) fn apply(tx: &Tx, writes: &IndexWrites) -> TxResult<()> {
     postings::apply(tx, &writes.chunks)?;
     for (seq, _) in &writes.remove {
-        tx.gram_pending.remove(&seq.to_be_bytes()[..])?;
+        tx.gram_pending.remove_blind(&seq.to_be_bytes()[..])?;
     }
     for (seq, grams) in &writes.put {
         tx.gram_pending
-            .insert(&seq.to_be_bytes()[..], encode(grams))?;
+            .insert_blind(&seq.to_be_bytes()[..], encode(grams))?;
     }
     Ok(())
 }
@@ -419,7 +419,7 @@ impl Store {
         self.transact(|tx| {
             postings::apply(tx, &writes)?;
             for (seq, _) in &rows {
-                tx.gram_pending.remove(&seq.to_be_bytes()[..])?;
+                tx.gram_pending.remove_blind(&seq.to_be_bytes()[..])?;
             }
             Ok(())
         })?;

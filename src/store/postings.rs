@@ -52,16 +52,16 @@ pub type Edits = BTreeMap<Vec<u8>, Edit>;
 pub(super) fn apply(tx: &Tx, writes: &Writes) -> TxResult<()> {
     for (key, value) in &writes.chunks {
         match value {
-            Some(v) => tx.gram_postings.insert(key.as_slice(), v.as_slice())?,
-            None => tx.gram_postings.remove(key.as_slice())?,
+            Some(v) => tx.gram_postings.insert_blind(key.as_slice(), v.as_slice())?,
+            None => tx.gram_postings.remove_blind(key.as_slice())?,
         };
     }
     for (prefix, count) in &writes.counts {
         match count {
-            0 => tx.gram_count.remove(prefix.as_slice())?,
+            0 => tx.gram_count.remove_blind(prefix.as_slice())?,
             n => tx
                 .gram_count
-                .insert(prefix.as_slice(), &n.to_be_bytes()[..])?,
+                .insert_blind(prefix.as_slice(), &n.to_be_bytes()[..])?,
         };
     }
     Ok(())

@@ -15,7 +15,7 @@ pub(super) fn message_key(msg: &Message) -> Vec<u8> {
 pub(super) fn write_message(tx: &Tx, msg: &Message) -> TxResult<()> {
     tx.put(tx.msgid_message, msg.id.as_bytes(), msg)?;
     tx.roomid_msgtime_msgid
-        .insert(message_key(msg), msg.id.as_bytes())?;
+        .insert_blind(message_key(msg), msg.id.as_bytes())?;
     Ok(())
 }
 
@@ -28,10 +28,10 @@ pub(super) fn visitor_room_key(room: &Room) -> Vec<u8> {
 pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
     tx.put(tx.roomid_room, room.id.as_bytes(), room)?;
     tx.visitorid_roomtime
-        .insert(visitor_room_key(room), &[][..])?;
+        .insert_blind(visitor_room_key(room), &[][..])?;
     if room.open {
         tx.visitorid_openroomid
-            .insert(room.v.id.as_bytes(), room.id.as_bytes())?;
+            .insert_blind(room.v.id.as_bytes(), room.id.as_bytes())?;
         Ok(())
     } else {
         forget_open_room(tx, room)
@@ -42,21 +42,21 @@ pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
 fn forget_open_room(tx: &Tx, room: &Room) -> TxResult<()> {
     let visitor = room.v.id.as_bytes();
     if tx.visitorid_openroomid.get(visitor)?.as_deref() == Some(room.id.as_bytes()) {
-        tx.visitorid_openroomid.remove(visitor)?;
+        tx.visitorid_openroomid.remove_blind(visitor)?;
     }
     Ok(())
 }
 
 /// Removes a room record and its index rows.
 pub(super) fn erase_room(tx: &Tx, room: &Room) -> TxResult<()> {
-    tx.roomid_room.remove(room.id.as_bytes())?;
-    tx.visitorid_roomtime.remove(visitor_room_key(room))?;
+    tx.roomid_room.remove_blind(room.id.as_bytes())?;
+    tx.visitorid_roomtime.remove_blind(visitor_room_key(room))?;
     forget_open_room(tx, room)
 }
 
 /// Removes a message and its index row.
 pub(super) fn erase_message(tx: &Tx, msg: &Message) -> TxResult<()> {
-    tx.msgid_message.remove(msg.id.as_bytes())?;
-    tx.roomid_msgtime_msgid.remove(message_key(msg))?;
+    tx.msgid_message.remove_blind(msg.id.as_bytes())?;
+    tx.roomid_msgtime_msgid.remove_blind(message_key(msg))?;
     Ok(())
 }

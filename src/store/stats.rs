@@ -60,9 +60,9 @@ fn bump(
     };
     let next = current.saturating_add_signed(delta);
     if next == 0 {
-        tree.remove(key)?;
+        tree.remove_blind(key)?;
     } else {
-        tree.insert(key, &keys::u64_value(next)[..])?;
+        tree.insert_blind(key, &keys::u64_value(next)[..])?;
     }
     Ok(())
 }

@@ -70,10 +70,10 @@ impl VisitorRows {
             (Some(o), Some(n)) if o.created == n.created => {}
             _ => {
                 if let Some(o) = old {
-                    tx.visitortime_seq.remove(&o.created[..])?;
+                    tx.visitortime_seq.remove_blind(&o.created[..])?;
                 }
                 if let Some(n) = new {
-                    tx.visitortime_seq.insert(&n.created[..], &[][..])?;
+                    tx.visitortime_seq.insert_blind(&n.created[..], &[][..])?;
                 }
             }
         }
@@ -96,7 +96,7 @@ fn bump_counter(tx: &Tx, name: &'static [u8], delta: i64) -> TxResult<u64> {
         None => 0,
     };
     let next = current.saturating_add_signed(delta);
-    tx.meta.insert(name, &keys::u64_value(next)[..])?;
+    tx.meta.insert_blind(name, &keys::u64_value(next)[..])?;
     Ok(next)
 }
 
@@ -108,7 +108,7 @@ pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> Tx
         bump_counter(tx, keys::meta::VISITOR_COUNT, 1)?;
     }
     if let Some(o) = old.filter(|o| o.seq != new.seq) {
-        tx.visitorseq_visitor.remove(&o.seq.to_be_bytes()[..])?;
+        tx.visitorseq_visitor.remove_blind(&o.seq.to_be_bytes()[..])?;
     }
     let old_rows = old.map(|o| VisitorRows::of(o, tx.hasher));
     VisitorRows::replace(
@@ -124,6 +124,6 @@ pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
     super::stats::visitor_changed(tx, Some(v), None)?;
     VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
     bump_counter(tx, keys::meta::VISITOR_COUNT, -1)?;
-    tx.visitorseq_visitor.remove(&v.seq.to_be_bytes()[..])?;
+    tx.visitorseq_visitor.remove_blind(&v.seq.to_be_bytes()[..])?;
     Ok(())
 }

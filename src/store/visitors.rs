@@ -178,7 +178,7 @@ impl Store {
             self.transact(|tx| {
                 if let Some(n) = raise_to {
                     tx.meta
-                        .insert(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
+                        .insert_blind(keys::meta::GUEST_COUNTER, &keys::u64_value(n)[..])?;
                 }
                 write_visitor(tx, old.as_ref(), &new)?;
                 super::pending::apply(tx, &search)?;

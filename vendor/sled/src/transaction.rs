@@ -287,6 +287,32 @@ impl TransactionalTree {
         old
     }
 
+    /// visitord: set a key without reading its previous value (`insert`
+    /// returns it, which costs a lookup in the tree). The write is staged
+    /// and committed exactly as `insert`'s is.
+    pub fn insert_blind<K, V>(
+        &self,
+        key: K,
+        value: V,
+    ) -> UnabortableTransactionResult<()>
+    where
+        K: Into<IVec>,
+        V: Into<IVec>,
+    {
+        self.writes.borrow_mut().insert(key.into(), Some(value.into()));
+        Ok(())
+    }
+
+    /// visitord: remove a key without reading its previous value (see
+    /// `insert_blind`).
+    pub fn remove_blind<K>(&self, key: K) -> UnabortableTransactionResult<()>
+    where
+        K: Into<IVec>,
+    {
+        self.writes.borrow_mut().insert(key.into(), None);
+        Ok(())
+    }
+
     /// Get the value associated with a key
     pub fn get<K: AsRef<[u8]>>(
         &self,

@@ -132,6 +132,12 @@ verdict() {
 # ratio A B: A / B with two decimals (0 when B is 0).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 
+# written_bytes PID: the bytes the process has caused to be written to disk so far (its
+# `write_bytes` in /proc/PID/io; 0 when the kernel does not account I/O).
+written_bytes() {
+  awk '$1 == "write_bytes:" {print $2; found=1} END {if (!found) print 0}' "/proc/$1/io" 2>/dev/null || echo 0
+}
+
 # cpu_ticks PID…: the CPU time (user + system, clock ticks) the processes used so far, with
 # their children that are still running (PostgreSQL's backends are the postmaster's children).
 cpu_ticks() {

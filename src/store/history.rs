@@ -12,6 +12,7 @@ use crate::domain::PageVisitInput;
 use crate::model::ids::new_id;
 use crate::model::{PageVisit, Room};
 use crate::time::Millis;
+use std::collections::HashMap;
 
 /// The index rows an entry owns (each row's value is the entry id).
 pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
@@ -106,51 +107,122 @@ pub(super) fn retoken(tx: &Tx, p: &PageVisit, token: &str) -> TxResult<()> {
     write_visit(tx, Some(p), &moved)
 }
 
+/// A page visit waiting for the writer lock (see [`super::combine`]).
+pub(super) struct QueuedVisit {
+    input: PageVisitInput,
+    now: Millis,
+    roomless_ttl: Option<Millis>,
+}
+
+/// The rooms one batch of page visits read, as its visits left them.
+#[derive(Default)]
+struct BatchRooms {
+    /// Every room a visit of the batch named, by id (`None`: no such room), its `msgs`
+    /// counting the batch's visits so far.
+    read: HashMap<String, Option<Room>>,
+    /// The rooms whose `msgs` the batch raised, in the order first raised.
+    counted: Vec<String>,
+}
+
 impl Store {
     /// `POST livechat/page.visited`: stores an entry. The token need not be a visitor's (history
     /// of visitors who have not registered yet is kept). `input.rid` is used only when it is a
     /// room of the token's visitor, whose `msgs` then goes up by one; any other `rid` (unknown,
     /// or another visitor's room) is stored as no room, so nobody writes into a room they do not
     /// own. `roomless_ttl` is how long an entry of an unregistered token without a room lives.
+    ///
+    /// Concurrent page visits share one transaction (see [`super::combine`]).
     pub fn record_page_visit(
         &self,
         input: &PageVisitInput,
         now: Millis,
         roomless_ttl: Option<Millis>,
     ) -> Result<PageVisit> {
-        let _writer = self.lock();
+        let request = QueuedVisit {
+            input: input.clone(),
+            now,
+            roomless_ttl,
+        };
+        self.inner
+            .visit_writes
+            .submit(&self.inner.write_lock, request, |batch| {
+                self.write_visits(batch)
+            })
+    }
+
+    /// Writes a batch of page visits in one transaction (the writer lock is held). Each visit
+    /// sees the rooms as the visits before it in the batch left them.
+    fn write_visits(&self, batch: &[&QueuedVisit]) -> Vec<Result<PageVisit>> {
+        let mut rooms = BatchRooms::default();
+        let mut planned: Vec<Result<PageVisit>> = Vec::with_capacity(batch.len());
+        for queued in batch {
+            planned.push(self.plan_visit(queued, &mut rooms));
+        }
+        let counted: Vec<&Room> = rooms
+            .counted
+            .iter()
+            .filter_map(|rid| rooms.read.get(rid).and_then(Option::as_ref))
+            .collect();
+        let written = self.transact(|tx| {
+            for visit in planned.iter().flatten() {
+                write_visit(tx, None, visit)?;
+            }
+            for room in &counted {
+                tx.put(tx.roomid_room, room.id.as_bytes(), *room)?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => planned,
+            Err(e) => super::combine::for_each(e, batch.len()),
+        }
+    }
+
+    /// The entry one queued visit makes; the room it counts into is counted in `rooms`.
+    fn plan_visit(&self, queued: &QueuedVisit, rooms: &mut BatchRooms) -> Result<PageVisit> {
+        let input = &queued.input;
         let visitor = self.visitor_by_token(&input.token)?;
         let registered = visitor.is_some();
-        let room: Option<Room> = match (&input.rid, &visitor) {
+        let room: Option<&mut Room> = match (&input.rid, &visitor) {
             (Some(rid), Some(visitor)) => {
-                self.room_by_id(rid)?.filter(|room| room.v.id == visitor.id)
+                if !rooms.read.contains_key(rid) {
+                    rooms.read.insert(rid.clone(), self.room_by_id(rid)?);
+                }
+                rooms
+                    .read
+                    .get_mut(rid)
+                    .and_then(Option::as_mut)
+                    .filter(|room| room.v.id == visitor.id)
             }
             _ => None,
         };
-        let expire_at =
-            crate::domain::rules::roomless_expiry(registered, room.is_some(), now, roomless_ttl);
-        let visit = PageVisit {
+        let expire_at = crate::domain::rules::roomless_expiry(
+            registered,
+            room.is_some(),
+            queued.now,
+            queued.roomless_ttl,
+        );
+        let rid = room.map(|room| {
+            room.msgs += 1;
+            room.id.clone()
+        });
+        if let Some(rid) = &rid {
+            if !rooms.counted.contains(rid) {
+                rooms.counted.push(rid.clone());
+            }
+        }
+        Ok(PageVisit {
             id: new_id(),
-            rid: room.as_ref().map(|r| r.id.clone()),
+            rid,
             token: input.token.clone(),
-            ts: now,
+            ts: queued.now,
             seq: self.next_seq()?,
             title: input.title.clone(),
             change: input.change.clone(),
             href: input.href.clone(),
-            updated_at: now,
+            updated_at: queued.now,
             expire_at,
-        };
-        self.transact(|tx| {
-            write_visit(tx, None, &visit)?;
-            if let Some(room) = &room {
-                let mut room = room.clone();
-                room.msgs += 1;
-                tx.put(tx.roomid_room, room.id.as_bytes(), &room)?;
-            }
-            Ok(())
-        })?;
-        Ok(visit)
+        })
     }
 
     fn visits_by_ids(&self, ids: Vec<String>) -> Result<Vec<PageVisit>> {

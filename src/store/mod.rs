@@ -18,6 +18,7 @@
 mod buckets;
 mod bulk;
 mod commit;
+mod combine;
 mod compact;
 mod consistency;
 mod hints;
@@ -271,6 +272,8 @@ struct Inner {
     search_fields: Vec<String>,
     /// The pending rows of the search index in memory (see [`pending`]).
     pending: Mutex<pending::Mirror>,
+    /// Page visits waiting for the writer lock, written together (see [`combine`]).
+    visit_writes: combine::Combiner<history::QueuedVisit, crate::model::PageVisit>,
     /// Where lookups by token look first (see [`hints`]).
     token_hints: hints::Hints,
     /// Chunk counts of posting lists, for planning searches (see [`hints`]).
@@ -350,6 +353,7 @@ impl Store {
                 hasher,
                 search_fields,
                 pending: Mutex::new(pending::Mirror::default()),
+                visit_writes: combine::Combiner::default(),
                 token_hints: hints::Hints::new(hints::TOKEN_SLOTS),
                 gram_count_hints: hints::Hints::new(hints::GRAM_SLOTS),
                 index_epoch: std::sync::atomic::AtomicU64::new(0),

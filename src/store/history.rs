@@ -347,6 +347,52 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_visits_share_transactions_and_count_every_visit_into_its_room() {
+        let (_d, config) = crate::store::temp_config();
+        let s = Store::open(&config, Vec::new()).unwrap();
+        register(&s, "owner", 1_000);
+        register(&s, "other", 1_000);
+        let (room, _) = s.open_room("owner", None, RoomSource::Api, 2_000).unwrap();
+        let (other_room, _) = s.open_room("other", None, RoomSource::Api, 2_000).unwrap();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let (s, rid, other_rid) = (s.clone(), room.id.clone(), other_room.id.clone());
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let at = 3_000 + t * 100 + i;
+                        s.record_page_visit(&visit("owner", Some(&rid)), at, Some(TTL))
+                            .unwrap();
+                        // Another visitor's room: stored without a room, counted nowhere.
+                        s.record_page_visit(&visit("owner", Some(&other_rid)), at, Some(TTL))
+                            .unwrap();
+                        s.record_page_visit(&visit(&format!("anon-{t}"), None), at, Some(TTL))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(s);
+        let s = crate::store::reopen(&config);
+        assert_eq!(s.room_by_id(&room.id).unwrap().unwrap().msgs, 400);
+        assert_eq!(s.room_by_id(&other_room.id).unwrap().unwrap().msgs, 0);
+        assert_eq!(s.page_visits_of_room(&room.id).unwrap().len(), 400);
+        assert!(s.page_visits_of_room(&other_room.id).unwrap().is_empty());
+        let owners = s.page_visits_of_token("owner").unwrap();
+        assert_eq!(owners.len(), 800);
+        assert_eq!(owners.iter().filter(|p| p.rid.is_none()).count(), 400);
+        assert!(owners.iter().all(|p| p.expire_at.is_none()));
+        let anon = s.page_visits_of_token("anon-3").unwrap();
+        assert_eq!(anon.len(), 25);
+        assert!(anon.iter().all(|p| p.expire_at.is_some() && p.rid.is_none()));
+        assert_eq!(s.counts().page_visits, 1_200);
+        let report = s.check().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
     fn roomless_entries_of_unknown_tokens_expire() {
         let (_d, s) = store();
         let p = s

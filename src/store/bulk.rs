@@ -102,7 +102,8 @@ impl Store {
         let mut visitors = HashMap::new();
         for visit in &mut visits {
             if !ids.insert(visit.id.clone())
-                || t.navid_pagevisit.contains_key(visit.id.as_bytes())?
+                || t.navkey_pagevisit
+                    .contains_key(super::history::record_key(visit))?
             {
                 verdicts.push(Some(format!("entry _id {} already exists", visit.id)));
                 continue;

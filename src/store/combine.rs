@@ -146,7 +146,11 @@ mod tests {
             .map(|t| t.join().unwrap().unwrap())
             .collect();
         assert_eq!(answers, (100..108).collect::<Vec<_>>());
-        assert_eq!(*lock_anyway(&applies), vec![8], "one apply carried all eight");
+        assert_eq!(
+            *lock_anyway(&applies),
+            vec![8],
+            "one apply carried all eight"
+        );
     }
 
     #[test]

@@ -181,7 +181,13 @@ impl Store {
             e.put("roomid_msgtime_msgid", key, m.id.as_bytes().to_vec());
         })?;
 
-        e.each_record(&t.navid_pagevisit, "navid_pagevisit", |e, _, p: PageVisit| {
+        e.each_record(&t.navkey_pagevisit, "navkey_pagevisit", |e, key, p: PageVisit| {
+            if key != super::history::record_key(&p) {
+                e.problems.push(format!(
+                    "navigation entry {} is not stored under its key (time, then id)",
+                    p.id
+                ));
+            }
             // An entry is in a room only when the room is its token's visitor's (`page.visited`
             // keeps any other `rid` room-less; a merge moves the token into rooms and history
             // alike; erasing a visitor erases its rooms' history).
@@ -210,8 +216,8 @@ impl Store {
                     p.id
                 ));
             }
-            for (which, key) in super::history::rows(&p) {
-                e.put(which.tree_name(), key, p.id.as_bytes().to_vec());
+            for (which, row) in super::history::rows(&p) {
+                e.put(which.tree_name(), row, super::history::record_key(&p));
             }
         })?;
         let (days, hrefs) = super::stats::count_records(&t)?;
@@ -497,14 +503,14 @@ mod tests {
         t.gram_count.clear().unwrap();
         t.visitorkey_seqs.insert(b"ghost", &b"nobody"[..]).unwrap();
         t.visitorid_openroomid.clear().unwrap();
-        t.navtime_navid.clear().unwrap();
+        t.token_navtime_navkey.clear().unwrap();
         let report = s.check().unwrap();
         let text = report.problems.join("\n");
         assert!(text.contains("visitortime_seq: missing row"), "{text}");
         assert!(text.contains("visitorkey_seqs: stale row"), "{text}");
         assert!(text.contains("gram_count: "), "{text}");
         assert!(text.contains("visitorid_openroomid: missing row"), "{text}");
-        assert!(text.contains("navtime_navid: missing row"), "{text}");
+        assert!(text.contains("token_navtime_navkey: missing row"), "{text}");
 
         let repaired = s.repair().unwrap();
         assert!(repaired.problems.is_empty(), "{:?}", repaired.problems);
@@ -593,7 +599,8 @@ mod tests {
         s.close_room("tok", &room.id, 6).unwrap();
         s.delete_visitor("tok", false).unwrap();
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
-        put(&s, "navid_pagevisit", left.id.as_bytes(), &left);
+        let key = crate::store::history::record_key(&left);
+        put(&s, "navkey_pagevisit", &key, &left);
         let line = format!(
             "navigation entry {} outlived its visitor (no visitor has its token, and it never expires)",
             left.id
@@ -615,6 +622,23 @@ mod tests {
         assert!(
             !problems.iter().any(|p| p.contains(&anon.id)),
             "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn an_entry_stored_under_another_key_is_reported() {
+        let (_dir, s, room) = populated();
+        let input = PageVisitInput::url_change("tok", Some(&room.id), "t", "h3");
+        let entry = s.record_page_visit(&input, 5, None).unwrap();
+        let key = crate::store::history::record_key(&entry);
+        s.raw_write("navkey_pagevisit", &key, None).unwrap();
+        put(&s, "navkey_pagevisit", entry.id.as_bytes(), &entry);
+        reports(
+            &s,
+            &format!(
+                "navigation entry {} is not stored under its key (time, then id)",
+                entry.id
+            ),
         );
     }
 

@@ -14,12 +14,10 @@ use crate::model::{PageVisit, Room};
 use crate::time::Millis;
 use std::collections::HashMap;
 
-/// The index rows an entry owns (each row's value is the entry id).
+/// The index rows an entry owns (each row's value is the entry's record key,
+/// [`keys::nav_key`]). The record tree, in time order, is the time index.
 pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
-    let mut rows = vec![
-        (Which::Token, keys::owner_time(&p.token, p.ts, p.seq)),
-        (Which::Time, keys::time_seq(p.ts, p.seq).to_vec()),
-    ];
+    let mut rows = vec![(Which::Token, keys::owner_time(&p.token, p.ts, p.seq))];
     if let Some(rid) = &p.rid {
         rows.push((Which::Room, keys::owner_time(rid, p.ts, p.seq)));
     }
@@ -29,56 +27,63 @@ pub(super) fn rows(p: &PageVisit) -> Vec<(Which, Vec<u8>)> {
     rows
 }
 
+/// The record key of an entry.
+pub(super) fn record_key(p: &PageVisit) -> Vec<u8> {
+    keys::nav_key(p.ts, &p.id)
+}
+
 /// The history indexes.
 #[derive(Clone, Copy)]
 pub(super) enum Which {
     Room,
     Token,
-    Time,
     Expiry,
 }
 
 impl Which {
     pub(super) fn tree_name(self) -> &'static str {
         match self {
-            Which::Room => "roomid_navtime_navid",
-            Which::Token => "token_navtime_navid",
-            Which::Time => "navtime_navid",
-            Which::Expiry => "navexpiry_navid",
+            Which::Room => "roomid_navtime_navkey",
+            Which::Token => "token_navtime_navkey",
+            Which::Expiry => "navexpiry_navkey",
         }
     }
 }
 
 fn tree<'a>(tx: &'a Tx, which: Which) -> &'a sled::transaction::TransactionalTree {
     match which {
-        Which::Room => tx.roomid_navtime_navid,
-        Which::Token => tx.token_navtime_navid,
-        Which::Time => tx.navtime_navid,
-        Which::Expiry => tx.navexpiry_navid,
+        Which::Room => tx.roomid_navtime_navkey,
+        Which::Token => tx.token_navtime_navkey,
+        Which::Expiry => tx.navexpiry_navkey,
     }
 }
 
 /// Writes an entry and its index rows, replacing those of `old`.
 pub(super) fn write_visit(tx: &Tx, old: Option<&PageVisit>, new: &PageVisit) -> TxResult<()> {
     super::stats::visit_changed(tx, old, Some(new))?;
+    let key = record_key(new);
     if let Some(old) = old {
-        for (which, key) in rows(old) {
-            tree(tx, which).remove_blind(key)?;
+        for (which, row) in rows(old) {
+            tree(tx, which).remove_blind(row)?;
+        }
+        let old_key = record_key(old);
+        if old_key != key {
+            tx.navkey_pagevisit.remove_blind(old_key)?;
         }
     }
-    for (which, key) in rows(new) {
-        tree(tx, which).insert_blind(key, new.id.as_bytes())?;
+    for (which, row) in rows(new) {
+        tree(tx, which).insert_blind(row, &key[..])?;
     }
-    tx.put(tx.navid_pagevisit, new.id.as_bytes(), new)
+    tx.put(tx.navkey_pagevisit, &key, new)
 }
 
 /// Removes an entry and its index rows.
 pub(super) fn erase_visit(tx: &Tx, p: &PageVisit) -> TxResult<()> {
     super::stats::visit_changed(tx, Some(p), None)?;
-    for (which, key) in rows(p) {
-        tree(tx, which).remove_blind(key)?;
+    for (which, row) in rows(p) {
+        tree(tx, which).remove_blind(row)?;
     }
-    tx.navid_pagevisit.remove_blind(p.id.as_bytes())?;
+    tx.navkey_pagevisit.remove_blind(record_key(p))?;
     Ok(())
 }
 
@@ -225,37 +230,39 @@ impl Store {
         })
     }
 
-    fn visits_by_ids(&self, ids: Vec<String>) -> Result<Vec<PageVisit>> {
+    /// The entries stored under `keys` (record keys; a key with no record is skipped).
+    fn visits_at(&self, keys: Vec<sled::IVec>) -> Result<Vec<PageVisit>> {
         let t = self.trees();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(bytes) = t.navid_pagevisit.get(id.as_bytes())? {
-                out.push(decode("navid_pagevisit", id.as_bytes(), &bytes)?);
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(bytes) = t.navkey_pagevisit.get(&key)? {
+                out.push(decode("navkey_pagevisit", &key, &bytes)?);
             }
         }
         Ok(out)
     }
 
+    /// The values of the rows of `index` under `prefix`, in key order.
+    fn values_with_prefix(index: &sled::Tree, prefix: &[u8]) -> Result<Vec<sled::IVec>> {
+        let mut values = Vec::new();
+        for row in index.scan_prefix(prefix) {
+            values.push(row?.1);
+        }
+        Ok(values)
+    }
+
     /// Every entry stored with this token, oldest first.
     pub fn page_visits_of_token(&self, token: &str) -> Result<Vec<PageVisit>> {
-        let t = self.trees();
-        let ids = self.ids_with_prefix(
-            &t.token_navtime_navid,
-            "token_navtime_navid",
-            &keys::prefix(token),
-        )?;
-        self.visits_by_ids(ids)
+        let keys =
+            Self::values_with_prefix(&self.trees().token_navtime_navkey, &keys::prefix(token))?;
+        self.visits_at(keys)
     }
 
     /// Every entry of a room, oldest first.
     pub fn page_visits_of_room(&self, rid: &str) -> Result<Vec<PageVisit>> {
-        let t = self.trees();
-        let ids = self.ids_with_prefix(
-            &t.roomid_navtime_navid,
-            "roomid_navtime_navid",
-            &keys::prefix(rid),
-        )?;
-        self.visits_by_ids(ids)
+        let keys =
+            Self::values_with_prefix(&self.trees().roomid_navtime_navkey, &keys::prefix(rid))?;
+        self.visits_at(keys)
     }
 
     /// The token's entries that are due to expire.
@@ -271,47 +278,50 @@ impl Store {
     /// Works in batches so writers wait at most one batch. Returns how many were deleted.
     pub fn prune_history(&self, now: Millis, retention: Option<Millis>) -> Result<u64> {
         const BATCH: usize = 1000;
-        let t = self.trees();
         let mut deleted = 0u64;
-        let sources = [
-            (
-                &t.navexpiry_navid,
-                "navexpiry_navid",
-                Some(now.saturating_add(1)),
-            ),
-            (
-                &t.navtime_navid,
-                "navtime_navid",
-                retention.map(|r| now.saturating_sub(r)),
-            ),
-        ];
-        for (index, name, before) in sources {
-            let Some(before) = before else { continue };
-            let end = keys::time_only(before);
-            loop {
-                let _writer = self.lock();
-                let mut ids = Vec::new();
-                for row in index.range(..&end[..]).take(BATCH) {
-                    let (key, value) = row?;
-                    ids.push(super::id_value(name, &key, &value)?);
-                }
-                if ids.is_empty() {
-                    break;
-                }
-                let visits = self.visits_by_ids(ids)?;
-                if visits.is_empty() {
-                    break;
-                }
-                self.transact(|tx| {
-                    for visit in &visits {
-                        erase_visit(tx, visit)?;
-                    }
-                    Ok(())
-                })?;
-                deleted += visits.len() as u64;
+        // Expired: the expiry index, up to now.
+        let end = keys::time_only(now.saturating_add(1));
+        loop {
+            let _writer = self.lock();
+            let mut keys = Vec::new();
+            for row in self.trees().navexpiry_navkey.range(..&end[..]).take(BATCH) {
+                keys.push(row?.1);
             }
+            let visits = self.visits_at(keys)?;
+            if visits.is_empty() {
+                break;
+            }
+            deleted += self.erase_visits(&visits)?;
+        }
+        // Too old: the front of the record tree, which is in time order.
+        let Some(retention) = retention else {
+            return Ok(deleted);
+        };
+        let end = keys::time_only(now.saturating_sub(retention));
+        loop {
+            let _writer = self.lock();
+            let mut visits = Vec::new();
+            for row in self.trees().navkey_pagevisit.range(..&end[..]).take(BATCH) {
+                let (key, value) = row?;
+                visits.push(decode::<PageVisit>("navkey_pagevisit", &key, &value)?);
+            }
+            if visits.is_empty() {
+                break;
+            }
+            deleted += self.erase_visits(&visits)?;
         }
         Ok(deleted)
+    }
+
+    /// Erases `visits` in one transaction (the writer lock is held); returns how many.
+    fn erase_visits(&self, visits: &[PageVisit]) -> Result<u64> {
+        self.transact(|tx| {
+            for visit in visits {
+                erase_visit(tx, visit)?;
+            }
+            Ok(())
+        })?;
+        Ok(visits.len() as u64)
     }
 }
 
@@ -386,7 +396,9 @@ mod tests {
         assert!(owners.iter().all(|p| p.expire_at.is_none()));
         let anon = s.page_visits_of_token("anon-3").unwrap();
         assert_eq!(anon.len(), 25);
-        assert!(anon.iter().all(|p| p.expire_at.is_some() && p.rid.is_none()));
+        assert!(anon
+            .iter()
+            .all(|p| p.expire_at.is_some() && p.rid.is_none()));
         assert_eq!(s.counts().page_visits, 1_200);
         let report = s.check().unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -487,7 +499,7 @@ mod tests {
         );
         for (name, n) in s.index_counts() {
             let expected = match name {
-                "token_navtime_navid" | "navtime_navid" | "navexpiry_navid" => 1,
+                "token_navtime_navkey" | "navexpiry_navkey" => 1,
                 // the other token's entry: its day's count and its page's
                 "day_count" | "dayhref_count" => 1,
                 _ => 0,

@@ -37,6 +37,16 @@ pub fn time_only(ts: Millis) -> [u8; 8] {
     ((ts as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// A navigation entry's record key: [`time_only`] of its `ts`, then its id. Entries are stored
+/// in time order (new ones go to the end of the tree: appends, not writes all over it), the
+/// tree is its own time index, and an entry's key is known from the entry itself.
+pub fn nav_key(ts: Millis, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + id.len());
+    k.extend_from_slice(&time_only(ts));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
 /// `owner 0xFF time_seq`: an owner's rows in time order (rooms of a visitor, entries of a room).
 pub fn owner_time(owner: &str, ts: Millis, seq: u64) -> Vec<u8> {
     let mut k = prefix(owner);
@@ -212,6 +222,16 @@ mod tests {
         assert_eq!(meta::GUEST_COUNTER, b"guest_counter");
         assert_eq!(meta::SCHEMA_VERSION, b"schema_version");
         assert_eq!(meta::ERASE_PENDING, b"erase_pending_since");
+    }
+
+    #[test]
+    fn nav_keys_sort_by_time_then_id() {
+        assert!(nav_key(-5, "b") < nav_key(0, "a"));
+        assert!(nav_key(7, "a") < nav_key(7, "b"));
+        assert!(nav_key(7, "zzz") < nav_key(8, "a"));
+        assert!(time_only(8)[..] <= nav_key(8, "a")[..]);
+        assert!(nav_key(7, "zzz")[..] < time_only(8)[..]);
+        assert_eq!(&nav_key(7, "ID")[8..], b"ID");
     }
 
     #[test]

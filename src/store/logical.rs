@@ -85,8 +85,8 @@ fn each_record_of(t: &Trees, mut f: impl FnMut(Record) -> bool) -> Result<bool> 
         |_, m| Record::Message(m),
         &mut f,
     )? && each_of(
-        &t.navid_pagevisit,
-        "navid_pagevisit",
+        &t.navkey_pagevisit,
+        "navkey_pagevisit",
         decode,
         |_, p| Record::Page(p),
         &mut f,

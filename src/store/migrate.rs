@@ -22,6 +22,13 @@
 //! - **4 → 5.** The search index's pending list, tree `gram_pending` (see [`super::pending`]),
 //!   starts empty (the chunks hold every visitor); only the version changes, so that older
 //!   builds, which would not read pending rows, refuse the store.
+//! - **5 → 6.** Navigation entries are keyed by time, then id (`navkey_pagevisit`, see
+//!   [`super::keys::nav_key`]) instead of by id (`navid_pagevisit`): new entries are appended
+//!   at the end of the tree instead of written all over it, and the tree is its own time index,
+//!   so `navtime_navid` goes. The index rows (`roomid_navtime_navkey`, `token_navtime_navkey`,
+//!   `navexpiry_navkey`) hold the record key instead of the id. The new trees are written from
+//!   the old records, then the version is raised, then the old trees are dropped; a rerun after
+//!   a crash clears the new trees and writes them again.
 
 use super::buckets::{self, Hasher};
 use super::keys;
@@ -36,7 +43,16 @@ type Step = fn(&sled::Db, &Trees, &Hasher) -> Result<()>;
 
 /// The upgrades, in order: `STEPS[i]` takes schema `i + 1` to `i + 2`.
 pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] =
-    [v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5];
+    [v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
+
+/// The navigation trees of schemas 2 to 5 (records by id; index rows hold the id).
+mod nav_v5 {
+    pub const RECORDS: &str = "navid_pagevisit";
+    pub const ROOM: &str = "roomid_navtime_navid";
+    pub const TOKEN: &str = "token_navtime_navid";
+    pub const TIME: &str = "navtime_navid";
+    pub const EXPIRY: &str = "navexpiry_navid";
+}
 
 /// Runs every step from schema `found` up to [`SCHEMA_VERSION`].
 pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> Result<()> {
@@ -45,6 +61,24 @@ pub(super) fn run(db: &sled::Db, trees: &Trees, hasher: &Hasher, found: u64) -> 
         if found <= from {
             log::info!("upgrading the store from schema {from} to {}", from + 1);
             step(db, trees, hasher)?;
+        }
+    }
+    drop_leftovers(db)
+}
+
+/// Drops trees of older schemas that an upgrade step replaced and a crash right after the step
+/// raised the version left behind (they are no longer read; they only take space).
+fn drop_leftovers(db: &sled::Db) -> Result<()> {
+    let names = db.tree_names();
+    for old in [
+        nav_v5::RECORDS,
+        nav_v5::ROOM,
+        nav_v5::TOKEN,
+        nav_v5::TIME,
+        nav_v5::EXPIRY,
+    ] {
+        if names.iter().any(|name| name == old.as_bytes()) {
+            db.drop_tree(old)?;
         }
     }
     Ok(())
@@ -190,7 +224,7 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     }
     trees.roomid_room.apply_batch(batch)?;
     log::info!("rewrote {moved} rooms");
-    let detached = detach_foreign_history(trees)?;
+    let detached = detach_foreign_history(db, trees)?;
     if detached > 0 {
         log::info!(
             "kept {detached} navigation entries of unknown or other visitors' rooms room-less"
@@ -201,7 +235,9 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
 
 /// 3 → 4: counts the stored visitors and navigation entries into the overview counters.
 fn v3_to_v4(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
-    super::stats::rebuild(trees)?;
+    let visits = db.open_tree(nav_v5::RECORDS)?;
+    let counts = super::stats::count_records_with(trees, &visits, nav_v5::RECORDS)?;
+    super::stats::rebuild_from(trees, counts)?;
     set_version(db, trees, 4)
 }
 
@@ -213,17 +249,65 @@ fn v4_to_v5(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     set_version(db, trees, 5)
 }
 
+/// 5 → 6: navigation entries keyed by time, then id; their index rows rewritten to hold that
+/// key; `navtime_navid` dropped (the records are in time order).
+fn v5_to_v6(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
+    let new_trees = [
+        &trees.navkey_pagevisit,
+        &trees.roomid_navtime_navkey,
+        &trees.token_navtime_navkey,
+        &trees.navexpiry_navkey,
+    ];
+    for tree in new_trees {
+        tree.clear()?;
+    }
+    let old = db.open_tree(nav_v5::RECORDS)?;
+    let mut batches: [sled::Batch; 4] = Default::default();
+    let (mut in_batch, mut moved) = (0, 0u64);
+    for row in old.iter() {
+        let (key, value) = row?;
+        let entry: PageVisit = decode(nav_v5::RECORDS, &key, &value)?;
+        let record_key = super::history::record_key(&entry);
+        for (which, row) in super::history::rows(&entry) {
+            let i = match which {
+                super::history::Which::Room => 1,
+                super::history::Which::Token => 2,
+                super::history::Which::Expiry => 3,
+            };
+            batches[i].insert(row, record_key.clone());
+        }
+        // The record's bytes are unchanged: only its key is.
+        batches[0].insert(record_key, value);
+        in_batch += 1;
+        moved += 1;
+        if in_batch == BATCH {
+            for (tree, batch) in new_trees.iter().zip(batches.iter_mut()) {
+                tree.apply_batch(std::mem::take(batch))?;
+            }
+            in_batch = 0;
+        }
+    }
+    for (tree, batch) in new_trees.iter().zip(batches) {
+        tree.apply_batch(batch)?;
+    }
+    log::info!("rekeyed {moved} navigation entries by time");
+    // The old trees go after the version is raised (see `drop_leftovers`).
+    set_version(db, trees, 6)
+}
+
 /// Schema 2's `page.visited` stored any `rid` as sent; schema 3 uses a `rid` only when it is a
 /// room of the entry's token. Entries of an unknown room or of another visitor's room become
 /// room-less (their record and its room-index row), as today's `page.visited` would have
 /// stored them. Idempotent. Returns how many entries changed.
-fn detach_foreign_history(trees: &Trees) -> Result<u64> {
+fn detach_foreign_history(db: &sled::Db, trees: &Trees) -> Result<u64> {
+    let visits = db.open_tree(nav_v5::RECORDS)?;
+    let room_index = db.open_tree(nav_v5::ROOM)?;
     let mut detached = 0u64;
     let mut records = sled::Batch::default();
     let mut room_rows = sled::Batch::default();
-    for row in trees.navid_pagevisit.iter() {
+    for row in visits.iter() {
         let (key, value) = row?;
-        let mut entry: PageVisit = decode("navid_pagevisit", &key, &value)?;
+        let mut entry: PageVisit = decode(nav_v5::RECORDS, &key, &value)?;
         let Some(rid) = entry.rid.clone() else {
             continue;
         };
@@ -244,9 +328,52 @@ fn detach_foreign_history(trees: &Trees) -> Result<u64> {
         records.insert(key, encode(&entry)?);
         detached += 1;
     }
-    trees.roomid_navtime_navid.apply_batch(room_rows)?;
-    trees.navid_pagevisit.apply_batch(records)?;
+    room_index.apply_batch(room_rows)?;
+    visits.apply_batch(records)?;
     Ok(detached)
+}
+
+/// Moves every navigation entry of `s` into the layout of schemas 2 to 5 (records keyed by
+/// id; rows by token, room, time and expiry holding the id), as such a store holds them.
+#[cfg(test)]
+pub(super) fn history_to_v5_layout(s: &super::Store) {
+    use crate::model::PageVisit;
+    let engine = s.engine();
+    let db = &engine.db;
+    let t = s.trees();
+    let open = |name| db.open_tree(name).unwrap();
+    let (records, room, token, time, expiry) = (
+        open(nav_v5::RECORDS),
+        open(nav_v5::ROOM),
+        open(nav_v5::TOKEN),
+        open(nav_v5::TIME),
+        open(nav_v5::EXPIRY),
+    );
+    for row in t.navkey_pagevisit.iter() {
+        let (_, bytes) = row.unwrap();
+        let p: PageVisit = crate::store::decode("navkey_pagevisit", b"", &bytes).unwrap();
+        let id = p.id.as_bytes();
+        records.insert(id, bytes).unwrap();
+        token
+            .insert(keys::owner_time(&p.token, p.ts, p.seq), id)
+            .unwrap();
+        time.insert(keys::time_seq(p.ts, p.seq), id).unwrap();
+        if let Some(rid) = &p.rid {
+            room.insert(keys::owner_time(rid, p.ts, p.seq), id).unwrap();
+        }
+        if let Some(exp) = p.expire_at {
+            expiry.insert(keys::time_seq(exp, p.seq), id).unwrap();
+        }
+    }
+    for tree in [
+        &t.navkey_pagevisit,
+        &t.roomid_navtime_navkey,
+        &t.token_navtime_navkey,
+        &t.navexpiry_navkey,
+    ] {
+        tree.clear().unwrap();
+    }
+    db.flush().unwrap();
 }
 
 #[cfg(test)]
@@ -346,12 +473,12 @@ mod tests {
                 let ttl = Some(crate::time::DAY_MS);
                 let mut p = s.record_page_visit(&visit(token, None), 4, ttl).unwrap();
                 p.rid = Some(rid.to_string());
+                let key = crate::store::history::record_key(&p);
                 let room_key = keys::owner_time(rid, p.ts, p.seq);
-                s.raw_write("roomid_navtime_navid", &room_key, Some(p.id.as_bytes()))
+                s.raw_write("roomid_navtime_navkey", &room_key, Some(&key))
                     .unwrap();
                 let bytes = Store::raw_record(&p).unwrap();
-                s.raw_write("navid_pagevisit", p.id.as_bytes(), Some(&bytes))
-                    .unwrap();
+                s.raw_write("navkey_pagevisit", &key, Some(&bytes)).unwrap();
                 expected.push(if token == "anon" {
                     format!("navigation entry {} is in no room ({rid})", p.id)
                 } else {
@@ -365,6 +492,7 @@ mod tests {
             problems.sort();
             expected.sort();
             assert_eq!(problems, expected, "the check sees both");
+            super::history_to_v5_layout(&s);
             s.raw_write(
                 "meta",
                 keys::meta::SCHEMA_VERSION,
@@ -382,6 +510,72 @@ mod tests {
             assert_eq!(entries.len(), 1);
             assert_eq!(entries[0].rid, None, "{token}");
         }
+    }
+
+    /// A schema-5 store's history (entries in rooms, room-less, expiring) is rekeyed by time:
+    /// every entry is found by token and by room as before, `check` is clean, the old trees are
+    /// gone, and expiry and retention prune from the new trees.
+    #[test]
+    fn schema_5_history_is_rekeyed_by_time() {
+        use crate::domain::PageVisitInput;
+        use crate::model::{PageVisit, RoomSource};
+        use crate::time::DAY_MS;
+        let (_dir, config) = temp_config();
+        let visit = |token: &str, rid: Option<&str>| PageVisitInput {
+            token: token.into(),
+            rid: rid.map(str::to_string),
+            title: "T".into(),
+            change: "url".into(),
+            href: "https://x/".into(),
+        };
+        let (by_token, rid) = {
+            let s = Store::open(&config, Vec::new()).unwrap();
+            let reg = Registration {
+                token: "owner".into(),
+                ..Default::default()
+            };
+            s.register_visitor(&reg, 1).unwrap();
+            let (room, _) = s.open_room("owner", None, RoomSource::Api, 2).unwrap();
+            for at in [10 * DAY_MS, 20 * DAY_MS, 30 * DAY_MS] {
+                s.record_page_visit(&visit("owner", Some(&room.id)), at, Some(DAY_MS))
+                    .unwrap();
+                s.record_page_visit(&visit("owner", None), at + 1, Some(DAY_MS))
+                    .unwrap();
+                s.record_page_visit(&visit("anon", None), at + 2, Some(DAY_MS))
+                    .unwrap();
+            }
+            let by_token: Vec<Vec<PageVisit>> = ["owner", "anon"]
+                .iter()
+                .map(|t| s.page_visits_of_token(t).unwrap())
+                .collect();
+            super::history_to_v5_layout(&s);
+            assert!(s.page_visits_of_token("owner").unwrap().is_empty());
+            s.raw_write(
+                "meta",
+                keys::meta::SCHEMA_VERSION,
+                Some(&keys::u64_value(5)),
+            )
+            .unwrap();
+            (by_token, room.id)
+        };
+        let s = reopen(&config);
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+        assert_eq!(s.page_visits_of_token("owner").unwrap(), by_token[0]);
+        assert_eq!(s.page_visits_of_token("anon").unwrap(), by_token[1]);
+        assert_eq!(s.page_visits_of_room(&rid).unwrap().len(), 3);
+        assert_eq!(s.counts().page_visits, 9);
+        let names = s.engine().db.tree_names();
+        for old in ["navid_pagevisit", "navtime_navid", "navexpiry_navid"] {
+            assert!(!names.iter().any(|n| n.as_ref() == old.as_bytes()), "{old}");
+        }
+        // The anonymous entries expire a day after they were stored; retention of 15 days at
+        // day 32 takes the owner's entries of day 10 too.
+        let pruned = s.prune_history(32 * DAY_MS, Some(15 * DAY_MS)).unwrap();
+        assert_eq!(pruned, 3 + 2);
+        let left = s.page_visits_of_token("owner").unwrap();
+        assert_eq!(left, by_token[0][2..].to_vec());
+        assert!(s.page_visits_of_token("anon").unwrap().is_empty());
+        assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
     }
 
     /// Every schema but the first has the step that makes it.

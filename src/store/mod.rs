@@ -17,8 +17,8 @@
 
 mod buckets;
 mod bulk;
-mod commit;
 mod combine;
+mod commit;
 mod compact;
 mod consistency;
 mod hints;
@@ -68,7 +68,7 @@ pub use stats::day_of;
 pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -519,7 +519,7 @@ impl Store {
             users: t.userid_user.len(),
             rooms: t.roomid_room.len(),
             messages: t.msgid_message.len(),
-            page_visits: t.navid_pagevisit.len(),
+            page_visits: t.navkey_pagevisit.len(),
         }
     }
 

@@ -52,7 +52,9 @@ pub type Edits = BTreeMap<Vec<u8>, Edit>;
 pub(super) fn apply(tx: &Tx, writes: &Writes) -> TxResult<()> {
     for (key, value) in &writes.chunks {
         match value {
-            Some(v) => tx.gram_postings.insert_blind(key.as_slice(), v.as_slice())?,
+            Some(v) => tx
+                .gram_postings
+                .insert_blind(key.as_slice(), v.as_slice())?,
             None => tx.gram_postings.remove_blind(key.as_slice())?,
         };
     }

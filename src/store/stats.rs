@@ -186,6 +186,16 @@ pub(super) type CounterRows = (
 
 /// Counts every visitor and navigation entry of `trees`.
 pub(super) fn count_records(trees: &super::Trees) -> Result<CounterRows> {
+    count_records_with(trees, &trees.navkey_pagevisit, "navkey_pagevisit")
+}
+
+/// [`count_records`] with the navigation entries read from `visits` (named `name`): an
+/// upgrade step of an older schema counts them where that schema kept them.
+pub(super) fn count_records_with(
+    trees: &super::Trees,
+    visits: &sled::Tree,
+    name: &'static str,
+) -> Result<CounterRows> {
     let (mut days, mut hrefs) = CounterRows::default();
     for row in trees.visitorseq_visitor.iter() {
         let (key, value) = row?;
@@ -194,9 +204,9 @@ pub(super) fn count_records(trees: &super::Trees) -> Result<CounterRows> {
             .entry(day_key(day_of(v.ts), VISITORS).to_vec())
             .or_default() += 1;
     }
-    for row in trees.navid_pagevisit.iter() {
+    for row in visits.iter() {
         let (key, value) = row?;
-        let p: PageVisit = super::decode("navid_pagevisit", &key, &value)?;
+        let p: PageVisit = super::decode(name, &key, &value)?;
         let day = day_of(p.ts);
         *days.entry(day_key(day, VISITS).to_vec()).or_default() += 1;
         *hrefs.entry(href_key(day, &p.href)).or_default() += 1;
@@ -204,9 +214,9 @@ pub(super) fn count_records(trees: &super::Trees) -> Result<CounterRows> {
     Ok((days, hrefs))
 }
 
-/// Replaces both counter trees with the counts of the records (3 → 4, `repair`).
-pub(super) fn rebuild(trees: &super::Trees) -> Result<()> {
-    let (days, hrefs) = count_records(trees)?;
+/// Replaces both counter trees with `counts` ([`count_records_with`]; the 3 → 4 upgrade).
+pub(super) fn rebuild_from(trees: &super::Trees, counts: CounterRows) -> Result<()> {
+    let (days, hrefs) = counts;
     for (tree, rows) in [(&trees.day_count, days), (&trees.dayhref_count, hrefs)] {
         tree.clear()?;
         let mut batch = sled::Batch::default();
@@ -322,6 +332,7 @@ mod tests {
             let t = s.trees();
             t.day_count.clear().unwrap();
             t.dayhref_count.clear().unwrap();
+            crate::store::migrate::history_to_v5_layout(&s);
             crate::store::migrate::set_version(&s.engine().db, &t, 3).unwrap();
         }
         drop(s);

@@ -104,16 +104,15 @@ trees! {
     msgid_message: Records,
     /// room id `0xFF` message `time_seq` → message id.
     roomid_msgtime_msgid: Index,
-    /// entry id → bincode [`crate::model::PageVisit`].
-    navid_pagevisit: Records,
-    /// room id `0xFF` entry `time_seq` → entry id: a room's navigation history.
-    roomid_navtime_navid: Index,
-    /// visitor token `0xFF` entry `time_seq` → entry id: a token's history, rooms or not.
-    token_navtime_navid: Index,
-    /// entry `time_seq` → entry id: all history in time order, for retention.
-    navtime_navid: Index,
-    /// expiry `time_seq` → entry id: room-less entries of unregistered tokens, for the TTL.
-    navexpiry_navid: Index,
+    /// entry key ([`super::keys::nav_key`]: time, then id) → bincode [`crate::model::PageVisit`]: all
+    /// history in time order (retention prunes from the front).
+    navkey_pagevisit: Records,
+    /// room id `0xFF` entry `time_seq` → entry key: a room's navigation history.
+    roomid_navtime_navkey: Index,
+    /// visitor token `0xFF` entry `time_seq` → entry key: a token's history, rooms or not.
+    token_navtime_navkey: Index,
+    /// expiry `time_seq` → entry key: room-less entries of unregistered tokens, for the TTL.
+    navexpiry_navkey: Index,
     /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
     /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
     gram_postings: Index,

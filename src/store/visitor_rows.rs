@@ -108,7 +108,8 @@ pub(super) fn write_visitor(tx: &Tx, old: Option<&Visitor>, new: &Visitor) -> Tx
         bump_counter(tx, keys::meta::VISITOR_COUNT, 1)?;
     }
     if let Some(o) = old.filter(|o| o.seq != new.seq) {
-        tx.visitorseq_visitor.remove_blind(&o.seq.to_be_bytes()[..])?;
+        tx.visitorseq_visitor
+            .remove_blind(&o.seq.to_be_bytes()[..])?;
     }
     let old_rows = old.map(|o| VisitorRows::of(o, tx.hasher));
     VisitorRows::replace(
@@ -124,6 +125,7 @@ pub(super) fn erase_visitor(tx: &Tx, v: &Visitor) -> TxResult<()> {
     super::stats::visitor_changed(tx, Some(v), None)?;
     VisitorRows::replace(tx, Some(&VisitorRows::of(v, tx.hasher)), None)?;
     bump_counter(tx, keys::meta::VISITOR_COUNT, -1)?;
-    tx.visitorseq_visitor.remove_blind(&v.seq.to_be_bytes()[..])?;
+    tx.visitorseq_visitor
+        .remove_blind(&v.seq.to_be_bytes()[..])?;
     Ok(())
 }

@@ -206,7 +206,7 @@ fn demo_data_fills_a_consistent_store() {
         ("visitorseq_visitor", visitors),
         ("roomid_room", rooms),
         ("msgid_message", messages),
-        ("navid_pagevisit", pages),
+        ("navkey_pagevisit", pages),
     ] {
         assert!(
             check.contains(&format!("  {tree:<24} {n} records\n")),

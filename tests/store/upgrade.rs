@@ -41,6 +41,13 @@ async fn a_schema_2_store_answers_as_before_after_the_upgrade() {
     answers_as_before("store-v2").await;
 }
 
+/// Schema 5 kept navigation entries keyed by id; schema 6 keys them by time (the history the
+/// old build answered for the visitor and its room must come back the same, in the same order).
+#[actix_web::test]
+async fn a_schema_5_store_answers_as_before_after_the_upgrade() {
+    answers_as_before("store-v5").await;
+}
+
 /// Opens the fixture `name` (upgrading it), checks it, logs its agent in, replays every request
 /// the old build answered and compares status and body; then a new registration continues the
 /// guest counter and a restart keeps the store consistent.

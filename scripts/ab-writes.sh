@@ -3,9 +3,11 @@
 # A/B of durable writes: two (or more) visitord builds, alternating, each round on a fresh store
 # in `sync` mode, wrk -t2 -c64 of new registrations (and, with PAGE_VISITS=1, of room-less page
 # visits); per run: req/s, p99, the server's CPU (user + system, /proc) per request, writes per
-# group-commit flush (from /metrics) and bytes written to disk per request (/proc/PID/io). For a
-# change of the write path, where the machine's noise is as large as the change: alternating builds round by round, the ratio of medians and
-# the CPU per request say more than one long run each.
+# group-commit flush (from /metrics) and bytes written per request (/proc/PID/io `write_bytes`:
+# page-cache pages dirtied, so a page dirtied again after a flush synced it counts again; sled's
+# own log bytes are a third to a seventh of it under group commit). For a change of the write
+# path, where the machine's noise is as large as the change: alternating builds round by round,
+# the ratio of medians and the CPU per request say more than one long run each.
 #
 # Usage: scripts/ab-writes.sh BIN_A BIN_B [BIN…]
 #   ROUNDS=3 DURATION=10 CONNECTIONS=64 PAGE_VISITS=0

@@ -51,7 +51,8 @@ const TABLES: [(Kind, &str); 6] = [
     ),
     (
         Kind::Page,
-        "SELECT record FROM page_visits ORDER BY id COLLATE \"C\"",
+        // The embedded store keys entries by time, then id (`keys::nav_key`).
+        "SELECT record FROM page_visits ORDER BY ts, id COLLATE \"C\"",
     ),
 ];
 

@@ -123,7 +123,7 @@ async fn a_backup_taken_during_writes_restores_every_write_acknowledged_before_i
     };
     let restored = visitord::backup::restore_file(&file, &target, Vec::new()).unwrap();
     assert_eq!(json!(restored.records), body["backup"]["records"]);
-    let r = visitord::store::Store::open(&target, Vec::new()).unwrap();
+    let r = crate::common::open_closed_store(&target);
     assert!(r.check().unwrap().problems.is_empty());
     for token in &before {
         assert!(

@@ -495,3 +495,20 @@ where
         body,
     }
 }
+
+/// Opens the sled store of `config` that this process just closed: the directory lock may be
+/// held a moment after the last handle is dropped (sled's I/O threads, or a child process of
+/// another test forked while the lock file was open), so `Locked` is retried for up to 10 s.
+pub fn open_closed_store(config: &visitord::config::StorageConfig) -> visitord::store::Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match visitord::store::Store::open(config, Vec::new()) {
+            Err(visitord::store::StoreError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("open the store again"),
+        }
+    }
+}

@@ -134,7 +134,7 @@ fn filled_sled() -> (tempfile::TempDir, Vec<Record>) {
 }
 
 fn reread_sled(dir: &std::path::Path) -> Vec<Record> {
-    records(&Store::open(&sled_config(dir), Vec::new()).expect("reopen"))
+    records(&crate::common::open_closed_store(&sled_config(dir)))
 }
 
 fn kinds(all: &[Record]) -> [usize; 7] {

@@ -26,7 +26,10 @@ pub fn ensure_first_admin(
     data_dir: &Path,
     env_password: Option<String>,
 ) -> Result<Option<String>, String> {
-    if store.counts().users > 0 {
+    let users = store
+        .user_count()
+        .map_err(|e| format!("cannot read the store: {e}"))?;
+    if users > 0 {
         return Ok(None);
     }
     let (password, generated) = match env_password.filter(|p| !p.is_empty()) {

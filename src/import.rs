@@ -492,6 +492,7 @@ mod tests {
         let again = import_navigation(&store, input.as_bytes(), ttl, |_| {}).unwrap();
         assert_eq!(again.imported, 0);
         assert_eq!(store.room_by_id("R1").unwrap().unwrap().msgs, 2);
+        assert_eq!(store.counts(), store.walked_counts());
     }
 
     #[test]

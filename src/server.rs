@@ -111,7 +111,10 @@ pub async fn serve(loaded: Loaded) -> Result<(), String> {
             config.storage.durability.as_str()
         ));
     }
-    let users = state.backend.counts().users;
+    let users = state
+        .backend
+        .user_count()
+        .map_err(|e| format!("cannot read the store: {e}"))?;
     line(format!("  store:      {visitors} visitors, {users} users"));
     if let Some(note) = admin_note {
         line(format!("  admin:      {note}"));
@@ -228,7 +231,13 @@ pub fn store_sample(state: &AppState) -> Sample {
             log::warn!("cannot measure the store's size on disk: {e}");
             0
         });
-        Some((store.counts(), disk))
+        match store.try_counts() {
+            Ok(counts) => Some((counts, disk)),
+            Err(e) => {
+                log::warn!("cannot count the records for the metrics: {e}");
+                None
+            }
+        }
     })
 }
 

@@ -36,6 +36,8 @@ pub trait Backend: Send + Sync + 'static {
     fn search_visitors(&self, query: &SearchQuery) -> Result<SearchPage>;
     /// How many visitors there are.
     fn visitor_count(&self) -> Result<u64>;
+    /// How many agent accounts there are (the start: is there a first admin yet?).
+    fn user_count(&self) -> Result<u64>;
     /// The overview as of `now` (see [`crate::domain::Overview`]): `days` days of counts up to
     /// today, the `top` most visited pages of the last `top_days` days. From counters kept in
     /// the write transactions, never by reading every visitor.

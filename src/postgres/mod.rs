@@ -581,6 +581,9 @@ impl Backend for PgStore {
     fn visitor_count(&self) -> Result<u64> {
         on_pool!(self, |i| visitors::count(&i).await)
     }
+    fn user_count(&self) -> Result<u64> {
+        on_pool!(self, |i| visitors::user_count(&i).await)
+    }
     fn overview(&self, now: Millis, days: u32, top_days: u32, top: usize) -> Result<Overview> {
         on_pool!(self, |i| search::overview(&i, now, days, top_days, top)
             .await)

@@ -67,6 +67,14 @@ pub(super) async fn count(inner: &Inner) -> PgResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// How many agent accounts there are.
+pub(super) async fn user_count(inner: &Inner) -> PgResult<u64> {
+    let client = inner.client().await?;
+    let row = client.query_one("SELECT count(*) FROM users", &[]).await?;
+    let n: i64 = row.try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// How many records of each kind there are.
 pub(super) async fn counts(inner: &Inner) -> PgResult<Counts> {
     let client = inner.client().await?;

@@ -400,6 +400,7 @@ mod tests {
             .iter()
             .all(|p| p.expire_at.is_some() && p.rid.is_none()));
         assert_eq!(s.counts().page_visits, 1_200);
+        assert_eq!(s.counts(), s.walked_counts());
         let report = s.check().unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
@@ -415,6 +416,7 @@ mod tests {
         assert_eq!(s.page_visits_of_token("anon").unwrap().len(), 1);
         assert_eq!(s.prune_history(1_000 + TTL, None).unwrap(), 1);
         assert!(s.page_visits_of_token("anon").unwrap().is_empty());
+        assert_eq!(s.counts(), s.walked_counts());
         for (name, n) in s.index_counts() {
             if name.contains("nav") {
                 assert_eq!(n, 0, "{name}");
@@ -469,6 +471,7 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].ts, 5 * DAY_MS);
         assert_eq!(s.counts().page_visits, 1);
+        assert_eq!(s.counts(), s.walked_counts());
     }
 
     #[test]
@@ -486,8 +489,11 @@ mod tests {
             .unwrap();
         s.record_page_visit(&visit("other", None), 7, Some(TTL))
             .unwrap();
+        assert_eq!(s.counts(), s.walked_counts());
+        assert_eq!(s.counts().page_visits, 4);
         s.delete_visitor("tok", false).unwrap();
         let counts = s.counts();
+        assert_eq!(counts, s.walked_counts());
         assert_eq!(
             (
                 counts.visitors,

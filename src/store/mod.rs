@@ -511,8 +511,27 @@ impl Store {
         Ok(self.engine().db.size_on_disk()?)
     }
 
-    /// Counts of the main records (tests and tools: each walks its tree).
+    /// Counts of the main records: visitors and navigation entries from the counters kept in
+    /// their transactions (`meta` and `day_count`: a few keys per day however large the store
+    /// is), users, rooms and messages by walking their trees. On a store that cannot be read,
+    /// logs why and counts 0 (the metrics sampler keeps its last values instead: see
+    /// [`Store::try_counts`]).
     pub fn counts(&self) -> Counts {
+        self.try_counts().unwrap_or_else(|e| {
+            log::error!("cannot count the records: {e}");
+            Counts {
+                visitors: 0,
+                users: 0,
+                rooms: 0,
+                messages: 0,
+                page_visits: 0,
+            }
+        })
+    }
+
+    /// What [`Store::counts`] must answer, by walking every record tree (tests).
+    #[cfg(test)]
+    pub fn walked_counts(&self) -> Counts {
         let t = self.trees();
         Counts {
             visitors: t.visitorseq_visitor.len(),
@@ -521,6 +540,19 @@ impl Store {
             messages: t.msgid_message.len(),
             page_visits: t.navkey_pagevisit.len(),
         }
+    }
+
+    /// [`Store::counts`], or why the counters cannot be read.
+    pub fn try_counts(&self) -> Result<Counts> {
+        let t = self.trees();
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(Counts {
+            visitors: count(self.visitor_count()?),
+            users: t.userid_user.len(),
+            rooms: t.roomid_room.len(),
+            messages: t.msgid_message.len(),
+            page_visits: count(self.page_visit_count()?),
+        })
     }
 
     /// Every index row count (trees of role [`Role::Index`], [`Role::SearchCounts`] and

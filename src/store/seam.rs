@@ -29,6 +29,9 @@ impl Backend for Store {
     fn visitor_count(&self) -> Result<u64> {
         Store::visitor_count(self)
     }
+    fn user_count(&self) -> Result<u64> {
+        Ok(self.trees().userid_user.len() as u64)
+    }
     fn overview(&self, now: Millis, days: u32, top_days: u32, top: usize) -> Result<Overview> {
         Store::overview(self, now, days, top_days, top)
     }

@@ -10,7 +10,9 @@
 //! scans a table): the visitor count is read per scrape (sled: the counter the store keeps, one
 //! key; postgres: a `count(*)` of `visitors`); rooms, messages, navigation entries, users and
 //! bytes on disk are sampled by a background thread every [`STORE_SAMPLE_SECS`]
-//! (`crate::server::StoreSampler`; postgres: a `count(*)` of each table and `pg_database_size`),
+//! (`crate::server::StoreSampler`; sled: navigation entries from the `day_count` counters,
+//! rooms, messages and users by walking their trees; postgres: a `count(*)` of each table and
+//! `pg_database_size`),
 //! and `visitord_store_sampled_timestamp_seconds` says when. The group-commit metrics
 //! (`visitord_store_commit_*`) are sled's: on postgres a write is durable when its COMMIT
 //! answered, and they stay at zero.

@@ -152,7 +152,7 @@ pub struct ImportItem {
 }
 
 /// How many records the store holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
     pub visitors: usize,
     pub users: usize,

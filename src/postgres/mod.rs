@@ -724,13 +724,7 @@ impl Backend for PgStore {
             Ok(c) => c,
             Err(e) => {
                 log::error!("cannot count the records: {e}");
-                Counts {
-                    visitors: 0,
-                    users: 0,
-                    rooms: 0,
-                    messages: 0,
-                    page_visits: 0,
-                }
+                Counts::default()
             }
         }
     }

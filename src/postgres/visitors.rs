@@ -59,18 +59,18 @@ pub(super) async fn by_id(inner: &Inner, id: &str) -> PgResult<Option<Visitor>> 
 
 /// How many visitors there are.
 pub(super) async fn count(inner: &Inner) -> PgResult<u64> {
-    let client = inner.client().await?;
-    let row = client
-        .query_one("SELECT count(*) FROM visitors", &[])
-        .await?;
-    let n: i64 = row.try_get(0)?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    count_rows(inner, "SELECT count(*) FROM visitors").await
 }
 
 /// How many agent accounts there are.
 pub(super) async fn user_count(inner: &Inner) -> PgResult<u64> {
+    count_rows(inner, "SELECT count(*) FROM users").await
+}
+
+/// The one count that `query` (a fixed `SELECT count(*)`) answers.
+async fn count_rows(inner: &Inner, query: &'static str) -> PgResult<u64> {
     let client = inner.client().await?;
-    let row = client.query_one("SELECT count(*) FROM users", &[]).await?;
+    let row = client.query_one(query, &[]).await?;
     let n: i64 = row.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

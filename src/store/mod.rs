@@ -519,13 +519,7 @@ impl Store {
     pub fn counts(&self) -> Counts {
         self.try_counts().unwrap_or_else(|e| {
             log::error!("cannot count the records: {e}");
-            Counts {
-                visitors: 0,
-                users: 0,
-                rooms: 0,
-                messages: 0,
-                page_visits: 0,
-            }
+            Counts::default()
         })
     }
 

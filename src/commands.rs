@@ -236,7 +236,7 @@ fn compact(loaded: &Loaded, store: Store) -> Result<(), String> {
 
 /// `visitord demo-data --visitors N [--pages-per-visitor K] [--seed S]`.
 fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result<Store, String> {
-    let store = open_stopped(loaded, busy)?;
+    let store = open_stopped(&with_bulk_cache(loaded), busy)?;
     let bar = progress_bar(visitors, "visitors");
     let started = std::time::Instant::now();
     let summary = crate::demo::generate(&store, visitors, pages, seed, |n| bar.set_position(n))?;
@@ -260,7 +260,7 @@ fn import_command(
     visitors: Option<&std::path::Path>,
     navigation: Option<&std::path::Path>,
 ) -> Result<Store, String> {
-    let store = open_stopped(loaded, busy)?;
+    let store = open_stopped(&with_bulk_cache(loaded), busy)?;
     if let Some(file) = visitors {
         import_visitors(&store, file)?;
     }
@@ -268,6 +268,16 @@ fn import_command(
         import_navigation(loaded, &store, file)?;
     }
     Ok(store)
+}
+
+/// `loaded` with the page cache of the offline bulk commands (`storage.bulk_cache_mb`).
+fn with_bulk_cache(loaded: &Loaded) -> Loaded {
+    let mut bulk = loaded.clone();
+    let storage = &mut bulk.config.storage;
+    if storage.bulk_cache_mb > 0 {
+        storage.cache_mb = storage.bulk_cache_mb;
+    }
+    bulk
 }
 
 /// `visitord import --navigation FILE`: the history, after the visitors.
@@ -451,4 +461,25 @@ fn prompt_password() -> Result<String, String> {
         return Err("the passwords differ".into());
     }
     Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_bulk_cache;
+    use crate::config::{Config, Loaded};
+
+    fn loaded(cache_mb: u64, bulk_cache_mb: u64) -> Loaded {
+        let mut config = Config::default();
+        config.storage.cache_mb = cache_mb;
+        config.storage.bulk_cache_mb = bulk_cache_mb;
+        Loaded { config, file: None }
+    }
+
+    #[test]
+    fn bulk_commands_open_the_store_with_the_bulk_cache() {
+        let bulk = with_bulk_cache(&loaded(64, 512));
+        assert_eq!(bulk.config.storage.cache_mb, 512);
+        let unchanged = with_bulk_cache(&loaded(96, 0));
+        assert_eq!(unchanged.config.storage.cache_mb, 96, "0 keeps cache_mb");
+    }
 }

@@ -106,6 +106,10 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// sled page cache size in MiB.
     pub cache_mb: u64,
+    /// sled page cache size in MiB for the offline bulk commands (`import`, `demo-data`), which
+    /// add index rows all over the store: on a store many times the cache, each lands in a leaf
+    /// that has to be read from the file first. 0: `cache_mb`.
+    pub bulk_cache_mb: u64,
     /// `sync`: a write is answered once it is on disk; `periodic`: flushed every `flush_every_ms`.
     pub durability: Durability,
     /// Flush interval of `periodic` durability, in milliseconds.
@@ -133,6 +137,7 @@ impl Default for StorageConfig {
             auto_migrate: true,
             data_dir: PathBuf::from("./data"),
             cache_mb: 64,
+            bulk_cache_mb: 512,
             durability: Durability::Sync,
             flush_every_ms: 500,
             unsafe_ack_before_flush: false,

@@ -2077,7 +2077,13 @@ impl PageCache {
 
             trace!("load_snapshot pid {} {:?}", pid, state);
 
-            let mut cache_infos = Vec::default();
+            // Exactly as many as the page has (a `Vec` grown by `push` reserves
+            // four, 192 bytes a page for the one most pages of a compacted store
+            // have: most of the page table's memory on a big store).
+            let mut cache_infos = Vec::with_capacity(match *state {
+                PageState::Present { ref frags, .. } => 1 + frags.len(),
+                _ => 1,
+            });
 
             let guard = pin();
 

@@ -342,36 +342,36 @@ pub(super) async fn prune_history(
     now: Millis,
     retention: Option<Millis>,
 ) -> PgResult<u64> {
-    let client = inner.client().await?;
-    let mut deleted = 0u64;
-    loop {
-        let n = client
-            .execute(
-                "DELETE FROM page_visits WHERE id IN (SELECT id FROM page_visits \
-                 WHERE expire_at IS NOT NULL AND expire_at <= $1 LIMIT 1000)",
-                &[&now],
-            )
-            .await?;
-        deleted += n;
-        if n == 0 {
-            break;
-        }
-    }
+    let mut deleted = delete_in_batches(
+        inner,
+        "DELETE FROM page_visits WHERE id IN (SELECT id FROM page_visits \
+         WHERE expire_at IS NOT NULL AND expire_at <= $1 LIMIT 1000)",
+        now,
+    )
+    .await?;
     if let Some(retention) = retention {
-        let before = now.saturating_sub(retention);
-        loop {
-            let n = client
-                .execute(
-                    "DELETE FROM page_visits WHERE id IN (SELECT id FROM page_visits \
-                     WHERE ts < $1 LIMIT 1000)",
-                    &[&before],
-                )
-                .await?;
-            deleted += n;
-            if n == 0 {
-                break;
-            }
-        }
+        deleted += delete_in_batches(
+            inner,
+            "DELETE FROM page_visits WHERE id IN (SELECT id FROM page_visits \
+             WHERE ts < $1 LIMIT 1000)",
+            now.saturating_sub(retention),
+        )
+        .await?;
     }
     Ok(deleted)
+}
+
+/// Runs `sql`, a `DELETE` of at most 1,000 rows with `$1 = bound`, until it deletes none; each
+/// batch is its own transaction, retried when it fails with a retryable error: a registration
+/// that lifts the expiry of its token's entries locks some of the same rows in another order,
+/// and PostgreSQL then aborts one of the two with a deadlock.
+async fn delete_in_batches(inner: &Inner, sql: &'static str, bound: Millis) -> PgResult<u64> {
+    let mut deleted = 0u64;
+    loop {
+        let n = transaction!(inner, |tx| tx.execute(sql, &[&bound]).await?)?;
+        deleted += n;
+        if n == 0 {
+            return Ok(deleted);
+        }
+    }
 }

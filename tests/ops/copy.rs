@@ -7,7 +7,7 @@
 
 use crate::common::{on_postgres, PgTestDb};
 use visitord::config::StorageConfig;
-use visitord::copy::{copy, Endpoint};
+use visitord::copy::{Copied, Endpoint};
 use visitord::domain::{
     Backend, CustomFieldWrite, MessageInput, NewUser, PageVisitInput, Registration, RoomRequest,
 };
@@ -123,6 +123,29 @@ fn sled_config(dir: &std::path::Path) -> StorageConfig {
     }
 }
 
+/// `visitord::copy::copy`, retried for up to 10 s while a sled store it opens is still locked:
+/// the tests hand it stores this process closed a moment ago, whose directory lock may be held
+/// a little longer (see [`crate::common::open_closed_store`]). Any other outcome is returned.
+fn copy_closed(
+    config: &StorageConfig,
+    fields: Vec<String>,
+    from: &Endpoint,
+    to: &Endpoint,
+) -> Result<Copied, String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match visitord::copy::copy(config, fields.clone(), from, to) {
+            Err(e)
+                if e.contains("is in use by a running visitord")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A filled sled store in a fresh dir (closed again), with its records.
 fn filled_sled() -> (tempfile::TempDir, Vec<Record>) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -167,7 +190,7 @@ fn sled_to_sled_copy_keeps_every_record_and_refuses_a_store_that_is_not_empty() 
         Endpoint::Sled(src.path().into()),
         Endpoint::Sled(target.clone()),
     );
-    let copied = copy(&StorageConfig::default(), Vec::new(), &from, &to).expect("copy");
+    let copied = copy_closed(&StorageConfig::default(), Vec::new(), &from, &to).expect("copy");
     assert_eq!(copied.written, before.len() as u64);
     assert_eq!(copied.per_kind.get("visitors"), Some(&40));
     assert_eq!(
@@ -178,13 +201,13 @@ fn sled_to_sled_copy_keeps_every_record_and_refuses_a_store_that_is_not_empty() 
     assert_eq!(reread_sled(src.path()), before, "the source is unchanged");
 
     // Again into the same (now filled) target: refused, the target unchanged.
-    let err = copy(&StorageConfig::default(), Vec::new(), &from, &to).unwrap_err();
+    let err = copy_closed(&StorageConfig::default(), Vec::new(), &from, &to).unwrap_err();
     assert!(err.contains("is not empty"), "{err}");
     assert_eq!(reread_sled(&target), before);
-    let err = copy(&StorageConfig::default(), Vec::new(), &from, &from).unwrap_err();
+    let err = copy_closed(&StorageConfig::default(), Vec::new(), &from, &from).unwrap_err();
     assert_eq!(err, "--from and --to are the same store");
     let missing = Endpoint::Sled(out.path().join("nothing-here"));
-    let err = copy(&StorageConfig::default(), Vec::new(), &missing, &to).unwrap_err();
+    let err = copy_closed(&StorageConfig::default(), Vec::new(), &missing, &to).unwrap_err();
     assert!(err.ends_with("no such data dir"), "{err}");
 }
 
@@ -209,7 +232,8 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
     let db = PgTestDb::create();
     let pg = Endpoint::Postgres(Some(db.url.clone()));
     let base = StorageConfig::default();
-    let copied = copy(&base, Vec::new(), &Endpoint::Sled(src.path().into()), &pg).expect("copy in");
+    let copied =
+        copy_closed(&base, Vec::new(), &Endpoint::Sled(src.path().into()), &pg).expect("copy in");
     assert_eq!(copied.written, before.len() as u64);
     let store = open_pg(&db);
     assert_eq!(
@@ -220,7 +244,7 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
 
     let back = tempfile::tempdir().expect("tempdir");
     let target = back.path().join("back");
-    copy(&base, Vec::new(), &pg, &Endpoint::Sled(target.clone())).expect("copy out");
+    copy_closed(&base, Vec::new(), &pg, &Endpoint::Sled(target.clone())).expect("copy out");
     assert_eq!(
         reread_sled(&target),
         before,
@@ -260,7 +284,7 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
 
     // Into the database again: refused, nothing changed.
     let now = records(&store);
-    let err = copy(&base, Vec::new(), &Endpoint::Sled(src.path().into()), &pg).unwrap_err();
+    let err = copy_closed(&base, Vec::new(), &Endpoint::Sled(src.path().into()), &pg).unwrap_err();
     assert!(err.contains("restore needs an empty store"), "{err}");
     assert_eq!(records(&store), now);
 }
@@ -275,7 +299,7 @@ fn backup_and_restore_work_on_postgres() {
     }
     let (src, before) = filled_sled();
     let first = PgTestDb::create();
-    copy(
+    copy_closed(
         &StorageConfig::default(),
         Vec::new(),
         &Endpoint::Sled(src.path().into()),

@@ -216,7 +216,30 @@ fn finish_bulk(loaded: &Loaded, store: Store, no_compact: bool) -> Result<(), St
     if no_compact {
         return Ok(());
     }
-    compact(loaded, store)
+    // The store is open with the bulk cache; the compaction reads it once in order and writes
+    // its copy in order, which that cache does not speed up but fills: reopened with the
+    // server's (compacting the 1M + 10M store: peak RSS 4.2 GB with 512 MiB, 1.3 GB with 64,
+    // the same time).
+    drop(store);
+    compact(loaded, reopen_stopped(loaded)?)
+}
+
+/// [`open_stopped`] for a store this process has just closed: its lock is released when the
+/// last handle goes, so `Locked` here is another process that took it meanwhile, or a handle
+/// still closing; it is retried for up to five seconds before it is reported.
+fn reopen_stopped(loaded: &Loaded) -> Result<Store, String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let locked = std::cell::Cell::new(false);
+        let result = open_stopped(loaded, |dir| {
+            locked.set(true);
+            busy(dir)
+        });
+        if !(locked.get() && std::time::Instant::now() < deadline) {
+            return result;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// `visitord compact`: rewrites the stopped store into fresh files.

@@ -320,6 +320,11 @@ impl<'a> TopMatches<'a> {
     }
 }
 
+/// How many matches, in order, the page of `q` needs (its offset and count); all without a count.
+fn kept(q: &SearchQuery) -> Option<usize> {
+    q.count.map(|c| q.offset.saturating_add(c))
+}
+
 fn page<T>(items: Vec<T>, offset: usize, count: Option<usize>) -> Vec<T> {
     let it = items.into_iter().skip(offset);
     match count {
@@ -331,7 +336,6 @@ fn page<T>(items: Vec<T>, offset: usize, count: Option<usize>) -> Vec<T> {
 impl Store {
     /// `visitors.search`: the page of visitors matching `q.term`, and the total.
     pub fn search_visitors(&self, q: &SearchQuery) -> Result<SearchPage> {
-        let keep = q.count.map(|c| q.offset.saturating_add(c));
         if q.term.is_empty() {
             return match time_order(&q.sort) {
                 Some(ascending) => self.visitors_in_time_order(ascending, q.offset, q.count),
@@ -339,7 +343,7 @@ impl Store {
             };
         }
         let candidates = self.candidates(&q.term)?;
-        if let (Some(ascending), Some(keep)) = (time_order(&q.sort), keep) {
+        if let (Some(ascending), Some(keep)) = (time_order(&q.sort), kept(q)) {
             if exact_candidates(&q.term)
                 && worth_walking(keep, candidates.len(), self.visitor_count()?)
             {
@@ -356,7 +360,7 @@ impl Store {
 
     /// The page of the empty term in an order other than creation time: every record, sorted.
     fn every_visitor_sorted(&self, q: &SearchQuery) -> Result<SearchPage> {
-        let mut top = TopMatches::new(&q.sort, q.count.map(|c| q.offset.saturating_add(c)));
+        let mut top = TopMatches::new(&q.sort, kept(q));
         for row in self.trees().visitorseq_visitor.iter() {
             let (key, value) = row?;
             top.push(decode_compact::<Visitor>(
@@ -382,7 +386,7 @@ impl Store {
     ) -> Result<SearchPage> {
         let fields = &self.inner.search_fields;
         let term = Term::new(term);
-        let mut top = TopMatches::new(&q.sort, q.count.map(|c| q.offset.saturating_add(c)));
+        let mut top = TopMatches::new(&q.sort, kept(q));
         for seq in candidates {
             if let Some(v) = self.visitor_by_seq(seq)? {
                 if term.matches(&v, fields) {
@@ -411,23 +415,13 @@ impl Store {
     ) -> Result<(Vec<Visitor>, usize)> {
         let fields = &self.inner.search_fields;
         let term = Term::new(term);
-        let t = self.trees();
-        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending {
-            Box::new(t.visitortime_seq.iter())
-        } else {
-            Box::new(t.visitortime_seq.iter().rev())
-        };
         let mut found = Vec::new();
         let mut total = candidates.len();
-        for row in rows {
+        for seq in self.seqs_in_time_order(ascending) {
             if found.len() >= keep {
                 break;
             }
-            let (key, _) = row?;
-            let seq = keys::seq_of_time_seq(&key).ok_or_else(|| StoreError::Corrupt {
-                tree: "visitortime_seq",
-                key: key.to_vec(),
-            })?;
+            let seq = seq?;
             if !candidates.contains(&seq) {
                 continue;
             }
@@ -446,20 +440,10 @@ impl Store {
         offset: usize,
         count: Option<usize>,
     ) -> Result<SearchPage> {
-        let t = self.trees();
-        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending {
-            Box::new(t.visitortime_seq.iter())
-        } else {
-            Box::new(t.visitortime_seq.iter().rev())
-        };
         let mut visitors = Vec::new();
-        for row in rows.skip(offset).take(count.unwrap_or(usize::MAX)) {
-            let (key, _) = row?;
-            let seq = keys::seq_of_time_seq(&key).ok_or_else(|| StoreError::Corrupt {
-                tree: "visitortime_seq",
-                key: key.to_vec(),
-            })?;
-            if let Some(v) = self.visitor_by_seq(seq)? {
+        let seqs = self.seqs_in_time_order(ascending);
+        for seq in seqs.skip(offset).take(count.unwrap_or(usize::MAX)) {
+            if let Some(v) = self.visitor_by_seq(seq?)? {
                 visitors.push(v);
             }
         }
@@ -467,6 +451,26 @@ impl Store {
             visitors,
             total: self.visitor_count()? as usize,
         })
+    }
+
+    /// Every visitor's seq from the creation-time index, newest first unless `ascending` (the
+    /// live trees held for as long as the iterator, as a walk over them always was).
+    fn seqs_in_time_order(&self, ascending: bool) -> Box<dyn Iterator<Item = Result<u64>>> {
+        let trees = self.trees();
+        let index = &trees.visitortime_seq;
+        let rows: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if ascending {
+            Box::new(index.iter())
+        } else {
+            Box::new(index.iter().rev())
+        };
+        Box::new(rows.map(move |row| {
+            let _live = &trees;
+            let (key, _) = row?;
+            keys::seq_of_time_seq(&key).ok_or_else(|| StoreError::Corrupt {
+                tree: "visitortime_seq",
+                key: key.to_vec(),
+            })
+        }))
     }
 
     /// Seqs of the visitors that may match `term` (a superset of the matches): from the

@@ -311,6 +311,10 @@ pub(crate) struct IoBufs {
     pub stable_lsn: AtomicLsn,
     pub max_reserved_lsn: AtomicLsn,
     pub max_header_stable_lsn: Arc<AtomicLsn>,
+    // visitord: the log below this lsn is known to be on disk (fdatasync'd). Buffers are
+    // written without waiting for their writeback (see `write_to_log`), so "stable" means
+    // written to the file, and whatever needs the bytes on disk calls `sync_through`.
+    pub durable_lsn: AtomicLsn,
     pub segment_accountant: Mutex<SegmentAccountant>,
     pub segment_cleaner: SegmentCleaner,
     deferred_segment_ops: stack::Stack<SegmentOp>,
@@ -414,6 +418,7 @@ impl IoBufs {
             stable_lsn: AtomicLsn::new(stable),
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
+            durable_lsn: AtomicLsn::new(stable),
             segment_accountant: Mutex::new(segment_accountant),
             segment_cleaner,
             deferred_segment_ops: stack::Stack::default(),
@@ -459,6 +464,19 @@ impl IoBufs {
             };
             self.deferred_segment_ops.push(op, guard);
         }
+        Ok(())
+    }
+
+    /// visitord: makes the log below `lsn` durable, with one `fdatasync` of the log file
+    /// unless an earlier call already covered it. Every byte below `lsn` must have been
+    /// written to the file before the call (the stable lsn, or a lsn below it).
+    pub(in crate::pagecache) fn sync_through(&self, lsn: Lsn) -> Result<()> {
+        if self.config.temporary || self.durable_lsn.load(Acquire) >= lsn {
+            return Ok(());
+        }
+        io_fail!(self, "log sync");
+        self.config.file.sync_data()?;
+        bump_atomic_lsn(&self.durable_lsn, lsn);
         Ok(())
     }
 
@@ -737,9 +755,12 @@ impl IoBufs {
                             f.as_raw_fd(),
                             i64::try_from(log_offset).unwrap(),
                             i64::try_from(total_len).unwrap(),
-                            libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                                | libc::SYNC_FILE_RANGE_WRITE
-                                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                            // visitord: start the writeback, do not wait for it
+                            // (upstream waits, which neither flushes the device's cache
+                            // nor the file's size, and cost each write a round trip).
+                            // Durability comes from `sync_through`: in `flush`, before
+                            // segments are deactivated (below) and before a snapshot.
+                            libc::SYNC_FILE_RANGE_WRITE,
                         )
                     };
                     if ret < 0 {
@@ -796,6 +817,14 @@ impl IoBufs {
 
         let current_max_header_stable_lsn =
             self.max_header_stable_lsn.load(Acquire);
+
+        // visitord: `stabilize` deactivates (and so may let the cleaner free and reuse) the
+        // segments below the one holding this lsn: their bytes, and all before them, must be
+        // on disk first (property A of the segment accountant).
+        let segment_size = self.config.segment_size as Lsn;
+        let whole_segments =
+            current_max_header_stable_lsn / segment_size * segment_size;
+        self.sync_through(whole_segments)?;
 
         self.sa_stabilize(current_max_header_stable_lsn, &guard)
     }
@@ -1011,7 +1040,10 @@ pub(in crate::pagecache) fn make_stable_inner(
 pub(in crate::pagecache) fn flush(iobufs: &Arc<IoBufs>) -> Result<usize> {
     let _cc = concurrency_control::read();
     let max_reserved_lsn = iobufs.max_reserved_lsn.load(Acquire);
-    make_stable(iobufs, max_reserved_lsn)
+    let written = make_stable(iobufs, max_reserved_lsn)?;
+    // visitord: written is not yet on disk (see `sync_through`).
+    iobufs.sync_through(max_reserved_lsn)?;
+    Ok(written)
 }
 
 /// Attempt to seal the current IO buffer, possibly

@@ -512,6 +512,12 @@ fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
 fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
     trace!("writing snapshot {:?}", snapshot);
 
+    // visitord: the snapshot points into the log below its stable lsn; log buffers are
+    // written without waiting for their writeback, so put them on disk before it.
+    if !config.temporary {
+        config.file.sync_data()?;
+    }
+
     let raw_bytes = snapshot.serialize();
     let decompressed_len = raw_bytes.len();
 

@@ -327,10 +327,10 @@ impl Store {
     /// Candidates for the visitors on every posting list under `prefixes` (a superset of
     /// them, to be checked against the records): the shortest list (fewest chunks, by
     /// `gram_count`), then intersected with the next shortest ones for as long as reading one
-    /// costs less than checking the candidates it could remove (a chunk read costs about as
-    /// much as a record read, and a chunk holds up to 128 seqs). A selective term costs a few
-    /// reads however long its other lists are; a trigram no visitor has answers at once. No
-    /// prefixes: no candidates.
+    /// costs less than checking the candidates it could remove: a list of up to
+    /// [`CHECK_IN_CHUNK_READS`] chunks per candidate. A selective term costs a few reads however
+    /// long its other lists are; a trigram no visitor has answers at once. No prefixes: no
+    /// candidates.
     pub(super) fn common_candidates(&self, prefixes: &[Vec<u8>]) -> Result<Vec<u64>> {
         let mut lists = Vec::with_capacity(prefixes.len());
         for prefix in prefixes {
@@ -345,7 +345,7 @@ impl Store {
         }
         let mut candidates = self.posting_list(first)?;
         for (chunks, prefix) in rest {
-            if candidates.len() < 2 || *chunks > candidates.len() as u64 / 4 {
+            if candidates.len() < 2 || *chunks > candidates.len() as u64 * CHECK_IN_CHUNK_READS {
                 break;
             }
             let other = self.posting_list(prefix)?;
@@ -354,6 +354,15 @@ impl Store {
         Ok(candidates)
     }
 }
+
+/// What checking one candidate costs (reading and decoding its record), in chunk reads. A
+/// chunk is a small value, read by a short ordered walk of a list whose leaves stay in the
+/// cache; a record is a point read, and on a store larger than the cache mostly a leaf pulled
+/// from the file and decoded. Selective searches on the 1M-visitor store (`docs/benchmarks.md`,
+/// "Durable flushes"), with lists read up to 1/4, 1, 4, 16 and 256 chunks per candidate:
+/// 3.3k, 4.5k, 5.1k, 4.5k and 3.2k searches/s; on a 20k store, where everything is cached,
+/// 1/4 and 4 were equal within the noise.
+const CHECK_IN_CHUNK_READS: u64 = 4;
 
 /// Cuts a chunk into pieces of at most [`CHUNK_MAX`]. A chunk that grew at its end (appends of
 /// new visitors, alone or a batch of them) is cut into full pieces from its start, so lists

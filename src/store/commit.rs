@@ -383,6 +383,30 @@ mod tests {
         }
     }
 
+    /// `sync` durability on a real store: every write is answered only after an `fdatasync`
+    /// of sled's log that came after it (sled's own flush only waited for the buffers'
+    /// writeback, which a power loss can undo; `vendor/README.md`). Writes one at a time, so
+    /// each needs its own flush.
+    #[tokio::test]
+    async fn every_acknowledged_write_is_followed_by_a_sync_of_the_log() {
+        let (_dir, store) = crate::store::temp_store(&[]);
+        for i in 0..20 {
+            let before = store.log_syncs();
+            let reg = crate::domain::Registration {
+                token: format!("synced-{i}"),
+                name: Some(format!("Synced {i}")),
+                ..Default::default()
+            };
+            store.register_visitor(&reg, 1_700_000_000_000).unwrap();
+            let mut durable: Waiter = Box::pin(store.durable());
+            answer(&mut durable, "the write's flush").await.unwrap();
+            assert!(
+                store.log_syncs() > before,
+                "write {i} was acknowledged without an fdatasync of the log after it"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_write_committed_during_a_flush_is_not_answered_by_it() {
         let (gate, gc, _dir) = gated();

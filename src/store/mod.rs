@@ -428,6 +428,12 @@ impl Store {
         self.inner.commit.wait_durable()
     }
 
+    /// How many times the live database's log file was `fdatasync`'d since it was opened (the
+    /// end of every durable flush; see `vendor/README.md`).
+    pub fn log_syncs(&self) -> u64 {
+        self.engine().db.log_syncs()
+    }
+
     /// Announces a write about to run (see [`commit`]: the next flush waits for it, briefly).
     /// Must be followed by [`Store::durable_announced`] whatever the write's outcome.
     pub fn announce_write(&self) {

@@ -799,6 +799,13 @@ impl Tree {
         self.context.pagecache.flush()
     }
 
+    /// visitord: how many times the log file was `fdatasync`'d since the database was opened
+    /// (every `flush` that found bytes not yet on disk, every segment deactivation that did).
+    /// Lets a test check that a flush put its writes on disk.
+    pub fn log_syncs(&self) -> u64 {
+        self.context.pagecache.log_syncs()
+    }
+
     /// Asynchronously flushes all dirty IO buffers
     /// and calls fsync. If this succeeds, it is
     /// guaranteed that all previous writes will

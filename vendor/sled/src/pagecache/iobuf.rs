@@ -315,6 +315,8 @@ pub(crate) struct IoBufs {
     // written without waiting for their writeback (see `write_to_log`), so "stable" means
     // written to the file, and whatever needs the bytes on disk calls `sync_through`.
     pub durable_lsn: AtomicLsn,
+    // visitord: how many times `sync_through` synced the log (`Tree::log_syncs`).
+    pub syncs: AtomicU64,
     pub segment_accountant: Mutex<SegmentAccountant>,
     pub segment_cleaner: SegmentCleaner,
     deferred_segment_ops: stack::Stack<SegmentOp>,
@@ -419,6 +421,7 @@ impl IoBufs {
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
             durable_lsn: AtomicLsn::new(stable),
+            syncs: AtomicU64::new(0),
             segment_accountant: Mutex::new(segment_accountant),
             segment_cleaner,
             deferred_segment_ops: stack::Stack::default(),
@@ -476,6 +479,7 @@ impl IoBufs {
         }
         io_fail!(self, "log sync");
         self.config.file.sync_data()?;
+        self.syncs.fetch_add(1, Release);
         bump_atomic_lsn(&self.durable_lsn, lsn);
         Ok(())
     }

@@ -762,6 +762,11 @@ impl PageCache {
         self.log.flush()
     }
 
+    /// visitord: how many times the log was fdatasync'd since it was opened.
+    pub(crate) fn log_syncs(&self) -> u64 {
+        self.log.iobufs.syncs.load(Acquire)
+    }
+
     /// Create a new page, trying to reuse old freed pages if possible
     /// to maximize underlying `PageTable` pointer density. Returns
     /// the page ID and its pointer for use in future atomic `replace`

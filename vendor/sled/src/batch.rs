@@ -1,11 +1,9 @@
 #![allow(unused_results)]
 
-#[cfg(not(feature = "testing"))]
-use std::collections::HashMap as Map;
-
-// we avoid HashMap while testing because
-// it makes tests non-deterministic
-#[cfg(feature = "testing")]
+// visitord: a batch's writes are kept in key order (upstream: a HashMap outside its tests), so
+// that `apply_batch` applies them in key order, as a transaction's commit does (see
+// `transaction.rs`): a compaction's copy, written in sorted batches, appends to each tree and,
+// with the split of the last leaf in `node.rs`, fills its leaves.
 use std::collections::BTreeMap as Map;
 
 use super::*;

@@ -174,7 +174,16 @@ impl Node {
         where
             T: Clone + Ord,
         {
-            let split_point = keys.len() / 2 + 1;
+            // visitord: the last leaf of a tree (suffix truncation is on for leaves only; an
+            // empty `hi` is the unbounded end) keeps all but its last key, as PostgreSQL's btree
+            // does for a split of its rightmost page: a tree written in key order (a
+            // compaction's copy; records keyed by seq or time as they are added) then fills its
+            // leaves instead of leaving each one half full. Any other split halves the node.
+            let split_point = if suffix_truncation && old_hi.is_empty() {
+                keys.len() - 1
+            } else {
+                keys.len() / 2 + 1
+            };
             let right_keys = keys.split_off(split_point);
             let right_values = values.split_off(split_point);
             let right_min = &right_keys[0];
@@ -620,7 +629,10 @@ impl Node {
             8
         };
 
-        let size_checks = self.data.len() < threshold;
+        // visitord: the last leaf of a tree is never merged for being small: after a split it
+        // holds one key (see `split`), and merging it back would split it again.
+        let size_checks = self.data.len() < threshold
+            && (self.data.is_index() || !self.hi.is_empty());
         let safety_checks = self.merging_child.is_none() && !self.merging;
 
         size_checks && safety_checks

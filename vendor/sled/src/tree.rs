@@ -806,6 +806,12 @@ impl Tree {
         self.context.pagecache.log_syncs()
     }
 
+    /// visitord: how many pages the database has (the nodes of all its trees, plus sled's own
+    /// pages). Lets a test check how full the leaves of a tree are.
+    pub fn pages_in_use(&self) -> u64 {
+        self.context.pagecache.pages_in_use()
+    }
+
     /// Asynchronously flushes all dirty IO buffers
     /// and calls fsync. If this succeeds, it is
     /// guaranteed that all previous writes will

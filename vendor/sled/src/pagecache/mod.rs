@@ -767,6 +767,13 @@ impl PageCache {
         self.log.iobufs.syncs.load(Acquire)
     }
 
+    /// visitord: how many page ids are allocated and not free (every node of every tree, plus
+    /// sled's own pages).
+    pub(crate) fn pages_in_use(&self) -> u64 {
+        let allocated = *self.next_pid_to_allocate.lock();
+        allocated.saturating_sub(self.free.lock().len() as u64)
+    }
+
     /// Create a new page, trying to reuse old freed pages if possible
     /// to maximize underlying `PageTable` pointer density. Returns
     /// the page ID and its pointer for use in future atomic `replace`

@@ -57,7 +57,8 @@ pub enum Command {
         /// the visitors; a `rid` not in the store becomes a closed room of the token's visitor.
         #[arg(long, value_name = "FILE")]
         navigation: Option<PathBuf>,
-        /// Leave the store uncompacted afterwards (see `visitord compact`).
+        /// Leave the store uncompacted afterwards (see `visitord compact`). A navigation import
+        /// is always written by a fresh copy of the store, which compacts it too.
         #[arg(long)]
         no_compact: bool,
     },

@@ -341,35 +341,29 @@ pub fn parse_navigation_line(line: &str) -> Result<PageVisit, String> {
     })
 }
 
-/// Entries per transaction of a navigation import. Their rows (record, token, room and expiry
-/// index rows, counters) land in random leaves of a store usually larger than the cache; written
-/// in key order, a larger batch pulls each leaf once for more rows. 1M entries into a 100k-visitor
-/// store with a 48 MB cache: 50,000 → 75 s, 100,000 → 64 s, 200,000 → 54 s, 400,000 → 41 s, at
-/// 412 / 515 / 706 / 1,008 MB peak RSS (`docs/benchmarks.md`).
-const NAVIGATION_BATCH: usize = 200_000;
-
-/// Imports every line of `input` as a navigation entry (after the visitors they belong to:
-/// rooms are created only for tokens that are visitors'); `progress` is told the bytes read.
-/// `roomless_ttl`: see [`Store::import_visits`].
-pub fn import_navigation(
+/// Reads every line of `input` as a navigation entry (after the visitors they belong to:
+/// rooms are created only for tokens that are visitors') into a bulk load of the store (see
+/// [`Store::navigation_load`]); `progress` is told the bytes read. Returns what was read and
+/// the sorted rows, which [`Store::rewrite_merging`] writes into the store: nothing is written
+/// before. `roomless_ttl`: as for `page.visited`.
+pub fn load_navigation(
     store: &Store,
     input: impl BufRead,
     roomless_ttl: Option<Millis>,
     progress: impl FnMut(u64),
-) -> Result<ImportSummary, String> {
+) -> Result<(ImportSummary, crate::store::Additions), String> {
     let mut summary = ImportSummary::default();
+    let mut load = store
+        .navigation_load(roomless_ttl)
+        .map_err(|e| e.to_string())?;
     read_batches(
         input,
-        NAVIGATION_BATCH,
+        1,
         &mut summary,
         parse_navigation_line,
         |batch, summary| {
-            let (lines, visits): (Vec<u64>, Vec<PageVisit>) = batch.drain(..).unzip();
-            let verdicts = store
-                .import_visits(visits, roomless_ttl)
-                .map_err(|e| e.to_string())?;
-            for (line, verdict) in lines.into_iter().zip(verdicts) {
-                match verdict {
+            for (line, visit) in batch.drain(..) {
+                match load.add(visit).map_err(|e| e.to_string())? {
                     None => summary.imported += 1,
                     Some(reason) => summary.rejected.push((line, reason)),
                 }
@@ -378,9 +372,23 @@ pub fn import_navigation(
         },
         progress,
     )?;
-    store.flush().map_err(|e| e.to_string())?;
+    let additions = load.finish().map_err(|e| e.to_string())?;
     summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
     summary.rejected.sort();
+    Ok((summary, additions))
+}
+
+/// [`load_navigation`], then the rewrite that writes the loaded rows into the store.
+pub fn import_navigation(
+    store: &Store,
+    input: impl BufRead,
+    roomless_ttl: Option<Millis>,
+    progress: impl FnMut(u64),
+) -> Result<ImportSummary, String> {
+    let (summary, additions) = load_navigation(store, input, roomless_ttl, progress)?;
+    store
+        .rewrite_merging(additions)
+        .map_err(|e| e.to_string())?;
     Ok(summary)
 }
 
@@ -502,11 +510,11 @@ mod tests {
         assert_eq!(store.counts(), store.walked_counts());
     }
 
-    /// One navigation batch is one transaction of thousands of writes, which the vendored sled
-    /// commits in key order and re-pins as it goes (`vendor/README.md`): every row must be there,
-    /// consistent, after the store is closed and opened again.
+    /// Thousands of entries, their rows spilled to many sorted runs per tree (a few rows a run in
+    /// tests) and merged into the store's copy: every row must be there, consistent, after the
+    /// store is closed and opened again.
     #[test]
-    fn a_batch_of_thousands_of_entries_is_written_whole_and_read_back_after_a_reopen() {
+    fn thousands_of_entries_in_many_sorted_runs_are_written_whole_and_read_back_after_a_reopen() {
         let (_dir, config) = crate::store::temp_config();
         let store = Store::open(&config, Vec::new()).unwrap();
         let visitors: Vec<String> = (0..300)
@@ -537,7 +545,12 @@ mod tests {
         assert_eq!((summary.imported, summary.rejected.len()), (3_000, 0));
         drop(store);
         let store = crate::store::reopen(&config);
-        assert!(store.check().unwrap().problems.is_empty());
+        let problems = store.check().unwrap().problems;
+        assert!(
+            problems.is_empty(),
+            "{:?}",
+            &problems[..problems.len().min(8)]
+        );
         assert_eq!(store.counts(), store.walked_counts());
         assert_eq!(store.counts().page_visits, 3_000);
         let expected_of = |i: u64| {

@@ -67,7 +67,7 @@ pub(super) fn recover(dir: &Path) -> Result<()> {
 /// it is consumed, and the store is closed when this returns. `_dir` is its data dir (the store
 /// knows it; kept for callers).
 pub fn compact(store: Store, _dir: &Path) -> Result<Compaction> {
-    let r = store.rewrite_with(true)?;
+    let r = store.rewrite_with(true, None)?;
     drop(store);
     Ok(Compaction {
         before: r.before,

@@ -32,6 +32,18 @@ pub(super) fn record_key(p: &PageVisit) -> Vec<u8> {
     keys::nav_key(p.ts, &p.id)
 }
 
+/// The rows of a new entry as a bulk load adds them ([`super::navigation_load`]): its record
+/// and its index rows (each → the record key), as [`write_visit`] writes them.
+pub(super) fn new_visit_rows(p: &PageVisit) -> Result<Vec<super::runs::TreeRow>> {
+    let key = record_key(p);
+    let mut out = Vec::with_capacity(4);
+    for (which, row) in rows(p) {
+        out.push((which.tree_name(), row, key.clone()));
+    }
+    out.push(("navkey_pagevisit", key, super::encode(p)?));
+    Ok(out)
+}
+
 /// The history indexes.
 #[derive(Clone, Copy)]
 pub(super) enum Which {

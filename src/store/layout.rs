@@ -9,6 +9,8 @@
 //!                             fsync, rename, fsync of the dir) is the commit point of a rewrite
 //!   store-<N>/                0700: one generation, sled's own files (`conf`, `db`, `snap.*`,
 //!                             `blobs/`), each file 0600 and `blobs/` 0700
+//!   import-sort-XXXXXX/       0700, only while `import --navigation` runs: its sorted rows
+//!                             (see [`super::runs`]); one a crash left is deleted by the next
 //!   anything else             not the store's (e.g. `initial-admin-password`): never touched
 //! ```
 //!

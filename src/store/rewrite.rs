@@ -32,10 +32,11 @@
 //! A failed rewrite changes nothing but the marker's name (the schedule reads both).
 
 use super::layout::{self, Live};
+use super::runs::{self, Additions};
 use super::{keys, lock_anyway, Engine, Result, Store, StoreError};
 use crate::time::Millis;
 use sled::{Db, IVec, Subscriber, Tree};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -139,10 +140,26 @@ fn drain(subscribers: &mut [Subscriber], keys: &mut HashSet<(usize, IVec)>) -> u
 /// that append (new seqs) from keeping the copy busy.
 fn copy_tree(from: &Tree, last: Option<&IVec>, to: &Tree) -> Result<()> {
     let Some(last) = last else { return Ok(()) };
+    let rows = from
+        .range(..=last.clone())
+        .map(|r| r.map_err(StoreError::from));
+    write_rows(rows, to, None)
+}
+
+/// Writes `rows` (in key order) into `to` in batches; `digest`, when given, takes in every
+/// row written.
+fn write_rows(
+    rows: impl Iterator<Item = Result<(IVec, IVec)>>,
+    to: &Tree,
+    mut digest: Option<&mut Digest>,
+) -> Result<()> {
     let mut batch = sled::Batch::default();
     let mut n = 0;
-    for row in from.range(..=last.clone()) {
+    for row in rows {
         let (k, v) = row?;
+        if let Some(digest) = digest.as_deref_mut() {
+            digest.add(&k, &v);
+        }
         batch.insert(k, v);
         n += 1;
         if n == BATCH {
@@ -152,6 +169,68 @@ fn copy_tree(from: &Tree, last: Option<&IVec>, to: &Tree) -> Result<()> {
     }
     to.apply_batch(batch)?;
     Ok(())
+}
+
+/// What a tree holds, in brief: its row count and a hash of its rows in key order. A tree
+/// that a rewrite merged rows into is verified by the digest of what was written against the
+/// digest of what the copy reads back (the rows themselves are gone by then: they were read
+/// once from their sort runs).
+struct Digest {
+    rows: u64,
+    hash: xxhash_rust::xxh3::Xxh3,
+}
+
+impl Digest {
+    fn new() -> Digest {
+        Digest {
+            rows: 0,
+            hash: xxhash_rust::xxh3::Xxh3::new(),
+        }
+    }
+
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        self.rows += 1;
+        for part in [key, value] {
+            self.hash.update(&(part.len() as u64).to_le_bytes());
+            self.hash.update(part);
+        }
+    }
+
+    fn of(tree: &Tree) -> Result<(u64, u64)> {
+        let mut digest = Digest::new();
+        for row in tree.iter() {
+            let (k, v) = row?;
+            digest.add(&k, &v);
+        }
+        Ok(digest.sum())
+    }
+
+    fn sum(&self) -> (u64, u64) {
+        (self.rows, self.hash.digest())
+    }
+}
+
+/// Copies every row of `from` merged with `added` (see [`runs::merged`]) into `to`; returns
+/// the digest of what was written.
+fn copy_merged(
+    from: &Tree,
+    added: (runs::SortedRows, runs::Merge),
+    name: &[u8],
+    to: &Tree,
+) -> Result<(u64, u64)> {
+    let (rows, merge) = added;
+    let tree = super::trees::TREES
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.as_bytes() == name)
+        .ok_or(StoreError::Invariant("rows were added to an unknown tree"))?;
+    let mut digest = Digest::new();
+    write_rows(
+        runs::merged(from.iter(), rows, merge, tree),
+        to,
+        Some(&mut digest),
+    )?;
+    Ok(digest.sum())
 }
 
 /// Copies the current value (or the removal) of each `(tree index, key)` from the old trees
@@ -205,8 +284,9 @@ pub(super) fn rewritten_meta(tree: &[u8], key: &[u8]) -> bool {
         .contains(&key)
 }
 
-/// Compares every row of every tree of `src` and `dst` (but the `meta` keys a rewrite sets).
-fn verify(src: &Db, dst: &Db) -> Result<()> {
+/// Compares every row of every tree of `src` and `dst` (but the `meta` keys a rewrite sets);
+/// a tree rows were merged into is compared by the digest of what was written into it.
+fn verify(src: &Db, dst: &Db, merged: &HashMap<IVec, (u64, u64)>) -> Result<()> {
     let differ = StoreError::Invariant(
         "the rewritten copy differs from the store; the store was left as it was",
     );
@@ -223,6 +303,12 @@ fn verify(src: &Db, dst: &Db) -> Result<()> {
         };
         let a = src.open_tree(&name)?;
         let b = dst.open_tree(&name)?;
+        if let Some(written) = merged.get(&name) {
+            if Digest::of(&b)? != *written {
+                return Err(differ);
+            }
+            continue;
+        }
         let mut left = a.iter().filter(keep);
         let mut right = b.iter().filter(keep);
         loop {
@@ -242,7 +328,7 @@ impl Store {
     /// holds the old generation after [`RETIRE_WAIT`]: then a later [`Store::tidy`] deletes it).
     /// Logs one line with its duration and sizes.
     pub fn rewrite(&self) -> Result<Rewrite> {
-        let result = self.rewrite_with(false);
+        let result = self.rewrite_with(false, None);
         if let Ok(r) = &result {
             log::info!(
                 "rewrote the store into store-{} in {:.2} s (writers held {} ms, {} keys caught up): {} MB -> {} MB on disk",
@@ -259,10 +345,15 @@ impl Store {
 
     /// [`Store::rewrite`], with `verify` comparing every row of the copy with the store while
     /// writers are held (offline `compact`: a full scan, too slow for a serving store).
-    pub(super) fn rewrite_with(&self, verify: bool) -> Result<Rewrite> {
+    pub(super) fn rewrite_with(
+        &self,
+        verify: bool,
+        additions: Option<&mut Additions>,
+    ) -> Result<Rewrite> {
         let result = {
             let _one = lock_anyway(&self.inner.rewriting);
-            self.rewrite_locked(verify).map(|(rewrite, _old)| rewrite)
+            self.rewrite_locked(verify, additions)
+                .map(|(rewrite, _old)| rewrite)
         };
         let deadline = Instant::now() + RETIRE_WAIT;
         loop {
@@ -285,16 +376,39 @@ impl Store {
         result
     }
 
+    /// Rewrites a stopped store (nothing else may write to it) into a fresh generation with
+    /// `additions` merged into its trees, and verifies the copy as `compact` does: a bulk load
+    /// writes every tree once, in key order, and the store switches to the result atomically
+    /// (a crash before the switch leaves the store as it was). Logs one line like
+    /// [`Store::rewrite`].
+    pub fn rewrite_merging(&self, mut additions: Additions) -> Result<Rewrite> {
+        let result = self.rewrite_with(true, Some(&mut additions));
+        if let Ok(r) = &result {
+            log::info!(
+                "merged the loaded rows into store-{} in {:.2} s: {} MB -> {} MB on disk",
+                r.generation,
+                r.took.as_secs_f64(),
+                r.before / 1_000_000,
+                r.after / 1_000_000
+            );
+        }
+        result
+    }
+
     /// An online rewrite that hands back the generation it replaced: from the swap on nobody
     /// writes to it, so it is a consistent snapshot of the store at that moment (what a backup
     /// reads). Its files are deleted by [`Store::tidy`] once the caller lets it go.
     pub(super) fn rewrite_keeping_old(&self) -> Result<(Rewrite, Arc<Engine>)> {
         let _one = lock_anyway(&self.inner.rewriting);
-        self.rewrite_locked(false)
+        self.rewrite_locked(false, None)
     }
 
     /// The rewrite proper; the caller holds `rewriting`. Returns the replaced engine too.
-    fn rewrite_locked(&self, verify: bool) -> Result<(Rewrite, Arc<Engine>)> {
+    fn rewrite_locked(
+        &self,
+        verify: bool,
+        additions: Option<&mut Additions>,
+    ) -> Result<(Rewrite, Arc<Engine>)> {
         let started = Instant::now();
         let data_dir = self.inner.data_dir.clone();
         // Step 1.
@@ -329,7 +443,7 @@ impl Store {
             + 1;
         let dir = layout::generation_dir(&data_dir, generation);
         layout::create_private_dir(&dir)?;
-        let result = self.copy_and_swap(&old, &mut watched, generation, verify);
+        let result = self.copy_and_swap(&old, &mut watched, generation, verify, additions);
         drop(watched);
         match result {
             Ok((after, caught_up, stall, durable)) => {
@@ -366,7 +480,9 @@ impl Store {
         watched: &mut Watched,
         generation: u64,
         verify: bool,
+        mut additions: Option<&mut Additions>,
     ) -> Result<(u64, usize, Duration, bool)> {
+        let mut merged = HashMap::new();
         let data_dir = &self.inner.data_dir;
         let dir = layout::generation_dir(data_dir, generation);
         let dst = self.inner.sled.open(&dir)?;
@@ -391,9 +507,21 @@ impl Store {
                 }
             });
             let mut caught_up = 0;
+            let merged = &mut merged;
             let copied = (|| -> Result<()> {
                 for (name, tree, last) in trees {
-                    copy_tree(tree, last.as_ref(), &dst.open_tree(name)?)?;
+                    let to = dst.open_tree(name)?;
+                    match additions.as_deref_mut().and_then(|a| a.take(name)) {
+                        Some(added) => {
+                            merged.insert(name.clone(), copy_merged(tree, added, name, &to)?);
+                        }
+                        None => copy_tree(tree, last.as_ref(), &to)?,
+                    }
+                }
+                if additions.as_deref().is_some_and(|a| !a.is_empty()) {
+                    return Err(StoreError::Invariant(
+                        "rows were added to a tree the store lacks",
+                    ));
                 }
                 // Keys written meanwhile, while writers carry on: a key written again after it
                 // is read here is reported again, and caught up in a later round.
@@ -431,7 +559,7 @@ impl Store {
         meta.insert(keys::meta::SEQ_FLOOR, &keys::u64_value(floor))?;
         meta.remove(keys::meta::ERASE_REWRITING)?;
         if verify {
-            self::verify(&old.db, &dst)?;
+            self::verify(&old.db, &dst, &merged)?;
         }
         dst.flush()?;
         let after = dst.size_on_disk()?;

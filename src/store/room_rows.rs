@@ -38,6 +38,20 @@ pub(super) fn write_room(tx: &Tx, room: &Room) -> TxResult<()> {
     }
 }
 
+/// The rows of a closed room that no row names yet (one a bulk load creates): its record and
+/// its row in the visitor's room index, as [`write_room`] writes them (whose open-room
+/// bookkeeping has nothing to do for such a room: no open-room row can name a new id).
+pub(super) fn new_closed_room_rows(room: &Room) -> super::Result<[super::runs::TreeRow; 2]> {
+    Ok([
+        (
+            "roomid_room",
+            room.id.as_bytes().to_vec(),
+            super::encode(room)?,
+        ),
+        ("visitorid_roomtime", visitor_room_key(room), Vec::new()),
+    ])
+}
+
 /// Removes the visitor's open-room row if it names `room`.
 fn forget_open_room(tx: &Tx, room: &Room) -> TxResult<()> {
     let visitor = room.v.id.as_bytes();

@@ -98,24 +98,25 @@ pub(super) fn visitor_changed(
     })
 }
 
+/// The counters an entry counts in: its day's `day_count` and its day and page's
+/// `dayhref_count` keys (a bulk load adds 1 to the same keys, see [`super::navigation_load`]).
+pub(super) fn visit_counter_keys(p: &PageVisit) -> ([u8; 5], Vec<u8>) {
+    let day = day_of(p.ts);
+    (day_key(day, VISITS), href_key(day, &p.href))
+}
+
 /// An entry was written (`old` → `new`, `None`: absent): counts it by day and by page.
 pub(super) fn visit_changed(
     tx: &Tx,
     old: Option<&PageVisit>,
     new: Option<&PageVisit>,
 ) -> TxResult<()> {
-    let day_and_page = |p: &PageVisit| (day_of(p.ts), p.href.clone());
     recount(
-        old.map(day_and_page),
-        new.map(day_and_page),
+        old.map(visit_counter_keys),
+        new.map(visit_counter_keys),
         |(day, href), delta| {
-            bump(tx.day_count, "day_count", &day_key(*day, VISITS), delta)?;
-            bump(
-                tx.dayhref_count,
-                "dayhref_count",
-                &href_key(*day, href),
-                delta,
-            )
+            bump(tx.day_count, "day_count", day, delta)?;
+            bump(tx.dayhref_count, "dayhref_count", href, delta)
         },
     )
 }

@@ -524,3 +524,83 @@ fn copy_through_the_command() {
     assert_eq!(again.code(), 1);
     assert!(again.stderr.contains("is not empty"), "{again:?}");
 }
+
+/// `import --navigation`: the entries are sorted outside the store and written by a fresh copy
+/// of it, which is consistent, holds every entry, and leaves no sorted rows behind.
+#[test]
+fn import_of_navigation_history_reports_both_steps_and_leaves_a_consistent_store() {
+    let sb = Sandbox::new();
+    let visitors = sb.cwd().join("visitors.jsonl");
+    std::fs::write(
+        &visitors,
+        [
+            r#"{"_id":"A","token":"ta","username":"guest-1"}"#,
+            r#"{"_id":"B","token":"tb","username":"guest-2"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let entry = |id: &str, token: &str, rid: &str| {
+        json!({
+            "_id": id,
+            "rid": rid,
+            "ts": { "$date": "2024-03-01T10:00:00.000Z" },
+            "t": "livechat_navigation_history",
+            "navigation": {
+                "token": token,
+                "page": { "title": "Home", "change": "url", "location": { "href": "https://x.test/" } }
+            }
+        })
+        .to_string()
+    };
+    let navigation = sb.cwd().join("navigation.jsonl");
+    let lines = [
+        entry("n1", "ta", "R1"),
+        entry("n2", "ta", "R1"),
+        "{".to_string(),
+        entry("n3", "tb", "R9"),
+    ];
+    std::fs::write(&navigation, lines.join("\n")).unwrap();
+    let out = sb.run(
+        &[
+            "import",
+            "--rocketchat",
+            visitors.to_str().unwrap(),
+            "--navigation",
+            navigation.to_str().unwrap(),
+        ],
+        None,
+    );
+    let summary: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(summary.len(), 3, "{out:?}");
+    assert!(
+        summary[0].starts_with("2 lines: 2 visitors imported, 0 rejected, in "),
+        "{out:?}"
+    );
+    assert!(
+        summary[1].starts_with("4 lines: 3 navigation entries read, 1 rejected, in "),
+        "{out:?}"
+    );
+    assert!(
+        summary[2].starts_with("3 navigation entries written with the store's copy in ")
+            && summary[2].contains(" MB on disk; ")
+            && summary[2].ends_with(" s in all"),
+        "{out:?}"
+    );
+    let check = sb.assert_consistent();
+    assert!(
+        check.contains(&format!("  {:<24} 3 records\n", "navkey_pagevisit")),
+        "{check}"
+    );
+    assert!(
+        check.contains(&format!("  {:<24} 2 records\n", "roomid_room")),
+        "{check}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(sb.data())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "initial-admin-password")
+        .collect();
+    names.sort();
+    assert_eq!(names, ["CURRENT", "LOCK", "store-2"], "no sorted rows left");
+}

@@ -487,6 +487,111 @@ mod tests {
         );
     }
 
+    /// A tree filled by the vendored sled's bulk load (whole leaves and index nodes written at
+    /// once, `vendor/README.md`) must be a tree like any other: every row read back by key, in
+    /// both directions and by range; rows added between, before and after the loaded ones;
+    /// most rows removed (so that leaves merge into their loaded neighbours); and all of it
+    /// again after a reopen. A load into a tree that is not empty, or of keys out of order, is
+    /// refused.
+    #[test]
+    fn a_bulk_loaded_tree_reads_writes_merges_and_reopens_like_any_other() {
+        let value = |i: u32| format!("{i:08}").repeat(1 + i as usize % 5).into_bytes();
+        // Keys share long prefixes (as the store's do), and leave gaps for later inserts.
+        let key = |i: u32| format!("token-{:06}", i * 2).into_bytes();
+        let rows = 20_000u32; // 625 leaves: two index levels
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        for n in [0u32, 1, 32, 33] {
+            let tree = db.open_tree(format!("small-{n}")).unwrap();
+            let mut load = tree.bulk_load().unwrap();
+            for i in 0..n {
+                load.push(key(i).into(), value(i).into()).unwrap();
+            }
+            load.finish().unwrap();
+            let got: Vec<Vec<u8>> = tree.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+            assert_eq!(got, (0..n).map(key).collect::<Vec<_>>(), "{n} rows");
+            tree.insert(key(n), value(n)).unwrap();
+            assert_eq!(tree.len(), n as usize + 1);
+        }
+        let tree = db.open_tree("big").unwrap();
+        let pages_before = db.pages_in_use();
+        let mut load = tree.bulk_load().unwrap();
+        for i in 0..rows {
+            load.push(key(i).into(), value(i).into()).unwrap();
+        }
+        assert!(
+            load.push(key(5).into(), value(5).into()).is_err(),
+            "out of order"
+        );
+        load.finish().unwrap();
+        // Full leaves: 625 of them (the first is the tree's empty leaf) and 3 index nodes under
+        // the root (which existed).
+        assert_eq!(db.pages_in_use() - pages_before, 624 + 3);
+        assert!(tree.bulk_load().is_err(), "not empty");
+        let all = |tree: &sled::Tree| -> Vec<(Vec<u8>, Vec<u8>)> {
+            tree.iter()
+                .map(|kv| {
+                    let (k, v) = kv.unwrap();
+                    (k.to_vec(), v.to_vec())
+                })
+                .collect()
+        };
+        let mut expected: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+            (0..rows).map(|i| (key(i), value(i))).collect();
+        assert!(all(&tree).into_iter().eq(expected.clone()));
+        for i in (0..rows).step_by(97) {
+            assert_eq!(tree.get(key(i)).unwrap().as_deref(), Some(&value(i)[..]));
+            // the gap after each key is empty
+            assert_eq!(tree.get(format!("token-{:06}", i * 2 + 1)).unwrap(), None);
+        }
+        let backwards: Vec<Vec<u8>> = tree
+            .iter()
+            .keys()
+            .rev()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert!(backwards.iter().eq(expected.keys().rev()));
+        let range: Vec<Vec<u8>> = tree
+            .range(key(1_000)..key(1_100))
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
+        assert_eq!(range, (1_000..1_100).map(key).collect::<Vec<_>>());
+        // Writes between, before and after the loaded rows, then most rows removed.
+        for i in (0..rows).step_by(7) {
+            let between = format!("token-{:06}", i * 2 + 1).into_bytes();
+            tree.insert(between.clone(), value(i)).unwrap();
+            expected.insert(between, value(i));
+        }
+        for k in [b"a".to_vec(), b"zzz".to_vec()] {
+            tree.insert(k.clone(), b"edge".to_vec()).unwrap();
+            expected.insert(k, b"edge".to_vec());
+        }
+        for i in (0..rows).filter(|i| i % 10 != 3) {
+            tree.remove(key(i)).unwrap();
+            expected.remove(&key(i));
+        }
+        assert!(all(&tree).into_iter().eq(expected.clone()));
+        db.flush().unwrap();
+        drop(tree);
+        drop(db);
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let tree = db.open_tree("big").unwrap();
+        assert!(all(&tree).into_iter().eq(expected.clone()));
+        assert_eq!(
+            tree.first().unwrap().map(|(k, _)| k.to_vec()),
+            Some(b"a".to_vec())
+        );
+        assert_eq!(
+            tree.last().unwrap().map(|(k, _)| k.to_vec()),
+            Some(b"zzz".to_vec())
+        );
+        for n in [0u32, 1, 32, 33] {
+            let small = db.open_tree(format!("small-{n}")).unwrap();
+            assert_eq!(small.len(), n as usize + 1);
+        }
+    }
+
     #[tokio::test]
     async fn a_write_committed_during_a_flush_is_not_answered_by_it() {
         let (gate, gc, _dir) = gated();

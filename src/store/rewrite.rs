@@ -12,8 +12,9 @@
 //!    copy then carries: its bytes may have been copied), and a sled subscriber is registered
 //!    on every tree: from here on every committed write (transactions, batches, plain inserts
 //!    alike) reports its key. A drainer thread collects the keys while the copy runs.
-//! 2. Without the lock: every tree is copied in batches into `store-<N+1>` (mode 0700), opened
-//!    with the store's sled settings, up to its last key at step 1 (later keys are reported).
+//! 2. Without the lock: every tree is copied into `store-<N+1>` (mode 0700), opened with the
+//!    store's sled settings, up to its last key at step 1 (later keys are reported), by sled's
+//!    bulk load (whole nodes in key order, see `vendor/README.md`).
 //!    Then, still without the lock, the keys reported so far get their current value (or
 //!    removal) from `old`, in rounds until few are left (a key written again after its round is
 //!    reported again), and the copy is flushed. Readers and writers carry on against `old`.
@@ -41,8 +42,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Keys per batch written to the copy (sled applies a batch under its process-wide write
-/// lock, so a smaller batch holds writers for less).
+/// Keys per batch written to the copy by the catch-up (sled applies a batch under its
+/// process-wide write lock, so a smaller batch holds writers for less).
 const BATCH: usize = 1_000;
 /// Catch-up rounds run without the writer lock while more keys than this were written since
 /// the previous round (so the round under the lock is short).
@@ -146,28 +147,23 @@ fn copy_tree(from: &Tree, last: Option<&IVec>, to: &Tree) -> Result<()> {
     write_rows(rows, to, None)
 }
 
-/// Writes `rows` (in key order) into `to` in batches; `digest`, when given, takes in every
-/// row written.
+/// Writes `rows` (in key order) into the empty tree `to` with the vendored sled's bulk load
+/// (whole leaves and index nodes at once, `vendor/README.md`); `digest`, when given, takes in
+/// every row written.
 fn write_rows(
     rows: impl Iterator<Item = Result<(IVec, IVec)>>,
     to: &Tree,
     mut digest: Option<&mut Digest>,
 ) -> Result<()> {
-    let mut batch = sled::Batch::default();
-    let mut n = 0;
+    let mut load = to.bulk_load()?;
     for row in rows {
         let (k, v) = row?;
         if let Some(digest) = digest.as_deref_mut() {
             digest.add(&k, &v);
         }
-        batch.insert(k, v);
-        n += 1;
-        if n == BATCH {
-            to.apply_batch(std::mem::take(&mut batch))?;
-            n = 0;
-        }
+        load.push(k, v)?;
     }
-    to.apply_batch(batch)?;
+    load.finish()?;
     Ok(())
 }
 

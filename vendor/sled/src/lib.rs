@@ -183,6 +183,7 @@ macro_rules! testing_assert {
 mod arc;
 mod atomic_shim;
 mod batch;
+mod bulk_load;
 mod binary_search;
 mod concurrency_control;
 mod config;
@@ -309,6 +310,7 @@ pub use {
 
 pub use self::{
     batch::Batch,
+    bulk_load::BulkLoad,
     config::{Config, Mode},
     db::{open, Db},
     iter::Iter,

@@ -774,6 +774,15 @@ impl PageCache {
         allocated.saturating_sub(self.free.lock().len() as u64)
     }
 
+    /// visitord: the page id the next allocation gets, when it takes a fresh one (`None` while
+    /// a freed page waits to be reused). See `bulk_load`.
+    pub(crate) fn next_fresh_pid(&self) -> Option<PageId> {
+        if !self.free.lock().is_empty() {
+            return None;
+        }
+        Some(*self.next_pid_to_allocate.lock())
+    }
+
     /// Create a new page, trying to reuse old freed pages if possible
     /// to maximize underlying `PageTable` pointer density. Returns
     /// the page ID and its pointer for use in future atomic `replace`

@@ -28,16 +28,12 @@ use crate::*;
 const LEAF_KEYS: usize = 32;
 /// Children per index node: full, as `Node::should_split` allows before it splits one.
 const INDEX_CHILDREN: usize = 256;
-/// Pages written under one epoch pin before the pin is renewed (so that the page cache can
-/// free what it evicts meanwhile).
-const REPIN_EVERY: usize = 64;
+
 
 /// A load of rows in strictly increasing key order into an empty tree (see the module
 /// header): [`BulkLoad::push`] each row, then [`BulkLoad::finish`].
 pub struct BulkLoad<'a> {
     tree: &'a Tree,
-    guard: Guard,
-    written: usize,
     root_pid: PageId,
     /// The tree's one (empty) leaf, which becomes the first leaf.
     first_leaf_pid: PageId,
@@ -114,10 +110,9 @@ impl Tree {
         }
         drop(root);
         drop(leaf);
+        drop(guard);
         Ok(BulkLoad {
             tree: self,
-            guard,
-            written: 0,
             root_pid,
             first_leaf_pid,
             lo: IVec::default(),
@@ -256,8 +251,12 @@ impl BulkLoad<'_> {
             self.replace(self.first_leaf_pid, node)?;
             self.first_leaf_pid
         } else {
-            let (pid, _) =
-                self.tree.context.pagecache.allocate(node, &self.guard)?;
+            // Pinned for this write only: a thread's epoch moves on only while it holds no
+            // pin, and pages replaced or evicted from the cache are freed only once every
+            // thread has moved on (a pin held across the load kept all of them: 7 GB for a
+            // 3.5 GB store).
+            let guard = pin();
+            let (pid, _) = self.tree.context.pagecache.allocate(node, &guard)?;
             pid
         };
         // the node before this one was written with a guess of this page id
@@ -269,18 +268,14 @@ impl BulkLoad<'_> {
         }
         level.last = Some((pid, sibling, kept));
         level.children.push((lo, pid));
-        self.written += 1;
-        if self.written % REPIN_EVERY == 0 {
-            self.guard.flush();
-            self.guard = pin();
-        }
         Ok(())
     }
 
     /// Puts `node` into page `pid` (which nothing else writes during the load).
     fn replace(&self, pid: PageId, node: Node) -> Result<()> {
         let pagecache = &self.tree.context.pagecache;
-        let old: PageView<'_> = match pagecache.get(pid, &self.guard)? {
+        let guard = pin();
+        let old: PageView<'_> = match pagecache.get(pid, &guard)? {
             Some(view) => view.0,
             None => {
                 return Err(Error::ReportableBug(format!(
@@ -289,7 +284,7 @@ impl BulkLoad<'_> {
                 )));
             }
         };
-        match pagecache.replace(pid, old, node, &self.guard)? {
+        match pagecache.replace(pid, old, node, &guard)? {
             Ok(_) => Ok(()),
             Err(_) => Err(Error::ReportableBug(format!(
                 "bulk load: page {} changed under the load",

@@ -311,10 +311,9 @@ fn with_bulk_cache(loaded: &Loaded) -> Loaded {
 }
 
 /// `visitord import --navigation FILE`: the history, after the visitors. The entries are read
-/// and their rows sorted with the store open as `import` opened it (the bulk cache speeds up
-/// its reads: is the entry there, whose is the token); the rows are then merged into a fresh
-/// copy of the store, reopened with the server's cache (the copy reads and writes in order,
-/// which a large cache does not speed up but fills; see [`finish_bulk`]).
+/// and their rows sorted, then merged into a fresh copy of the store, with the store open as
+/// `import` opened it (the bulk cache speeds up the reads of the first step; the sorted rows
+/// live in the data dir, which a reopen would clear of them).
 fn import_navigation(loaded: &Loaded, store: Store, file: &std::path::Path) -> Result<(), String> {
     let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
@@ -333,8 +332,6 @@ fn import_navigation(loaded: &Loaded, store: Store, file: &std::path::Path) -> R
         started.elapsed().as_secs_f64()
     );
     report_rejected(file, &summary.rejected);
-    drop(store);
-    let store = reopen_stopped(loaded)?;
     let written = std::time::Instant::now();
     let r = store
         .rewrite_merging(additions)

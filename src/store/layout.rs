@@ -10,7 +10,7 @@
 //!   store-<N>/                0700: one generation, sled's own files (`conf`, `db`, `snap.*`,
 //!                             `blobs/`), each file 0600 and `blobs/` 0700
 //!   import-sort-XXXXXX/       0700, only while `import --navigation` runs: its sorted rows
-//!                             (see [`super::runs`]); one a crash left is deleted by the next
+//!                             (see [`super::runs`]); one a crash left is deleted at the next open
 //!   anything else             not the store's (e.g. `initial-admin-password`): never touched
 //! ```
 //!
@@ -234,6 +234,7 @@ pub(super) fn remove_generation(dir: &Path) -> Result<()> {
 /// Crash recovery and the choice of the live store, at open (the caller holds `LOCK`): see the
 /// module header. A new store gets generation 1, named by `CURRENT` before sled creates it.
 pub(super) fn prepare(data_dir: &Path) -> Result<Live> {
+    super::runs::remove_stale(data_dir)?;
     let current = read_current(data_dir)?;
     for n in generations(data_dir)? {
         if Some(n) != current {

@@ -6,7 +6,7 @@
 //!
 //! The runs live in `<data dir>/import-sort-XXXXXX/<tree>/<n>` (directories 0700, files 0600,
 //! inside the 0700 data dir: they hold tokens and pages), deleted when the [`Additions`] are
-//! dropped, and by the next bulk load if a crash left them.
+//! dropped, and when the store is next opened if a crash left them ([`super::layout`]).
 //!
 //! Written here rather than taken from `extsort` 0.5.0: its push sorter returns none of the
 //! spilled rows when their count is a multiple of its segment size plus one (its `done` takes
@@ -225,6 +225,25 @@ impl Iterator for SortedRows {
     }
 }
 
+/// Deletes the sort directories an interrupted load left in `data_dir` (called when the store is
+/// opened, under its lock, so no load is running).
+pub(super) fn remove_stale(data_dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(data_dir).map_err(io_error(data_dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_error(data_dir))?;
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(SORT_DIR_PREFIX)
+        {
+            let path = entry.path();
+            log::warn!("deleting {}, left by an interrupted import", path.display());
+            std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Rows being gathered for several trees, each sorted by its own sorter.
 pub(super) struct Sorting {
     dir: tempfile::TempDir,
@@ -232,22 +251,8 @@ pub(super) struct Sorting {
 }
 
 impl Sorting {
-    /// A new sort directory in `data_dir`, after deleting any that an interrupted load left
-    /// (the caller has the store open, so no other load runs).
+    /// A new sort directory in `data_dir`.
     pub(super) fn new(data_dir: &Path) -> Result<Sorting> {
-        let entries = std::fs::read_dir(data_dir).map_err(io_error(data_dir))?;
-        for entry in entries {
-            let entry = entry.map_err(io_error(data_dir))?;
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(SORT_DIR_PREFIX)
-            {
-                let path = entry.path();
-                log::info!("deleting {}, left by an interrupted import", path.display());
-                std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
-            }
-        }
         let dir = tempfile::Builder::new()
             .prefix(SORT_DIR_PREFIX)
             .tempdir_in(data_dir)
@@ -509,15 +514,26 @@ mod tests {
         ));
     }
 
+    /// Runs hold tokens and pages: one that a crash left behind goes when the store is next
+    /// opened, and nothing else in the data dir does.
+    #[test]
+    fn a_sort_directory_left_by_a_crash_is_deleted_at_the_next_open() {
+        let (_dir, config) = crate::store::temp_config();
+        drop(crate::store::Store::open(&config, Vec::new()).unwrap());
+        let stale = config.data_dir.join(format!("{SORT_DIR_PREFIX}x1y2z3"));
+        std::fs::create_dir_all(stale.join("navkey_pagevisit")).unwrap();
+        std::fs::write(stale.join("navkey_pagevisit").join("0"), b"rows").unwrap();
+        let other = config.data_dir.join("initial-admin-password");
+        std::fs::write(&other, b"kept").unwrap();
+        let _store = crate::store::reopen(&config);
+        assert!(!stale.exists());
+        assert_eq!(std::fs::read(&other).unwrap(), b"kept");
+    }
+
     #[test]
     fn rows_spilled_to_runs_come_back_sorted_and_the_runs_are_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        // A run left by an interrupted load goes when the next one starts.
-        let stale = dir.path().join(format!("{SORT_DIR_PREFIX}old"));
-        std::fs::create_dir(&stale).unwrap();
-        std::fs::write(stale.join("0"), b"rows").unwrap();
         let mut sorting = Sorting::new(dir.path()).unwrap();
-        assert!(!stale.exists());
         // 71 bytes a row: a run every 10 rows, the last one spilled by the last push (the case
         // `extsort` 0.5.0 loses), and 5 more rows left in memory for the second tree.
         let keys: Vec<u32> = (0..100u32).map(|i| (i * 37) % 100).collect();

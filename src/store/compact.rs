@@ -8,8 +8,9 @@
 //! disk for 281 MB of keys and values; the fresh copy takes 0.70 GB (`docs/benchmarks.md`).
 //!
 //! How: it is the online rewrite ([`super::rewrite`]) with nothing else writing, plus a check
-//! that every row of the copy equals the store's: the copy goes to `<data dir>/store-<N+1>`, is
-//! flushed and compared, `CURRENT` is switched to it (the commit point) and `store-<N>` deleted.
+//! of the copy (every tree read back and compared with a digest of the rows written into it,
+//! `meta` row by row with the store's): the copy goes to `<data dir>/store-<N+1>`, is flushed
+//! and checked, `CURRENT` is switched to it (the commit point) and `store-<N>` deleted.
 //! A crash leaves `CURRENT` naming a complete generation; the other one is deleted at the next
 //! open ([`super::layout`]). Files in the data dir that are not the store's (such as
 //! `initial-admin-password`) are never touched. Compaction also completes pending erasures

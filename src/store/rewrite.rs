@@ -214,16 +214,10 @@ impl Digest {
 /// the digest of what was written.
 fn copy_merged(
     from: &Tree,
-    added: (runs::SortedRows, runs::Merge),
-    name: &[u8],
+    added: (&'static str, runs::SortedRows, runs::Merge),
     to: &Tree,
 ) -> Result<(u64, u64)> {
-    let (rows, merge) = added;
-    let tree = super::trees::TREES
-        .iter()
-        .map(|(n, _)| *n)
-        .find(|n| n.as_bytes() == name)
-        .ok_or(StoreError::Invariant("rows were added to an unknown tree"))?;
+    let (tree, rows, merge) = added;
     let mut digest = Digest::new();
     write_rows(
         runs::merged(from.iter(), rows, merge, tree),
@@ -525,7 +519,7 @@ impl Store {
                     let digest = match additions.as_deref_mut().and_then(|a| a.take(name)) {
                         Some(added) => {
                             merged.insert(name.clone());
-                            copy_merged(tree, added, name, &to)?
+                            copy_merged(tree, added, &to)?
                         }
                         None => copy_tree(tree, last.as_ref(), &to)?,
                     };

@@ -12,6 +12,7 @@
 //! spilled rows when their count is a multiple of its segment size plus one (its `done` takes
 //! the empty buffer for the whole input), which the test of a 3,000-entry import found.
 
+use super::layout::io;
 use super::{keys, Result, StoreError};
 use sled::IVec;
 use std::cmp::{Ordering, Reverse};
@@ -74,10 +75,6 @@ pub(super) enum Merge {
     Add,
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    super::layout::io(path)
-}
-
 /// One tree's rows being gathered: those in memory, and the runs spilled so far.
 struct TreeSorter {
     dir: PathBuf,
@@ -113,14 +110,14 @@ impl TreeSorter {
                 .create_new(true)
                 .mode(0o600)
                 .open(&path)
-                .map_err(io_error(&path))?
+                .map_err(io(&path))?
         };
         let mut out = BufWriter::new(file);
         for row in self.rows.drain(..) {
-            write_part(&mut out, &row.key).map_err(io_error(&path))?;
-            write_part(&mut out, &row.value).map_err(io_error(&path))?;
+            write_part(&mut out, &row.key).map_err(io(&path))?;
+            write_part(&mut out, &row.value).map_err(io(&path))?;
         }
-        out.flush().map_err(io_error(&path))?;
+        out.flush().map_err(io(&path))?;
         self.runs.push(path);
         self.bytes = 0;
         Ok(())
@@ -138,8 +135,8 @@ impl TreeSorter {
         let mut readers = Vec::with_capacity(self.runs.len());
         let mut heap = BinaryHeap::with_capacity(self.runs.len());
         for (run, path) in self.runs.iter().enumerate() {
-            let mut reader = BufReader::new(File::open(path).map_err(io_error(path))?);
-            if let Some(row) = read_row(&mut reader).map_err(io_error(path))? {
+            let mut reader = BufReader::new(File::open(path).map_err(io(path))?);
+            if let Some(row) = read_row(&mut reader).map_err(io(path))? {
                 heap.push(Reverse(Head {
                     row_key: row.key,
                     run,
@@ -228,9 +225,9 @@ impl Iterator for SortedRows {
 /// Deletes the sort directories an interrupted load left in `data_dir` (called when the store is
 /// opened, under its lock, so no load is running).
 pub(super) fn remove_stale(data_dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(data_dir).map_err(io_error(data_dir))?;
+    let entries = std::fs::read_dir(data_dir).map_err(io(data_dir))?;
     for entry in entries {
-        let entry = entry.map_err(io_error(data_dir))?;
+        let entry = entry.map_err(io(data_dir))?;
         if entry
             .file_name()
             .to_string_lossy()
@@ -238,7 +235,7 @@ pub(super) fn remove_stale(data_dir: &Path) -> Result<()> {
         {
             let path = entry.path();
             log::warn!("deleting {}, left by an interrupted import", path.display());
-            std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
         }
     }
     Ok(())
@@ -256,7 +253,7 @@ impl Sorting {
         let dir = tempfile::Builder::new()
             .prefix(SORT_DIR_PREFIX)
             .tempdir_in(data_dir)
-            .map_err(io_error(data_dir))?;
+            .map_err(io(data_dir))?;
         Ok(Sorting {
             dir,
             trees: HashMap::new(),
@@ -304,10 +301,12 @@ pub struct Additions {
 }
 
 impl Additions {
-    /// The sorted rows of `tree` and how they merge, if any were added (each tree's once).
-    pub(super) fn take(&mut self, tree: &[u8]) -> Option<(SortedRows, Merge)> {
+    /// The tree's name, its sorted rows and how they merge, if any were added to `tree` (each
+    /// tree's once).
+    pub(super) fn take(&mut self, tree: &[u8]) -> Option<(&'static str, SortedRows, Merge)> {
         let name = *self.trees.keys().find(|name| name.as_bytes() == tree)?;
-        self.trees.remove(name)
+        let (rows, merge) = self.trees.remove(name)?;
+        Some((name, rows, merge))
     }
 
     /// Whether every tree's rows were taken.
@@ -564,13 +563,13 @@ mod tests {
                 .count()
         };
         assert_eq!(sort_dirs(), 1);
-        let (rows, merge) = additions.take(b"navkey_pagevisit").unwrap();
+        let (_, rows, merge) = additions.take(b"navkey_pagevisit").unwrap();
         assert_eq!(merge, Merge::Replace);
         let sorted: Vec<u32> = rows
             .map(|r| u32::from_be_bytes(r.unwrap().key.try_into().unwrap()))
             .collect();
         assert_eq!(sorted, (0..100).collect::<Vec<u32>>());
-        let (rows, _) = additions.take(b"token_navtime_navkey").unwrap();
+        let (_, rows, _) = additions.take(b"token_navtime_navkey").unwrap();
         let sorted: Vec<u32> = rows
             .map(|r| u32::from_be_bytes(r.unwrap().key.try_into().unwrap()))
             .collect();

@@ -7,7 +7,6 @@ use super::keys;
 use super::postings;
 use super::{decode, decode_compact, Result, Store};
 use crate::model::{Message, PageVisit, Room, Session, User, Visitor};
-use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows a tree should hold: key → value.
@@ -45,11 +44,13 @@ impl Expected {
         self.rows.entry(tree).or_default().insert(key, value.into());
     }
 
-    /// Hands every record of `tree` (named `name`), with its key, to `each`, and counts them.
-    fn each_record<T: DeserializeOwned>(
+    /// Hands every record of `tree` (named `name`), read by `decode`, with its key, to `each`,
+    /// and counts them.
+    fn each_record<T>(
         &mut self,
         tree: &sled::Tree,
         name: &'static str,
+        decode: fn(&'static str, &[u8], &[u8]) -> Result<T>,
         mut each: impl FnMut(&mut Self, &[u8], T),
     ) -> Result<()> {
         let mut n = 0;
@@ -172,16 +173,22 @@ impl Store {
         }
         e.records.insert("roomid_room", rooms.len());
 
-        e.each_record(&t.msgid_message, "msgid_message", |e, _, m: Message| {
-            if !rooms.contains_key(&m.rid) {
-                e.problems
-                    .push(format!("message {} is in no room ({})", m.id, m.rid));
-            }
-            let key = super::room_rows::message_key(&m);
-            e.put("roomid_msgtime_msgid", key, m.id.as_bytes().to_vec());
-        })?;
+        e.each_record(
+            &t.msgid_message,
+            "msgid_message",
+            decode,
+            |e, _, m: Message| {
+                if !rooms.contains_key(&m.rid) {
+                    e.problems
+                        .push(format!("message {} is in no room ({})", m.id, m.rid));
+                }
+                let key = super::room_rows::message_key(&m);
+                e.put("roomid_msgtime_msgid", key, m.id.as_bytes().to_vec());
+            },
+        )?;
 
-        e.each_record(&t.navkey_pagevisit, "navkey_pagevisit", |e, key, p: PageVisit| {
+        let decode_visit = |_, key: &[u8], bytes: &[u8]| super::history::decode_record(key, bytes);
+        e.each_record(&t.navkey_pagevisit, "navkey_pagevisit", decode_visit, |e, key, p: PageVisit| {
             if key != super::history::record_key(&p) {
                 e.problems.push(format!(
                     "navigation entry {} is not stored under its key (time, then id)",
@@ -243,6 +250,7 @@ impl Store {
         e.each_record(
             &t.tokenhash_session,
             "tokenhash_session",
+            decode,
             |e, hash, s: Session| {
                 if !users.contains(&s.user_id) {
                     e.problems
@@ -539,6 +547,12 @@ mod tests {
         s.raw_write(tree, key, Some(&bytes)).unwrap();
     }
 
+    /// Stores `entry` under `key` in `navkey_pagevisit`, bypassing every index.
+    fn put_visit(s: &Store, key: &[u8], entry: &crate::model::PageVisit) {
+        let bytes = Store::raw_visit_record(entry).unwrap();
+        s.raw_write("navkey_pagevisit", key, Some(&bytes)).unwrap();
+    }
+
     /// `check` reports exactly the line `line` (among what else the damage causes).
     fn reports(s: &Store, line: &str) {
         let problems = s.check().unwrap().problems;
@@ -600,7 +614,7 @@ mod tests {
         s.delete_visitor("tok", false).unwrap();
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
         let key = crate::store::history::record_key(&left);
-        put(&s, "navkey_pagevisit", &key, &left);
+        put_visit(&s, &key, &left);
         let line = format!(
             "navigation entry {} outlived its visitor (no visitor has its token, and it never expires)",
             left.id
@@ -632,7 +646,7 @@ mod tests {
         let entry = s.record_page_visit(&input, 5, None).unwrap();
         let key = crate::store::history::record_key(&entry);
         s.raw_write("navkey_pagevisit", &key, None).unwrap();
-        put(&s, "navkey_pagevisit", entry.id.as_bytes(), &entry);
+        put_visit(&s, entry.id.as_bytes(), &entry);
         reports(
             &s,
             &format!(

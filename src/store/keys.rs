@@ -139,10 +139,13 @@ pub mod meta {
     pub const ERASE_PENDING: &[u8] = b"erase_pending_since";
     /// [`ERASE_PENDING`] as moved aside by a running rewrite (u64 BE ms).
     pub const ERASE_REWRITING: &[u8] = b"erase_rewriting_since";
+    /// The key of the last navigation record the 6 → 7 upgrade has re-encoded (bytes); present
+    /// only while that upgrade runs (see `migrate`).
+    pub const NAV_REENCODED_THROUGH: &[u8] = b"nav_reencoded_through";
 
     /// Every name.
     #[cfg(test)]
-    pub const ALL: [&[u8]; 8] = [
+    pub const ALL: [&[u8]; 9] = [
         SCHEMA_VERSION,
         GUEST_COUNTER,
         VISITOR_COUNT,
@@ -151,6 +154,7 @@ pub mod meta {
         SEQ_FLOOR,
         ERASE_PENDING,
         ERASE_REWRITING,
+        NAV_REENCODED_THROUGH,
     ];
 }
 

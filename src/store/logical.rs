@@ -87,7 +87,7 @@ fn each_record_of(t: &Trees, mut f: impl FnMut(Record) -> bool) -> Result<bool> 
     )? && each_of(
         &t.navkey_pagevisit,
         "navkey_pagevisit",
-        decode,
+        |_, key, bytes| super::history::decode_record(key, bytes),
         |_, p| Record::Page(p),
         &mut f,
     )?;

@@ -29,6 +29,12 @@
 //!   `navexpiry_navkey`) hold the record key instead of the id. The new trees are written from
 //!   the old records, then the version is raised, then the old trees are dropped; a rerun after
 //!   a crash clears the new trees and writes them again.
+//! - **6 → 7.** Navigation records (`navkey_pagevisit`) in compact bincode, as visitors are
+//!   (varint lengths and integers: ~40 bytes less per entry). Records are re-encoded in key
+//!   order, one transaction per batch that also records the batch's last key in `meta`
+//!   (`nav_reencoded_through`); a rerun after a crash starts after that key, so no record is
+//!   ever decoded in the other layout. The version is raised and the marker removed in one
+//!   atomic batch.
 
 use super::buckets::{self, Hasher};
 use super::keys;
@@ -43,7 +49,7 @@ type Step = fn(&sled::Db, &Trees, &Hasher) -> Result<()>;
 
 /// The upgrades, in order: `STEPS[i]` takes schema `i + 1` to `i + 2`.
 pub(super) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] =
-    [v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6];
+    [v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6, v6_to_v7];
 
 /// The navigation trees of schemas 2 to 5 (records by id; index rows hold the id).
 mod nav_v5 {
@@ -236,7 +242,7 @@ fn v2_to_v3(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
 /// 3 → 4: counts the stored visitors and navigation entries into the overview counters.
 fn v3_to_v4(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     let visits = db.open_tree(nav_v5::RECORDS)?;
-    let counts = super::stats::count_records_with(trees, &visits, nav_v5::RECORDS)?;
+    let counts = super::stats::count_records_with(trees, &visits, nav_v5::RECORDS, decode)?;
     super::stats::rebuild_from(trees, counts)?;
     set_version(db, trees, 4)
 }
@@ -295,6 +301,57 @@ fn v5_to_v6(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
     set_version(db, trees, 6)
 }
 
+/// 6 → 7: navigation records re-encoded in compact bincode ([`super::history::encode_record`]),
+/// in key order, resuming after the last batch a crash left committed (see the module doc).
+fn v6_to_v7(db: &sled::Db, trees: &Trees, _hasher: &Hasher) -> Result<()> {
+    use sled::transaction::{TransactionError, Transactional};
+    use std::ops::Bound;
+    let marker = keys::meta::NAV_REENCODED_THROUGH;
+    let mut after = trees.meta.get(marker)?;
+    let mut reencoded = 0u64;
+    loop {
+        let start = match &after {
+            Some(key) => Bound::Excluded(key.clone()),
+            None => Bound::Unbounded,
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in trees
+            .navkey_pagevisit
+            .range::<sled::IVec, _>((start, Bound::Unbounded))
+            .take(BATCH)
+        {
+            let (key, value) = row?;
+            let entry: PageVisit = decode("navkey_pagevisit", &key, &value)?;
+            batch.push((key, super::history::encode_record(&entry)?));
+        }
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        let last = last.clone();
+        (&trees.navkey_pagevisit, &trees.meta)
+            .transaction(|(records, meta)| {
+                for (key, bytes) in &batch {
+                    records.insert(key, bytes.as_slice())?;
+                }
+                meta.insert(marker, &last)?;
+                Ok(())
+            })
+            .map_err(|e: TransactionError<super::StoreError>| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => e.into(),
+            })?;
+        reencoded += batch.len() as u64;
+        after = Some(last);
+    }
+    log::info!("re-encoded {reencoded} navigation entries");
+    let mut done = sled::Batch::default();
+    done.insert(keys::meta::SCHEMA_VERSION, &keys::u64_value(7));
+    done.remove(marker);
+    trees.meta.apply_batch(done)?;
+    db.flush()?;
+    Ok(())
+}
+
 /// Schema 2's `page.visited` stored any `rid` as sent; schema 3 uses a `rid` only when it is a
 /// room of the entry's token. Entries of an unknown room or of another visitor's room become
 /// room-less (their record and its room-index row), as today's `page.visited` would have
@@ -337,7 +394,6 @@ fn detach_foreign_history(db: &sled::Db, trees: &Trees) -> Result<u64> {
 /// id; rows by token, room, time and expiry holding the id), as such a store holds them.
 #[cfg(test)]
 pub(super) fn history_to_v5_layout(s: &super::Store) {
-    use crate::model::PageVisit;
     let engine = s.engine();
     let db = &engine.db;
     let t = s.trees();
@@ -351,9 +407,9 @@ pub(super) fn history_to_v5_layout(s: &super::Store) {
     );
     for row in t.navkey_pagevisit.iter() {
         let (_, bytes) = row.unwrap();
-        let p: PageVisit = crate::store::decode("navkey_pagevisit", b"", &bytes).unwrap();
+        let p = crate::store::history::decode_record(b"", &bytes).unwrap();
         let id = p.id.as_bytes();
-        records.insert(id, bytes).unwrap();
+        records.insert(id, encode(&p).unwrap()).unwrap();
         token
             .insert(keys::owner_time(&p.token, p.ts, p.seq), id)
             .unwrap();
@@ -379,7 +435,7 @@ pub(super) fn history_to_v5_layout(s: &super::Store) {
 #[cfg(test)]
 mod tests {
     use crate::domain::Registration;
-    use crate::store::{keys, reopen, temp_config, Store};
+    use crate::store::{encode, keys, reopen, temp_config, Store};
 
     /// A schema-1 store (as the first releases wrote it) opens with every visitor findable by
     /// each index, searchable, and consistent.
@@ -477,7 +533,7 @@ mod tests {
                 let room_key = keys::owner_time(rid, p.ts, p.seq);
                 s.raw_write("roomid_navtime_navkey", &room_key, Some(&key))
                     .unwrap();
-                let bytes = Store::raw_record(&p).unwrap();
+                let bytes = Store::raw_visit_record(&p).unwrap();
                 s.raw_write("navkey_pagevisit", &key, Some(&bytes)).unwrap();
                 expected.push(if token == "anon" {
                     format!("navigation entry {} is in no room ({rid})", p.id)
@@ -576,6 +632,99 @@ mod tests {
         assert_eq!(left, by_token[0][2..].to_vec());
         assert!(s.page_visits_of_token("anon").unwrap().is_empty());
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+    }
+
+    /// A schema-6 store's navigation records (fixed-int bincode) are re-encoded compactly and
+    /// read back as they were; a rerun after a crash (some records already re-encoded, the
+    /// marker naming the last of them) re-encodes only the rest, and the marker goes.
+    #[test]
+    fn schema_6_history_is_reencoded_and_a_rerun_resumes_after_the_marker() {
+        use crate::domain::PageVisitInput;
+        use crate::model::{PageVisit, RoomSource};
+        for already in [0usize, 4] {
+            let (_dir, config) = temp_config();
+            let (by_token, rid, fixed_sizes) = {
+                let s = Store::open(&config, Vec::new()).unwrap();
+                let reg = Registration {
+                    token: "owner".into(),
+                    ..Default::default()
+                };
+                s.register_visitor(&reg, 1).unwrap();
+                let (room, _) = s.open_room("owner", None, RoomSource::Api, 2).unwrap();
+                for i in 0..10 {
+                    let (token, rid) = match i % 3 {
+                        0 => ("owner", Some(room.id.clone())),
+                        1 => ("owner", None),
+                        _ => ("anon", None),
+                    };
+                    let input = PageVisitInput {
+                        token: token.into(),
+                        rid,
+                        title: format!("Page {i}"),
+                        change: "url".into(),
+                        href: format!("https://shop.example/p/{i}?utm_source=mail"),
+                    };
+                    s.record_page_visit(&input, 100 + i, Some(crate::time::DAY_MS))
+                        .unwrap();
+                }
+                let by_token: Vec<Vec<PageVisit>> = ["owner", "anon"]
+                    .iter()
+                    .map(|t| s.page_visits_of_token(t).unwrap())
+                    .collect();
+                // Schema 6 held every record in fixed-int bincode; a crash of the upgrade
+                // left the first `already` re-encoded and the marker at the last of them.
+                let rows: Vec<(sled::IVec, sled::IVec)> = s
+                    .trees()
+                    .navkey_pagevisit
+                    .iter()
+                    .map(|r| r.unwrap())
+                    .collect();
+                assert_eq!(rows.len(), 10);
+                let mut fixed_sizes = Vec::new();
+                for (i, (key, bytes)) in rows.iter().enumerate() {
+                    let p = super::super::history::decode_record(key, bytes).unwrap();
+                    let fixed = encode(&p).unwrap();
+                    fixed_sizes.push(fixed.len());
+                    if i >= already {
+                        s.raw_write("navkey_pagevisit", key, Some(&fixed)).unwrap();
+                    }
+                }
+                if already > 0 {
+                    let marker = &rows[already - 1].0;
+                    s.raw_write("meta", keys::meta::NAV_REENCODED_THROUGH, Some(marker))
+                        .unwrap();
+                }
+                s.raw_write(
+                    "meta",
+                    keys::meta::SCHEMA_VERSION,
+                    Some(&keys::u64_value(6)),
+                )
+                .unwrap();
+                (by_token, room.id, fixed_sizes)
+            };
+            let s = reopen(&config);
+            assert_eq!(s.page_visits_of_token("owner").unwrap(), by_token[0]);
+            assert_eq!(s.page_visits_of_token("anon").unwrap(), by_token[1]);
+            assert_eq!(s.page_visits_of_room(&rid).unwrap().len(), 4);
+            assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
+            let meta = &s.trees().meta;
+            assert_eq!(
+                meta.get(keys::meta::SCHEMA_VERSION).unwrap().as_deref(),
+                Some(&keys::u64_value(7)[..])
+            );
+            assert_eq!(meta.get(keys::meta::NAV_REENCODED_THROUGH).unwrap(), None);
+            for (i, row) in s.trees().navkey_pagevisit.iter().enumerate() {
+                let (key, bytes) = row.unwrap();
+                let p = super::super::history::decode_record(&key, &bytes).unwrap();
+                assert_eq!(bytes, super::super::history::encode_record(&p).unwrap());
+                assert!(
+                    bytes.len() + 40 <= fixed_sizes[i],
+                    "entry {i}: {} bytes against {} fixed-int",
+                    bytes.len(),
+                    fixed_sizes[i]
+                );
+            }
+        }
     }
 
     /// Every schema but the first has the step that makes it.

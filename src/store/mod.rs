@@ -72,7 +72,7 @@ pub use stats::day_of;
 pub use trees::{Role, TREES};
 
 /// The schema this build writes. Opening a store with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -495,11 +495,18 @@ impl Store {
         Ok(())
     }
 
-    /// Test seam: a record encoded as the store encodes rooms, messages and page visits (for
+    /// Test seam: a record encoded as the store encodes rooms and messages (for
     /// [`Store::raw_write`]).
     #[doc(hidden)]
     pub fn raw_record<T: Serialize>(record: &T) -> Result<Vec<u8>> {
         encode(record)
+    }
+
+    /// Test seam: a navigation entry encoded as `navkey_pagevisit` holds it (for
+    /// [`Store::raw_write`]).
+    #[doc(hidden)]
+    pub fn raw_visit_record(entry: &crate::model::PageVisit) -> Result<Vec<u8>> {
+        history::encode_record(entry)
     }
 
     /// Flushes everything to disk now (clean shutdown).

@@ -206,15 +206,22 @@ pub(super) type CounterRows = (
 
 /// Counts every visitor and navigation entry of `trees`.
 pub(super) fn count_records(trees: &super::Trees) -> Result<CounterRows> {
-    count_records_with(trees, &trees.navkey_pagevisit, "navkey_pagevisit")
+    count_records_with(
+        trees,
+        &trees.navkey_pagevisit,
+        "navkey_pagevisit",
+        |_, key, bytes| super::history::decode_record(key, bytes),
+    )
 }
 
-/// [`count_records`] with the navigation entries read from `visits` (named `name`): an
-/// upgrade step of an older schema counts them where that schema kept them.
+/// [`count_records`] with the navigation entries read from `visits` (named `name` in errors)
+/// by `decode_visit`: an upgrade step of an older schema counts them where and as that schema
+/// kept them.
 pub(super) fn count_records_with(
     trees: &super::Trees,
     visits: &sled::Tree,
     name: &'static str,
+    decode_visit: fn(&'static str, &[u8], &[u8]) -> Result<PageVisit>,
 ) -> Result<CounterRows> {
     let (mut days, mut hrefs) = CounterRows::default();
     for row in trees.visitorseq_visitor.iter() {
@@ -226,7 +233,7 @@ pub(super) fn count_records_with(
     }
     for row in visits.iter() {
         let (key, value) = row?;
-        let p: PageVisit = super::decode(name, &key, &value)?;
+        let p = decode_visit(name, &key, &value)?;
         let day = day_of(p.ts);
         *days.entry(day_key(day, VISITS).to_vec()).or_default() += 1;
         *hrefs.entry(href_key(day, &p.href)).or_default() += 1;

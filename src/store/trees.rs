@@ -104,8 +104,9 @@ trees! {
     msgid_message: Records,
     /// room id `0xFF` message `time_seq` → message id.
     roomid_msgtime_msgid: Index,
-    /// entry key ([`super::keys::nav_key`]: time, then id) → bincode [`crate::model::PageVisit`]: all
-    /// history in time order (retention prunes from the front).
+    /// entry key ([`super::keys::nav_key`]: time, then id) → compact bincode
+    /// [`crate::model::PageVisit`] ([`super::history::encode_record`]): all history in time
+    /// order (retention prunes from the front).
     navkey_pagevisit: Records,
     /// room id `0xFF` entry `time_seq` → entry key: a room's navigation history.
     roomid_navtime_navkey: Index,

@@ -30,6 +30,7 @@ mod migrate;
 mod navigation_load;
 mod pending;
 mod postings;
+mod registrations;
 mod rewrite;
 mod room_rows;
 mod rooms;
@@ -278,6 +279,10 @@ struct Inner {
     pending: Mutex<pending::Mirror>,
     /// Page visits waiting for the writer lock, written together (see [`combine`]).
     visit_writes: combine::Combiner<history::QueuedVisit, crate::model::PageVisit>,
+    /// Registrations waiting for the writer lock, new visitors written together (see
+    /// [`registrations`]).
+    registration_writes:
+        combine::Combiner<registrations::QueuedRegistration, crate::model::Visitor>,
     /// Where lookups by token look first (see [`hints`]).
     token_hints: hints::Hints,
     /// Chunk counts of posting lists, for planning searches (see [`hints`]).
@@ -358,6 +363,7 @@ impl Store {
                 search_fields,
                 pending: Mutex::new(pending::Mirror::default()),
                 visit_writes: combine::Combiner::default(),
+                registration_writes: combine::Combiner::default(),
                 token_hints: hints::Hints::new(hints::TOKEN_SLOTS),
                 gram_count_hints: hints::Hints::new(hints::GRAM_SLOTS),
                 index_epoch: std::sync::atomic::AtomicU64::new(0),

@@ -111,8 +111,18 @@ impl Store {
     /// old one is held), else creates one with the next `guest-N`. Refuses a write that would
     /// leave the visitor with more than [`crate::model::limits::CUSTOM_FIELDS`] custom fields.
     /// Returns the visitor after the write.
+    ///
+    /// Concurrent registrations of new visitors share one transaction (see
+    /// [`super::registrations`]).
     pub fn register_visitor(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
-        let _writer = self.lock();
+        let answer = self.register_combined(reg, now);
+        self.merge_if_over();
+        answer
+    }
+
+    /// [`Store::register_visitor`] of one registration in its own transaction (the writer lock
+    /// is held): any registration, whatever it matches.
+    pub(super) fn register_alone(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
         let target = crate::domain::rules::target(
             reg,
             reg.merge,
@@ -155,23 +165,14 @@ impl Store {
         };
 
         // Under the writer lock the counter cannot move between this read and the write.
-        let guest = match (&old, &reg.username) {
-            (None, None) => Some(self.guest_counter()? + 1),
-            _ => None,
+        let raise_to = match &old {
+            None => {
+                let (username, raise_to) = new_visitor_username(reg, self.guest_counter()?);
+                new.username = username;
+                raise_to
+            }
+            Some(_) => None,
         };
-        // A client that names a new visitor `guest-N` itself moves the counter up to N, so the
-        // counter never issues that name again.
-        let raise_to = match (&old, reg.username.as_deref().and_then(guest_number)) {
-            (None, Some(n)) if n > self.guest_counter()? => Some(n),
-            _ => guest,
-        };
-        if old.is_none() {
-            new.username = match (&reg.username, guest) {
-                (Some(u), _) => u.clone(),
-                (None, Some(n)) => guest_name(n),
-                (None, None) => String::new(),
-            };
-        }
         let search = self.plan_search(old.as_ref(), Some(&new))?;
 
         self.commit_search(&search, || {
@@ -202,8 +203,6 @@ impl Store {
                 Ok(())
             })
         })?;
-        drop(_writer);
-        self.merge_if_over();
         Ok(new)
     }
 
@@ -246,6 +245,20 @@ impl Store {
             })
         })?;
         Ok(visitor.id)
+    }
+}
+
+/// A new visitor's username and the guest counter it leaves, given the counter as it stands:
+/// the one the client sent, else the next `guest-N`. A client that names a new visitor
+/// `guest-N` itself moves the counter up to N, so the counter never issues that name again.
+/// Returns `(username, the counter to store when it moves)`.
+pub(super) fn new_visitor_username(reg: &Registration, counter: u64) -> (String, Option<u64>) {
+    match &reg.username {
+        None => (guest_name(counter + 1), Some(counter + 1)),
+        Some(username) => {
+            let raise_to = guest_number(username).filter(|n| *n > counter);
+            (username.clone(), raise_to)
+        }
     }
 }
 

@@ -574,7 +574,7 @@ mod tests {
     #[test]
     fn schema_5_history_is_rekeyed_by_time() {
         use crate::domain::PageVisitInput;
-        use crate::model::{PageVisit, RoomSource};
+        use crate::model::PageVisit;
         use crate::time::DAY_MS;
         let (_dir, config) = temp_config();
         let visit = |token: &str, rid: Option<&str>| PageVisitInput {
@@ -586,12 +586,7 @@ mod tests {
         };
         let (by_token, rid) = {
             let s = Store::open(&config, Vec::new()).unwrap();
-            let reg = Registration {
-                token: "owner".into(),
-                ..Default::default()
-            };
-            s.register_visitor(&reg, 1).unwrap();
-            let (room, _) = s.open_room("owner", None, RoomSource::Api, 2).unwrap();
+            let room = owner_with_room(&s);
             for at in [10 * DAY_MS, 20 * DAY_MS, 30 * DAY_MS] {
                 s.record_page_visit(&visit("owner", Some(&room.id)), at, Some(DAY_MS))
                     .unwrap();
@@ -634,23 +629,31 @@ mod tests {
         assert_eq!(s.check().unwrap().problems, Vec::<String>::new());
     }
 
+    /// Registers the visitor "owner" (at 1) and opens a room for it (at 2).
+    fn owner_with_room(s: &Store) -> crate::model::Room {
+        let reg = Registration {
+            token: "owner".into(),
+            ..Default::default()
+        };
+        s.register_visitor(&reg, 1).unwrap();
+        let (room, _) = s
+            .open_room("owner", None, crate::model::RoomSource::Api, 2)
+            .unwrap();
+        room
+    }
+
     /// A schema-6 store's navigation records (fixed-int bincode) are re-encoded compactly and
     /// read back as they were; a rerun after a crash (some records already re-encoded, the
     /// marker naming the last of them) re-encodes only the rest, and the marker goes.
     #[test]
     fn schema_6_history_is_reencoded_and_a_rerun_resumes_after_the_marker() {
         use crate::domain::PageVisitInput;
-        use crate::model::{PageVisit, RoomSource};
+        use crate::model::PageVisit;
         for already in [0usize, 4] {
             let (_dir, config) = temp_config();
             let (by_token, rid, fixed_sizes) = {
                 let s = Store::open(&config, Vec::new()).unwrap();
-                let reg = Registration {
-                    token: "owner".into(),
-                    ..Default::default()
-                };
-                s.register_visitor(&reg, 1).unwrap();
-                let (room, _) = s.open_room("owner", None, RoomSource::Api, 2).unwrap();
+                let room = owner_with_room(&s);
                 for i in 0..10 {
                     let (token, rid) = match i % 3 {
                         0 => ("owner", Some(room.id.clone())),

@@ -138,14 +138,7 @@ impl Store {
         group: &Group,
     ) -> Result<Option<NewVisitor>> {
         let reg = &queued.reg;
-        let target = rules::target(
-            reg,
-            reg.merge,
-            |token| self.visitor_by_token(token),
-            |phone| self.visitor_by_phone(phone),
-            |email| self.visitor_by_email(email),
-        )?;
-        if !matches!(target, Target::New) {
+        if !matches!(self.target_of(reg)?, Target::New) {
             return Ok(None);
         }
         let mut visitor = rules::new_visitor(reg, new_id(), self.next_seq()?, queued.now);

@@ -120,16 +120,22 @@ impl Store {
         answer
     }
 
-    /// [`Store::register_visitor`] of one registration in its own transaction (the writer lock
-    /// is held): any registration, whatever it matches.
-    pub(super) fn register_alone(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
-        let target = crate::domain::rules::target(
+    /// The visitor `reg` updates, found with this store's lookups (see
+    /// [`crate::domain::rules::target`]).
+    pub(super) fn target_of(&self, reg: &Registration) -> Result<Target> {
+        crate::domain::rules::target(
             reg,
             reg.merge,
             |token| self.visitor_by_token(token),
             |phone| self.visitor_by_phone(phone),
             |email| self.visitor_by_email(email),
-        )?;
+        )
+    }
+
+    /// [`Store::register_visitor`] of one registration in its own transaction (the writer lock
+    /// is held): any registration, whatever it matches.
+    pub(super) fn register_alone(&self, reg: &Registration, now: Millis) -> Result<Visitor> {
+        let target = self.target_of(reg)?;
 
         let (old, mut new) = match target {
             Target::Token(v) | Target::Phone(v) => (Some(v.clone()), v),

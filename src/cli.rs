@@ -57,9 +57,9 @@ pub enum Command {
         /// the visitors; a `rid` not in the store becomes a closed room of the token's visitor.
         #[arg(long, value_name = "FILE")]
         navigation: Option<PathBuf>,
-        /// Leave the store uncompacted afterwards (see `visitord compact`). A navigation import
-        /// is always written by a fresh copy of the store, which compacts it too.
-        #[arg(long)]
+        /// Accepted for older scripts; an import never needs a compaction afterwards: both
+        /// files are written by a fresh copy of the store, which compacts it too.
+        #[arg(long, hide = true)]
         no_compact: bool,
     },
     /// Back up a stopped store into one compressed, checksummed file of its logical records

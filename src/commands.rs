@@ -282,8 +282,9 @@ fn demo_command(loaded: &Loaded, visitors: u64, pages: u32, seed: u64) -> Result
 }
 
 /// `visitord import [--rocketchat FILE] [--navigation FILE]`: the visitors, then the history.
-/// A navigation import is written by a fresh copy of the store (see [`import_navigation`]),
-/// which compacts it too; otherwise the store is compacted unless `no_compact`.
+/// Each file is written by a fresh copy of the store (see [`crate::import::import`] and
+/// [`import_navigation`]), which compacts it too; with neither file, the store is compacted
+/// unless `no_compact`.
 fn import_command(
     loaded: &Loaded,
     visitors: Option<&std::path::Path>,
@@ -296,6 +297,8 @@ fn import_command(
     }
     match navigation {
         Some(file) => import_navigation(loaded, store, file),
+        // The visitors were written by a fresh copy of the store: it is compact already.
+        None if visitors.is_some() => Ok(()),
         None => finish_bulk(loaded, store, no_compact),
     }
 }
@@ -347,21 +350,36 @@ fn import_navigation(loaded: &Loaded, store: Store, file: &std::path::Path) -> R
     Ok(())
 }
 
-/// `visitord import --rocketchat FILE`: the visitors.
+/// `visitord import --rocketchat FILE`: the visitors are read and their rows sorted, then merged
+/// into a fresh copy of the store (see [`crate::import::load_visitors`]).
 fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> {
     let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
-    let summary = crate::import::import(store, input, |b| bar.set_position(b))?;
+    let (mut summary, additions) =
+        crate::import::load_visitors(store, input, |b| bar.set_position(b))?;
     bar.finish();
-    let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} lines: {} visitors imported, {} rejected, in {secs:.1} s; next guest number: guest-{}",
+        "{} lines: {} visitors read, {} rejected, in {:.1} s",
         summary.lines,
         summary.imported,
         summary.rejected.len(),
-        summary.guest_counter + 1
+        started.elapsed().as_secs_f64()
     );
     report_rejected(file, &summary.rejected);
+    let written = std::time::Instant::now();
+    let r = store
+        .rewrite_merging(additions)
+        .map_err(|e| format!("the visitors import failed (the store is as it was): {e}"))?;
+    summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
+    println!(
+        "{} visitors written with the store's copy in {:.1} s: {} MB -> {} MB on disk; {:.1} s in all; next guest number: guest-{}",
+        summary.imported,
+        written.elapsed().as_secs_f64(),
+        r.before / 1_000_000,
+        r.after / 1_000_000,
+        started.elapsed().as_secs_f64(),
+        summary.guest_counter + 1
+    );
     Ok(())
 }
 

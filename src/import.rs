@@ -3,19 +3,12 @@
 //! store, keeping `_id`, `token`, `username`, dates and every field the API knows, with all
 //! indexes. Bad lines are reported (line number and reason) and skipped, never fatal.
 
-use crate::domain::ImportItem;
 use crate::model::{limits, LastChat, PageVisit, Visitor};
 use crate::store::Store;
 use crate::time::{now_ms, Millis};
 use chrono::DateTime;
 use serde_json::{Map, Value};
 use std::io::BufRead;
-
-/// Visitors per transaction. A transaction writes its rows in key order (`vendor/README.md`), so
-/// a larger one touches each leaf of the store once for more rows, and rewrites each posting
-/// list's last chunk once for more visitors. 100k visitors with an 8 MB cache: 10,000 → 9.6 s,
-/// 50,000 → 7.1 s, at 121 → 255 MB peak RSS (`docs/benchmarks.md`).
-const BATCH: usize = 50_000;
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -178,32 +171,6 @@ fn guest_number(username: &str) -> Option<u64> {
     username.strip_prefix("guest-")?.parse().ok()
 }
 
-/// Writes the parsed lines of `batch`, recording what was imported and what rejected.
-/// Returns the highest `guest-N` number among the imported visitors.
-fn write_batch(
-    store: &Store,
-    batch: &mut Vec<(u64, ImportItem)>,
-    summary: &mut ImportSummary,
-) -> Result<u64, String> {
-    let (lines, items): (Vec<u64>, Vec<ImportItem>) = batch.drain(..).unzip();
-    let guests: Vec<u64> = items
-        .iter()
-        .map(|i| guest_number(&i.visitor.username).unwrap_or(0))
-        .collect();
-    let verdicts = store.import_batch(items).map_err(|e| e.to_string())?;
-    let mut highest = 0;
-    for ((line, verdict), guest) in lines.into_iter().zip(verdicts).zip(guests) {
-        match verdict {
-            None => {
-                summary.imported += 1;
-                highest = highest.max(guest);
-            }
-            Some(reason) => summary.rejected.push((line, reason)),
-        }
-    }
-    Ok(highest)
-}
-
 /// Lines the reading thread parses before it hands them over.
 const PARSED_CHUNK: usize = 1_024;
 
@@ -272,40 +239,56 @@ fn read_batches<T: Send>(
     })
 }
 
-/// Imports every line of `input`; `progress` is told the bytes read so far.
+/// Reads every line of `input` as a visitor into a bulk load of the store (see
+/// [`Store::visitor_load`]); `progress` is told the bytes read. Returns what was read and the
+/// sorted rows, which [`Store::rewrite_merging`] writes into the store: nothing is written
+/// before. The guest counter is raised above the highest imported `guest-N`.
+pub fn load_visitors(
+    store: &Store,
+    input: impl BufRead + Send,
+    progress: impl FnMut(u64),
+) -> Result<(ImportSummary, crate::store::Additions), String> {
+    let now = now_ms();
+    let mut summary = ImportSummary::default();
+    let mut highest_guest = 0u64;
+    let mut load = store.visitor_load().map_err(|e| e.to_string())?;
+    read_batches(
+        input,
+        PARSED_CHUNK,
+        &mut summary,
+        |line| parse_line(line, now),
+        |batch, summary| {
+            for (line, visitor) in batch.drain(..) {
+                let guest = guest_number(&visitor.username).unwrap_or(0);
+                match load.add(visitor).map_err(|e| e.to_string())? {
+                    None => {
+                        summary.imported += 1;
+                        highest_guest = highest_guest.max(guest);
+                    }
+                    Some(reason) => summary.rejected.push((line, reason)),
+                }
+            }
+            Ok(())
+        },
+        progress,
+    )?;
+    let additions = load.finish(highest_guest).map_err(|e| e.to_string())?;
+    summary.rejected.sort();
+    Ok((summary, additions))
+}
+
+/// Imports every line of `input` ([`load_visitors`], then the rewrite that writes the loaded
+/// rows into the store); `progress` is told the bytes read so far.
 pub fn import(
     store: &Store,
     input: impl BufRead + Send,
     progress: impl FnMut(u64),
 ) -> Result<ImportSummary, String> {
-    let now = now_ms();
-    let mut summary = ImportSummary::default();
-    // The guest counter continues above the highest imported `guest-N`.
-    let mut highest_guest = 0u64;
-    read_batches(
-        input,
-        BATCH,
-        &mut summary,
-        |line| {
-            parse_line(line, now).map(|visitor| ImportItem {
-                visitor,
-                rooms: vec![],
-                messages: vec![],
-                visits: vec![],
-            })
-        },
-        |batch, summary| {
-            highest_guest = highest_guest.max(write_batch(store, batch, summary)?);
-            Ok(())
-        },
-        progress,
-    )?;
+    let (mut summary, additions) = load_visitors(store, input, progress)?;
     store
-        .raise_guest_counter(highest_guest)
+        .rewrite_merging(additions)
         .map_err(|e| e.to_string())?;
-    store.flush().map_err(|e| e.to_string())?;
     summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
-    summary.rejected.sort();
     Ok(summary)
 }
 

@@ -106,10 +106,17 @@ impl Slot {
 /// Encodes sorted entries.
 pub fn encode(entries: &BTreeSet<(u32, u64)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(entries.len() * ENTRY_LEN);
-    for (tag, seq) in entries {
-        out.extend_from_slice(&tag.to_be_bytes());
-        out.extend_from_slice(&seq.to_be_bytes());
+    for &(tag, seq) in entries {
+        out.extend_from_slice(&entry(tag, seq));
     }
+    out
+}
+
+/// One entry: `tag` then `seq`, both big-endian.
+pub fn entry(tag: u32, seq: u64) -> [u8; ENTRY_LEN] {
+    let mut out = [0u8; ENTRY_LEN];
+    out[..4].copy_from_slice(&tag.to_be_bytes());
+    out[4..].copy_from_slice(&seq.to_be_bytes());
     out
 }
 

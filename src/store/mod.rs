@@ -40,6 +40,7 @@ mod search;
 mod stats;
 mod trees;
 mod users;
+mod visitor_load;
 mod visitor_rows;
 mod visitors;
 
@@ -69,6 +70,7 @@ pub(crate) use search::searchable_texts;
 /// The search rules the postgres backend shares (one definition of a match).
 pub use search::{fold, visitor_matches};
 pub use stats::day_of;
+pub use visitor_load::VisitorLoad;
 
 pub use trees::{Role, TREES};
 

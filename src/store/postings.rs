@@ -177,6 +177,11 @@ impl Store {
         Ok(Some((key.to_vec(), seqs)))
     }
 
+    /// The seqs of the last chunk of `prefix` (`None`: the list is empty).
+    pub(super) fn last_chunk(&self, prefix: &[u8]) -> Result<Option<Vec<u64>>> {
+        Ok(self.locate(prefix, u64::MAX)?.map(|(_, seqs)| seqs))
+    }
+
     /// The first seq of the chunk of `prefix` after the one keyed `key`; `None` when `key` is
     /// the list's last chunk.
     fn next_chunk_start(&self, prefix: &[u8], key: &[u8]) -> Result<Option<u64>> {

@@ -13,7 +13,7 @@
 //! the empty buffer for the whole input), which the test of a 3,000-entry import found.
 
 use super::layout::io;
-use super::{keys, Result, StoreError};
+use super::{buckets, keys, Result, StoreError};
 use sled::IVec;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -73,6 +73,9 @@ pub(super) enum Merge {
     /// Values are counters (u64 BE): added rows with the same key and the existing row are
     /// summed.
     Add,
+    /// Values are exact-match buckets (sorted sets of [`buckets::ENTRY_LEN`]-byte entries):
+    /// added rows with the same key and the existing row are united.
+    Union,
 }
 
 /// One tree's rows being gathered: those in memory, and the runs spilled so far.
@@ -245,6 +248,7 @@ pub(super) fn remove_stale(data_dir: &Path) -> Result<()> {
 pub(super) struct Sorting {
     dir: tempfile::TempDir,
     trees: HashMap<&'static str, TreeSorter>,
+    meta: Vec<(&'static [u8], Vec<u8>)>,
 }
 
 impl Sorting {
@@ -257,6 +261,7 @@ impl Sorting {
         Ok(Sorting {
             dir,
             trees: HashMap::new(),
+            meta: Vec::new(),
         })
     }
 
@@ -281,6 +286,13 @@ impl Sorting {
         }
     }
 
+    /// Sets `meta.key` to `value` in the rewrite's copy (a store-wide value that the loaded
+    /// rows change, such as the visitor count: set with the rows, in the same switch).
+    pub(super) fn set_meta(&mut self, key: &'static [u8], value: Vec<u8>) {
+        self.meta.retain(|(k, _)| *k != key);
+        self.meta.push((key, value));
+    }
+
     /// Every tree's rows, sorted.
     pub(super) fn done(self) -> Result<Additions> {
         let mut trees = HashMap::new();
@@ -290,6 +302,7 @@ impl Sorting {
         Ok(Additions {
             _dir: self.dir,
             trees,
+            meta: self.meta,
         })
     }
 }
@@ -298,6 +311,8 @@ impl Sorting {
 pub struct Additions {
     _dir: tempfile::TempDir,
     trees: HashMap<&'static str, (SortedRows, Merge)>,
+    /// `meta` keys the copy sets (see [`Sorting::set_meta`]).
+    meta: Vec<(&'static [u8], Vec<u8>)>,
 }
 
 impl Additions {
@@ -307,6 +322,11 @@ impl Additions {
         let name = *self.trees.keys().find(|name| name.as_bytes() == tree)?;
         let (rows, merge) = self.trees.remove(name)?;
         Some((name, rows, merge))
+    }
+
+    /// The `meta` keys to set in the copy, with their values.
+    pub(super) fn meta(&self) -> &[(&'static [u8], Vec<u8>)] {
+        &self.meta
     }
 
     /// Whether every tree's rows were taken.
@@ -385,6 +405,10 @@ fn next_merged(
             Ok(total) => keys::u64_value(total).to_vec(),
             Err(e) => return Some(Err(e)),
         },
+        Merge::Union => match union(&row, old.as_deref(), added, tree) {
+            Ok(entries) => entries,
+            Err(e) => return Some(Err(e)),
+        },
     };
     Some(Ok((IVec::from(row.key), IVec::from(value))))
 }
@@ -409,6 +433,34 @@ fn sum(
         added.next();
     }
     Ok(total)
+}
+
+/// The bucket entries of `row`, of the added rows with its key that follow it and of the
+/// existing row (`old`), united.
+fn union(
+    row: &Row,
+    old: Option<&[u8]>,
+    added: &mut std::iter::Peekable<impl Iterator<Item = std::io::Result<Row>>>,
+    tree: &'static str,
+) -> Result<Vec<u8>> {
+    let entries = |bytes: &[u8]| {
+        buckets::decode(bytes).ok_or_else(|| StoreError::Corrupt {
+            tree,
+            key: row.key.clone(),
+        })
+    };
+    let mut all = entries(&row.value)?;
+    if let Some(old) = old {
+        all.extend(entries(old)?);
+    }
+    while let Some(Ok(next)) = added.peek() {
+        if next.key != row.key {
+            break;
+        }
+        all.extend(entries(&next.value)?);
+        added.next();
+    }
+    Ok(buckets::encode(&all))
 }
 
 fn counter(bytes: &[u8], tree: &'static str, key: &[u8]) -> Result<u64> {

@@ -286,6 +286,22 @@ mod tests {
     use std::pin::Pin;
     use std::time::{Duration, Instant};
 
+    /// Opens (or reopens) a sled database; sled's I/O threads may hold the directory lock a
+    /// moment after the last handle is dropped, so a lock error is retried for up to 10 s.
+    fn open_db(path: &std::path::Path) -> sled::Db {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match sled::Config::new().path(path).open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("lock") && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
     /// The longest any wait of these tests may take.
     const BOUND: Duration = Duration::from_secs(5);
 
@@ -356,7 +372,7 @@ mod tests {
     /// [`gated`], waiting up to `gather` for announced writes.
     fn gated_with(gather: Duration) -> (Arc<Gate>, GroupCommit, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_db(dir.path());
         let gate = Arc::new(Gate::default());
         let g = gate.clone();
         let gc = GroupCommit::start_with(
@@ -414,14 +430,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
         {
-            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let db = open_db(dir.path());
             db.insert(b"big", big.clone()).unwrap();
             db.flush().unwrap();
             assert!(db.log_syncs() > 0);
         }
         let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
         assert!(blobs > 0, "no blob file was written");
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_db(dir.path());
         assert_eq!(db.get(b"big").unwrap().as_deref(), Some(&big[..]));
     }
 
@@ -435,7 +451,7 @@ mod tests {
         let rows = 60_000u32;
         let value = |i: u32| format!("{i:08}").repeat(12).into_bytes();
         let write = |dir: &std::path::Path, order: &[u32]| -> u64 {
-            let db = sled::Config::new().path(dir).open().unwrap();
+            let db = open_db(dir);
             for chunk in order.chunks(1_000) {
                 let mut batch = sled::Batch::default();
                 for &i in chunk {
@@ -462,14 +478,14 @@ mod tests {
             "in key order {ordered_pages} pages, in random order {random_pages}"
         );
         {
-            let db = sled::Config::new().path(a.path()).open().unwrap();
+            let db = open_db(a.path());
             for i in (0..2_000).chain(rows - 5_000..rows) {
                 db.remove(i.to_be_bytes()).unwrap();
             }
             db.insert(rows.to_be_bytes(), value(rows)).unwrap();
             db.flush().unwrap();
         }
-        let db = sled::Config::new().path(a.path()).open().unwrap();
+        let db = open_db(a.path());
         let keys: Vec<u32> = db
             .iter()
             .map(|kv| {
@@ -500,7 +516,7 @@ mod tests {
         let key = |i: u32| format!("token-{:06}", i * 2).into_bytes();
         let rows = 20_000u32; // 625 leaves: two index levels
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_db(dir.path());
         for n in [0u32, 1, 32, 33] {
             let tree = db.open_tree(format!("small-{n}")).unwrap();
             let mut load = tree.bulk_load().unwrap();
@@ -575,7 +591,7 @@ mod tests {
         db.flush().unwrap();
         drop(tree);
         drop(db);
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_db(dir.path());
         let tree = db.open_tree("big").unwrap();
         assert!(all(&tree).into_iter().eq(expected.clone()));
         assert_eq!(
@@ -739,7 +755,7 @@ mod tests {
     #[tokio::test]
     async fn periodic_mode_answers_at_once_without_a_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_db(dir.path());
         let gate = Arc::new(Gate::default());
         let g = gate.clone();
         let gc = GroupCommit::start_with(

@@ -228,11 +228,11 @@ mod tests {
         }
     }
 
-    /// Every row but the posting chunks (cut differently by the two paths) and the `meta`
-    /// keys a rewrite sets itself; and every posting list, decoded.
-    /// A store's rows (but its chunks) and its posting lists (prefix → seqs).
+    /// A store's rows (but its posting chunks) and its posting lists (prefix → seqs).
     type Contents = (Vec<SnapshotRow>, Vec<(Vec<u8>, Vec<u64>)>);
 
+    /// Every row but the posting chunks (cut differently by the two paths) and the `meta`
+    /// keys a rewrite sets itself; and every posting list, decoded.
     fn contents(s: &Store) -> Contents {
         let rows = rewrite::kept_rows(s);
         let prefixes: BTreeSet<Vec<u8>> = rows

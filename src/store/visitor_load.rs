@@ -195,8 +195,7 @@ fn chunk_row(prefix: &[u8], open: &mut OpenChunk) -> Row {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::ImportItem;
-    use crate::domain::SearchQuery;
+    use crate::domain::{ImportItem, SearchQuery};
     use crate::import::{import, parse_line};
     use crate::store::{keys, layout, postings, reopen, rewrite, temp_config, SnapshotRow, Store};
     use std::collections::BTreeSet;

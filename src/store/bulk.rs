@@ -1,5 +1,6 @@
-//! Bulk loading (import from Rocket.Chat, demo data): many new visitors with their rooms,
-//! messages and history per transaction, each record with all of its index rows.
+//! Bulk loading in transactions (demo data): many new visitors with their rooms, messages and
+//! history per transaction, each record with all of its index rows. An import from Rocket.Chat
+//! sorts its rows instead ([`super::visitor_load`]; its test checks it against this path).
 
 use super::keys;
 use super::{Result, Store};

@@ -106,9 +106,10 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// sled page cache size in MiB.
     pub cache_mb: u64,
-    /// sled page cache size in MiB for the offline bulk commands (`import`, `demo-data`), which
-    /// add index rows all over the store: on a store many times the cache, each lands in a leaf
-    /// that has to be read from the file first. 0: `cache_mb`.
+    /// sled page cache size in MiB for the offline bulk commands (`import`, `demo-data`):
+    /// demo-data adds index rows all over the store (on a store many times the cache, each lands
+    /// in a leaf that has to be read from the file first), an import reads the store for every
+    /// line it checks. 0: `cache_mb`.
     pub bulk_cache_mb: u64,
     /// `sync`: a write is answered once it is on disk; `periodic`: flushed every `flush_every_ms`.
     pub durability: Durability,

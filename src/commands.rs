@@ -318,48 +318,52 @@ fn with_bulk_cache(loaded: &Loaded) -> Loaded {
 /// `import` opened it (the bulk cache speeds up the reads of the first step; the sorted rows
 /// live in the data dir, which a reopen would clear of them).
 fn import_navigation(loaded: &Loaded, store: Store, file: &std::path::Path) -> Result<(), String> {
-    let (input, bar) = open_import(file)?;
-    let started = std::time::Instant::now();
     let ttl = match loaded.config.history.roomless_ttl_days {
         0 => None,
         n => Some(crate::time::days(n)),
     };
-    let (summary, additions) =
-        crate::import::load_navigation(&store, input, ttl, |b| bar.set_position(b))?;
-    bar.finish();
-    println!(
-        "{} lines: {} navigation entries read, {} rejected, in {:.1} s",
-        summary.lines,
-        summary.imported,
-        summary.rejected.len(),
-        started.elapsed().as_secs_f64()
-    );
-    report_rejected(file, &summary.rejected);
-    let written = std::time::Instant::now();
-    let r = store
-        .rewrite_merging(additions)
-        .map_err(|e| format!("the navigation import failed (the store is as it was): {e}"))?;
-    println!(
-        "{} navigation entries written with the store's copy in {:.1} s: {} MB -> {} MB on disk; {:.1} s in all",
-        summary.imported,
-        written.elapsed().as_secs_f64(),
-        r.before / 1_000_000,
-        r.after / 1_000_000,
-        started.elapsed().as_secs_f64()
-    );
+    let written = load_and_write(
+        &store,
+        file,
+        "navigation",
+        "navigation entries",
+        |input, bar| crate::import::load_navigation(&store, input, ttl, |b| bar.set_position(b)),
+    )?;
+    println!("{written}");
     Ok(())
 }
 
 /// `visitord import --rocketchat FILE`: the visitors are read and their rows sorted, then merged
 /// into a fresh copy of the store (see [`crate::import::load_visitors`]).
 fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> {
+    let written = load_and_write(store, file, "visitors", "visitors", |input, bar| {
+        crate::import::load_visitors(store, input, |b| bar.set_position(b))
+    })?;
+    let guests = store.guest_counter().map_err(|e| e.to_string())?;
+    println!("{written}; next guest number: guest-{}", guests + 1);
+    Ok(())
+}
+
+/// The two steps of importing `file` (`kind`: "visitors" or "navigation"; its lines are
+/// `rows`): `load` reads it and sorts its rows (with a progress bar), printing what was read and
+/// rejected; then they are merged into a fresh copy of the store. Returns the line that reports
+/// the write (the caller prints it, with what it adds).
+fn load_and_write(
+    store: &Store,
+    file: &std::path::Path,
+    kind: &str,
+    rows: &str,
+    load: impl FnOnce(
+        std::io::BufReader<std::fs::File>,
+        &indicatif::ProgressBar,
+    ) -> Result<(crate::import::ImportSummary, crate::store::Additions), String>,
+) -> Result<String, String> {
     let (input, bar) = open_import(file)?;
     let started = std::time::Instant::now();
-    let (mut summary, additions) =
-        crate::import::load_visitors(store, input, |b| bar.set_position(b))?;
+    let (summary, additions) = load(input, &bar)?;
     bar.finish();
     println!(
-        "{} lines: {} visitors read, {} rejected, in {:.1} s",
+        "{} lines: {} {rows} read, {} rejected, in {:.1} s",
         summary.lines,
         summary.imported,
         summary.rejected.len(),
@@ -369,18 +373,15 @@ fn import_visitors(store: &Store, file: &std::path::Path) -> Result<(), String> 
     let written = std::time::Instant::now();
     let r = store
         .rewrite_merging(additions)
-        .map_err(|e| format!("the visitors import failed (the store is as it was): {e}"))?;
-    summary.guest_counter = store.guest_counter().map_err(|e| e.to_string())?;
-    println!(
-        "{} visitors written with the store's copy in {:.1} s: {} MB -> {} MB on disk; {:.1} s in all; next guest number: guest-{}",
+        .map_err(|e| format!("the {kind} import failed (the store is as it was): {e}"))?;
+    Ok(format!(
+        "{} {rows} written with the store's copy in {:.1} s: {} MB -> {} MB on disk; {:.1} s in all",
         summary.imported,
         written.elapsed().as_secs_f64(),
         r.before / 1_000_000,
         r.after / 1_000_000,
-        started.elapsed().as_secs_f64(),
-        summary.guest_counter + 1
-    );
-    Ok(())
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// Opens a file to import, with a progress bar over its size in bytes.

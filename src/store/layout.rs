@@ -41,7 +41,7 @@ pub const CURRENT: &str = "CURRENT";
 /// The lock file held by the process that has the store open.
 pub const LOCK: &str = "LOCK";
 /// Generation directories are `store-<N>`.
-const GENERATION_PREFIX: &str = "store-";
+pub(super) const GENERATION_PREFIX: &str = "store-";
 /// sled's files directly in a legacy data dir (besides `snap.*`).
 const LEGACY_FILES: [&str; 2] = ["conf", "db"];
 /// sled's blob directory.

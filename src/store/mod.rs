@@ -630,6 +630,26 @@ pub(crate) fn temp_config() -> (tempfile::TempDir, StorageConfig) {
     (dir, config)
 }
 
+/// Panics unless the data dir of `config` holds the generation `generation` and no other, and
+/// no sort directory (unit tests: what a failed rewrite or bulk load must leave behind).
+#[cfg(test)]
+pub(crate) fn assert_only_generation(config: &StorageConfig, generation: Option<u64>) {
+    let left: Vec<String> = std::fs::read_dir(&config.data_dir)
+        .expect("read the data dir")
+        .map(|e| {
+            e.expect("a data dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| {
+            name.starts_with(layout::GENERATION_PREFIX) || name.starts_with(runs::SORT_DIR_PREFIX)
+        })
+        .collect();
+    let live = layout::generation_dir(&config.data_dir, generation.expect("a generation"));
+    assert_eq!(left, [live.file_name().expect("a name").to_string_lossy()]);
+}
+
 /// A store in a new temporary directory (unit tests); the directory lives as long as the guard.
 #[cfg(test)]
 pub(crate) fn temp_store(search_fields: &[&str]) -> (tempfile::TempDir, Store) {

@@ -200,7 +200,7 @@ impl NavigationLoad<'_> {
 #[cfg(test)]
 mod tests {
     use crate::import::{import, import_navigation};
-    use crate::store::{keys, layout, reopen, rewrite, stats, temp_config, Store};
+    use crate::store::{assert_only_generation, keys, reopen, rewrite, stats, temp_config, Store};
 
     const DAY: i64 = 86_400_000;
 
@@ -313,12 +313,6 @@ mod tests {
         assert_eq!(store.room_by_id("R1").unwrap().unwrap().msgs, 2);
         assert!(store.room_by_id("R3").unwrap().is_none());
         // Nothing left behind: no unfinished generation, no sorted rows.
-        let left: Vec<String> = std::fs::read_dir(&config.data_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("store-") || name.starts_with("import-sort-"))
-            .collect();
-        let live = layout::generation_dir(&config.data_dir, generation.unwrap());
-        assert_eq!(left, [live.file_name().unwrap().to_string_lossy()]);
+        assert_only_generation(&config, generation);
     }
 }

@@ -197,7 +197,9 @@ fn chunk_row(prefix: &[u8], open: &mut OpenChunk) -> Row {
 mod tests {
     use crate::domain::{ImportItem, SearchQuery};
     use crate::import::{import, parse_line};
-    use crate::store::{keys, layout, postings, reopen, rewrite, temp_config, SnapshotRow, Store};
+    use crate::store::{
+        assert_only_generation, keys, postings, reopen, rewrite, temp_config, SnapshotRow, Store,
+    };
     use std::collections::BTreeSet;
     use std::path::Path;
 
@@ -420,13 +422,7 @@ mod tests {
         assert_eq!(rewrite::kept_rows(&store), before);
         assert_eq!(store.generation(), generation);
         assert!(store.visitor_by_token("tb1").unwrap().is_none());
-        let left: Vec<String> = std::fs::read_dir(&config.data_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("store-") || name.starts_with("import-sort-"))
-            .collect();
-        let live = layout::generation_dir(&config.data_dir, generation.unwrap());
-        assert_eq!(left, [live.file_name().unwrap().to_string_lossy()]);
+        assert_only_generation(&config, generation);
         drop(dir);
     }
 }

@@ -37,6 +37,7 @@ mod rooms;
 mod runs;
 mod seam;
 mod search;
+mod sort_thread;
 mod stats;
 mod trees;
 mod users;

@@ -17,10 +17,11 @@
 //! then handed to their sorters as partial sums; the merge adds them to the stored counts.
 
 use super::runs::{Additions, Merge, Row, Sorting};
+use super::sort_thread::{RowMaker, SortThread};
 use super::{history, room_rows, stats, Result, Store};
 use crate::model::{PageVisit, Room, RoomSource, RoomVisitor};
 use crate::time::Millis;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::MutexGuard;
 
 /// Counter keys summed in memory before they are handed to the sorters (tests: a few, so that
@@ -34,7 +35,8 @@ pub struct NavigationLoad<'s> {
     store: &'s Store,
     _writer: MutexGuard<'s, ()>,
     roomless_ttl: Option<Millis>,
-    sorting: Sorting,
+    /// Builds and sorts the rows of the entries added (see [`NavigationRows`]).
+    rows: SortThread<NavigationRows>,
     /// 128-bit hashes of the `_id`s loaded so far (an `_id` is unique in Rocket.Chat; two
     /// distinct ids share a hash with a probability of about n² / 2¹²⁹: 10⁻²⁵ for 10M).
     ids: HashSet<u128>,
@@ -44,8 +46,48 @@ pub struct NavigationLoad<'s> {
     rooms: HashMap<String, Room>,
     /// Which of `rooms` the load creates.
     new_rooms: HashSet<String>,
+}
+
+/// The rows of the entries a navigation load adds, built on its sorting thread: each entry's
+/// record and index rows, and the counters it adds to.
+struct NavigationRows {
     /// Counter key → entries added, per counter tree, not yet handed to the sorters.
     counters: HashMap<(&'static str, Vec<u8>), u64>,
+}
+
+impl NavigationRows {
+    /// Hands the counters summed so far to their sorters.
+    fn hand_over_counters(&mut self, sorting: &mut Sorting) -> Result<()> {
+        for ((tree, key), n) in self.counters.drain() {
+            let value = super::keys::u64_value(n).to_vec();
+            sorting.push(tree, Merge::Add, Row { key, value })?;
+        }
+        Ok(())
+    }
+}
+
+impl RowMaker for NavigationRows {
+    type Entry = PageVisit;
+
+    fn add(&mut self, visit: PageVisit, sorting: &mut Sorting) -> Result<()> {
+        for (tree, key, value) in history::new_visit_rows(&visit)? {
+            sorting.push(tree, Merge::Replace, Row { key, value })?;
+        }
+        let (day, href) = stats::visit_counter_keys(&visit);
+        *self
+            .counters
+            .entry(("day_count", day.to_vec()))
+            .or_default() += 1;
+        *self.counters.entry(("dayhref_count", href)).or_default() += 1;
+        if self.counters.len() >= COUNTER_KEYS {
+            self.hand_over_counters(sorting)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, sorting: &mut Sorting) -> Result<()> {
+        self.hand_over_counters(sorting)
+    }
 }
 
 impl Store {
@@ -56,12 +98,16 @@ impl Store {
             store: self,
             _writer: self.lock(),
             roomless_ttl,
-            sorting: Sorting::new(&self.inner.data_dir)?,
+            rows: SortThread::spawn(
+                Sorting::new(&self.inner.data_dir)?,
+                NavigationRows {
+                    counters: HashMap::new(),
+                },
+            )?,
             ids: HashSet::new(),
             visitors: HashMap::new(),
             rooms: HashMap::new(),
             new_rooms: HashSet::new(),
-            counters: HashMap::new(),
         })
     }
 }
@@ -124,19 +170,7 @@ impl NavigationLoad<'_> {
             self.roomless_ttl,
         );
         visit.seq = store.next_seq()?;
-        for (tree, key, value) in history::new_visit_rows(&visit)? {
-            self.sorting
-                .push(tree, Merge::Replace, Row { key, value })?;
-        }
-        let (day, href) = stats::visit_counter_keys(&visit);
-        *self
-            .counters
-            .entry(("day_count", day.to_vec()))
-            .or_default() += 1;
-        *self.counters.entry(("dayhref_count", href)).or_default() += 1;
-        if self.counters.len() >= COUNTER_KEYS {
-            self.hand_over_counters()?;
-        }
+        self.rows.push(visit)?;
         Ok(None)
     }
 
@@ -165,35 +199,25 @@ impl NavigationLoad<'_> {
         }))
     }
 
-    /// Hands the counters summed so far to their sorters.
-    fn hand_over_counters(&mut self) -> Result<()> {
-        for ((tree, key), n) in self.counters.drain() {
-            let value = super::keys::u64_value(n).to_vec();
-            self.sorting.push(tree, Merge::Add, Row { key, value })?;
-        }
-        Ok(())
-    }
-
     /// Ends the load: the rows of the rooms it wrote join the sorted rows, which the caller
     /// merges into the store with [`Store::rewrite_merging`] (after dropping this, which
     /// releases the writer lock).
-    pub fn finish(mut self) -> Result<Additions> {
-        self.hand_over_counters()?;
+    pub fn finish(self) -> Result<Additions> {
+        let mut sorting = self.rows.finish()?;
         for (rid, room) in &self.rooms {
             if self.new_rooms.contains(rid) {
                 for (tree, key, value) in room_rows::new_closed_room_rows(room)? {
-                    self.sorting
-                        .push(tree, Merge::Replace, Row { key, value })?;
+                    sorting.push(tree, Merge::Replace, Row { key, value })?;
                 }
             } else {
                 let row = Row {
                     key: room.id.as_bytes().to_vec(),
                     value: super::encode(room)?,
                 };
-                self.sorting.push("roomid_room", Merge::Replace, row)?;
+                sorting.push("roomid_room", Merge::Replace, row)?;
             }
         }
-        self.sorting.done()
+        sorting.done()
     }
 }
 

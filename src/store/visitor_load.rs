@@ -26,7 +26,7 @@ use super::runs::{Additions, Merge, Row, Sorting};
 use super::visitor_rows::VisitorRows;
 use super::{keys, postings, search, stats, Result, Store};
 use crate::model::Visitor;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::MutexGuard;
 
 /// A visitor load in progress: the store's writer lock is held until it is finished or

@@ -153,35 +153,35 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
     (shift == 0).then_some(out)
 }
 
+/// The chunk of `prefix` in `tree` (`gram_postings`) that holds (or would hold) `seq`, with
+/// its seqs: the last chunk starting at or before it, else the first chunk after it; `None`
+/// when the list is empty.
+fn locate(tree: &sled::Tree, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>, Vec<u64>)>> {
+    let at = keys::chunk_key(prefix, seq);
+    let row = match tree.range(prefix.to_vec()..=at.clone()).next_back() {
+        Some(row) => Some(row?),
+        None => match tree.range(at..).next() {
+            Some(row) => Some(row?).filter(|(key, _)| key.starts_with(prefix)),
+            None => None,
+        },
+    };
+    let Some((key, value)) = row else {
+        return Ok(None);
+    };
+    let seqs = decode(&value).ok_or_else(|| StoreError::Corrupt {
+        tree: "gram_postings",
+        key: key.to_vec(),
+    })?;
+    Ok(Some((key.to_vec(), seqs)))
+}
+
+/// The seqs of the last chunk of `prefix` in `tree` (`gram_postings`; `None`: the list is
+/// empty).
+pub(super) fn last_chunk(tree: &sled::Tree, prefix: &[u8]) -> Result<Option<Vec<u64>>> {
+    Ok(locate(tree, prefix, u64::MAX)?.map(|(_, seqs)| seqs))
+}
+
 impl Store {
-    /// The chunk of `prefix` that holds (or would hold) `seq`, with its seqs: the last chunk
-    /// starting at or before it, else the first chunk after it; `None` when the list is empty.
-    fn locate(&self, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>, Vec<u64>)>> {
-        let trees = self.trees();
-        let tree = &trees.gram_postings;
-        let at = keys::chunk_key(prefix, seq);
-        let row = match tree.range(prefix.to_vec()..=at.clone()).next_back() {
-            Some(row) => Some(row?),
-            None => match tree.range(at..).next() {
-                Some(row) => Some(row?).filter(|(key, _)| key.starts_with(prefix)),
-                None => None,
-            },
-        };
-        let Some((key, value)) = row else {
-            return Ok(None);
-        };
-        let seqs = decode(&value).ok_or_else(|| StoreError::Corrupt {
-            tree: "gram_postings",
-            key: key.to_vec(),
-        })?;
-        Ok(Some((key.to_vec(), seqs)))
-    }
-
-    /// The seqs of the last chunk of `prefix` (`None`: the list is empty).
-    pub(super) fn last_chunk(&self, prefix: &[u8]) -> Result<Option<Vec<u64>>> {
-        Ok(self.locate(prefix, u64::MAX)?.map(|(_, seqs)| seqs))
-    }
-
     /// The first seq of the chunk of `prefix` after the one keyed `key`; `None` when `key` is
     /// the list's last chunk.
     fn next_chunk_start(&self, prefix: &[u8], key: &[u8]) -> Result<Option<u64>> {
@@ -230,7 +230,7 @@ impl Store {
                     .as_ref()
                     .is_some_and(|(_, next)| next.is_none_or(|n| s < n));
                 if !same {
-                    let key = match self.locate(prefix, s)? {
+                    let key = match locate(&self.trees().gram_postings, prefix, s)? {
                         Some((key, seqs)) => {
                             loaded.entry(key.clone()).or_insert(seqs);
                             Some(key)

@@ -17,12 +17,16 @@
 //! gets the number of chunks added per list, `day_count` the visitors per day, and `meta`'s
 //! visitor count and guest counter are set in the same switch.
 //!
+//! The `_id` and token checks run on the loading thread; the rows are built and sorted on a
+//! thread of their own ([`super::sort_thread`]), as the navigation load's are.
+//!
 //! The only reads are of the store as it was before the load (is the `_id` or the token taken,
 //! the last chunk of a list), so nothing is written until the rewrite, which switches the store
 //! to the loaded copy atomically: a crash or an error before it leaves the store as it was.
 
-use super::buckets;
+use super::buckets::{self, Hasher};
 use super::runs::{Additions, Merge, Row, Sorting};
+use super::sort_thread::{RowMaker, SortThread};
 use super::visitor_rows::VisitorRows;
 use super::{keys, postings, search, stats, Result, Store};
 use crate::model::Visitor;
@@ -34,18 +38,27 @@ use std::sync::MutexGuard;
 pub struct VisitorLoad<'s> {
     store: &'s Store,
     _writer: MutexGuard<'s, ()>,
-    sorting: Sorting,
+    /// Builds and sorts the rows of the visitors added (see [`VisitorRowMaker`]).
+    rows: SortThread<VisitorRowMaker>,
     /// 128-bit hashes of the `_id`s and tokens of the lines read so far (see
     /// [`VisitorLoad::add`]; two distinct values share a hash with a probability of about
     /// n² / 2¹²⁹).
     ids: HashSet<u128>,
     tokens: HashSet<u128>,
+    /// Visitors added.
+    added: u64,
+}
+
+/// The rows of the visitors a load adds, built on its sorting thread (see the module header).
+struct VisitorRowMaker {
+    /// The store's `gram_postings` as before the load (the lists' stored last chunks).
+    postings: sled::Tree,
+    hasher: Hasher,
+    search_fields: Vec<String>,
     /// Posting-list prefix → its open chunk (the seqs not yet handed to the sorter).
     lists: HashMap<Vec<u8>, OpenChunk>,
     /// `day_count` key → visitors added that day.
     days: HashMap<[u8; 5], u64>,
-    /// Visitors added.
-    added: u64,
 }
 
 /// The end of one posting list as the load leaves it.
@@ -62,14 +75,20 @@ struct OpenChunk {
 impl Store {
     /// Starts a bulk load of visitors (see the module header).
     pub fn visitor_load(&self) -> Result<VisitorLoad<'_>> {
-        Ok(VisitorLoad {
-            store: self,
-            _writer: self.lock(),
-            sorting: Sorting::new(&self.inner.data_dir)?,
-            ids: HashSet::new(),
-            tokens: HashSet::new(),
+        let writer = self.lock();
+        let maker = VisitorRowMaker {
+            postings: self.trees().gram_postings.clone(),
+            hasher: self.inner.hasher.clone(),
+            search_fields: self.inner.search_fields.clone(),
             lists: HashMap::new(),
             days: HashMap::new(),
+        };
+        Ok(VisitorLoad {
+            store: self,
+            _writer: writer,
+            rows: SortThread::spawn(Sorting::new(&self.inner.data_dir)?, maker)?,
+            ids: HashSet::new(),
+            tokens: HashSet::new(),
             added: 0,
         })
     }
@@ -91,43 +110,35 @@ impl VisitorLoad<'_> {
             return Ok(Some("token already belongs to another visitor".to_string()));
         }
         visitor.seq = store.next_seq()?;
-        let v = &visitor;
-        let rows = VisitorRows::of(v, &store.inner.hasher);
-        for (slot, seq) in rows.bucket_entries() {
-            let row = Row {
-                key: slot.bucket.to_vec(),
-                value: buckets::entry(slot.tag, seq).to_vec(),
-            };
-            self.sorting.push("visitorkey_seqs", Merge::Union, row)?;
-        }
-        let row = Row {
-            key: rows.time_key().to_vec(),
-            value: Vec::new(),
-        };
-        self.sorting.push("visitortime_seq", Merge::Replace, row)?;
-        let row = Row {
-            key: v.seq.to_be_bytes().to_vec(),
-            value: super::encode_compact(v)?,
-        };
-        self.sorting
-            .push("visitorseq_visitor", Merge::Replace, row)?;
-        for prefix in search::grams_of(v, &store.inner.search_fields) {
-            self.add_posting(prefix, v.seq)?;
-        }
-        let day = stats::day_key(stats::day_of(v.ts), stats::VISITORS);
-        *self.days.entry(day).or_insert(0) += 1;
+        self.rows.push(visitor)?;
         self.added += 1;
         Ok(None)
     }
 
+    /// The sorted rows of everything added, for [`Store::rewrite_merging`]; `guest_floor`: the
+    /// guest counter is raised to at least this (the highest imported `guest-N`).
+    pub fn finish(self, guest_floor: u64) -> Result<Additions> {
+        let store = self.store;
+        let mut sorting = self.rows.finish()?;
+        let meta = &store.trees().meta;
+        let count = super::read_u64_or_zero(meta, "meta", keys::meta::VISITOR_COUNT)?;
+        let count = keys::u64_value(count.saturating_add(self.added)).to_vec();
+        sorting.set_meta(keys::meta::VISITOR_COUNT, count);
+        if guest_floor > store.guest_counter()? {
+            let floor = keys::u64_value(guest_floor).to_vec();
+            sorting.set_meta(keys::meta::GUEST_COUNTER, floor);
+        }
+        sorting.done()
+    }
+}
+
+impl VisitorRowMaker {
     /// Appends `seq` (above every seq on the list) to the list under `prefix`.
-    fn add_posting(&mut self, prefix: Vec<u8>, seq: u64) -> Result<()> {
+    fn add_posting(&mut self, prefix: Vec<u8>, seq: u64, sorting: &mut Sorting) -> Result<()> {
         let open = match self.lists.get_mut(&prefix) {
             Some(open) => open,
             None => {
-                let stored = self
-                    .store
-                    .last_chunk(&prefix)?
+                let stored = postings::last_chunk(&self.postings, &prefix)?
                     .filter(|seqs| seqs.len() < postings::CHUNK_MAX);
                 let open = OpenChunk {
                     stored: stored.is_some(),
@@ -140,26 +151,56 @@ impl VisitorLoad<'_> {
         open.seqs.push(seq);
         if open.seqs.len() == postings::CHUNK_MAX {
             let row = chunk_row(&prefix, open);
-            self.sorting.push("gram_postings", Merge::Replace, row)?;
+            sorting.push("gram_postings", Merge::Replace, row)?;
         }
         Ok(())
     }
+}
 
-    /// The sorted rows of everything added, for [`Store::rewrite_merging`]; `guest_floor`: the
-    /// guest counter is raised to at least this (the highest imported `guest-N`).
-    pub fn finish(mut self, guest_floor: u64) -> Result<Additions> {
-        let store = self.store;
+impl RowMaker for VisitorRowMaker {
+    type Entry = Visitor;
+
+    /// The visitor's record, creation-time row, bucket entries and postings.
+    fn add(&mut self, v: Visitor, sorting: &mut Sorting) -> Result<()> {
+        let rows = VisitorRows::of(&v, &self.hasher);
+        for (slot, seq) in rows.bucket_entries() {
+            let row = Row {
+                key: slot.bucket.to_vec(),
+                value: buckets::entry(slot.tag, seq).to_vec(),
+            };
+            sorting.push("visitorkey_seqs", Merge::Union, row)?;
+        }
+        let row = Row {
+            key: rows.time_key().to_vec(),
+            value: Vec::new(),
+        };
+        sorting.push("visitortime_seq", Merge::Replace, row)?;
+        let row = Row {
+            key: v.seq.to_be_bytes().to_vec(),
+            value: super::encode_compact(&v)?,
+        };
+        sorting.push("visitorseq_visitor", Merge::Replace, row)?;
+        for prefix in search::grams_of(&v, &self.search_fields) {
+            self.add_posting(prefix, v.seq, sorting)?;
+        }
+        let day = stats::day_key(stats::day_of(v.ts), stats::VISITORS);
+        *self.days.entry(day).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Every list's open chunk, the chunks added per list and the visitors per day.
+    fn finish(mut self, sorting: &mut Sorting) -> Result<()> {
         for (prefix, mut open) in std::mem::take(&mut self.lists) {
             if !open.seqs.is_empty() {
                 let row = chunk_row(&prefix, &mut open);
-                self.sorting.push("gram_postings", Merge::Replace, row)?;
+                sorting.push("gram_postings", Merge::Replace, row)?;
             }
             if open.added > 0 {
                 let row = Row {
                     key: prefix,
                     value: keys::u64_value(open.added).to_vec(),
                 };
-                self.sorting.push("gram_count", Merge::Add, row)?;
+                sorting.push("gram_count", Merge::Add, row)?;
             }
         }
         for (day, count) in std::mem::take(&mut self.days) {
@@ -167,17 +208,9 @@ impl VisitorLoad<'_> {
                 key: day.to_vec(),
                 value: keys::u64_value(count).to_vec(),
             };
-            self.sorting.push("day_count", Merge::Add, row)?;
+            sorting.push("day_count", Merge::Add, row)?;
         }
-        let meta = &store.trees().meta;
-        let count = super::read_u64_or_zero(meta, "meta", keys::meta::VISITOR_COUNT)?;
-        let count = keys::u64_value(count.saturating_add(self.added)).to_vec();
-        self.sorting.set_meta(keys::meta::VISITOR_COUNT, count);
-        if guest_floor > store.guest_counter()? {
-            let floor = keys::u64_value(guest_floor).to_vec();
-            self.sorting.set_meta(keys::meta::GUEST_COUNTER, floor);
-        }
-        self.sorting.done()
+        Ok(())
     }
 }
 
@@ -200,8 +233,7 @@ mod tests {
     use crate::store::{
         assert_only_generation, keys, postings, reopen, rewrite, temp_config, SnapshotRow, Store,
     };
-    use std::collections::BTreeSet;
-    use std::path::Path;
+        use std::path::Path;
 
     /// An exported visitor line, created on a day that depends on its token's length and
     /// last character.

@@ -233,7 +233,8 @@ mod tests {
     use crate::store::{
         assert_only_generation, keys, postings, reopen, rewrite, temp_config, SnapshotRow, Store,
     };
-        use std::path::Path;
+    use std::collections::BTreeSet;
+    use std::path::Path;
 
     /// An exported visitor line, created on a day that depends on its token's length and
     /// last character.

@@ -22,7 +22,7 @@ use super::{history, room_rows, stats, Result, Store};
 use crate::model::{PageVisit, Room, RoomSource, RoomVisitor};
 use crate::time::Millis;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::sync::MutexGuard;
+use std::sync::{Arc, MutexGuard};
 
 /// Counter keys summed in memory before they are handed to the sorters (tests: a few, so that
 /// partial sums of one key meet in the merge).
@@ -40,8 +40,11 @@ pub struct NavigationLoad<'s> {
     /// 128-bit hashes of the `_id`s loaded so far (an `_id` is unique in Rocket.Chat; two
     /// distinct ids share a hash with a probability of about n² / 2¹²⁹: 10⁻²⁵ for 10M).
     ids: HashSet<u128>,
-    /// Token → the id of its visitor (`None`: no visitor has it), as read so far.
-    visitors: HashMap<String, Option<Box<str>>>,
+    /// 128-bit hash of a token → the id of its visitor (`None`: no visitor has it), as read so
+    /// far (hashed as `ids` are: no token copied, no string compared).
+    visitors: HashMap<u128, Option<Arc<str>>>,
+    /// Whether the store had no history before the load (then no `_id` can be in it).
+    no_history: bool,
     /// The rooms the load writes (new, or counting more entries), by id, as it leaves them.
     rooms: HashMap<String, Room>,
     /// Which of `rooms` the load creates.
@@ -106,6 +109,7 @@ impl Store {
             )?,
             ids: HashSet::new(),
             visitors: HashMap::new(),
+            no_history: self.trees().navkey_pagevisit.is_empty(),
             rooms: HashMap::new(),
             new_rooms: HashSet::new(),
         })
@@ -123,24 +127,24 @@ impl NavigationLoad<'_> {
     /// and time.
     pub fn add(&mut self, mut visit: PageVisit) -> Result<Option<String>> {
         let store = self.store;
-        let fresh = self
-            .ids
-            .insert(xxhash_rust::xxh3::xxh3_128(visit.id.as_bytes()));
+        let hash = |s: &str| xxhash_rust::xxh3::xxh3_128(s.as_bytes());
+        let fresh = self.ids.insert(hash(&visit.id));
         if !fresh
-            || store
-                .trees()
-                .navkey_pagevisit
-                .contains_key(history::record_key(&visit))?
+            || (!self.no_history
+                && store
+                    .trees()
+                    .navkey_pagevisit
+                    .contains_key(history::record_key(&visit))?)
         {
             return Ok(Some(format!("entry _id {} already exists", visit.id)));
         }
-        let visitor_id = match self.visitors.get(&visit.token) {
+        let token = hash(&visit.token);
+        let visitor_id = match self.visitors.get(&token) {
             Some(known) => known.clone(),
             None => {
-                let found = store
-                    .visitor_by_token(&visit.token)?
-                    .map(|v| v.id.into_boxed_str());
-                self.visitors.insert(visit.token.clone(), found.clone());
+                let found: Option<Arc<str>> =
+                    store.visitor_by_token(&visit.token)?.map(|v| v.id.into());
+                self.visitors.insert(token, found.clone());
                 found
             }
         };

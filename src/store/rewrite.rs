@@ -21,8 +21,10 @@
 //! 3. Under the writer lock (writers wait only for this step): the keys reported since get
 //!    their current value (or their removal) from `old`; `meta.seq_floor` is set above every id
 //!    `old` issued (sled's id generator is not part of a copy, see [`super::compact`]);
-//!    `meta.erase_rewriting_since` is removed; `compact` also checks the copy (`verify`: each
-//!    tree read back against a digest of what was written into it); the copy is flushed, its files set to 0600; `CURRENT` is switched (the commit
+//!    `meta.erase_rewriting_since` is removed; `compact` and imports also check the copy
+//!    (`verify`: each tree read back against a digest of what was written into it; in step 2,
+//!    on a thread of its own while the next tree is copied, unless keys were caught up into it
+//!    since); the copy is flushed, its files set to 0600; `CURRENT` is switched (the commit
 //!    point, see [`super::layout`]) and the engine swapped. Every write acknowledged before is
 //!    in the flushed copy; every later one goes to it.
 //! 4. Once the last reader of `old` lets go, its directory (or a legacy store's sled files) is
@@ -610,6 +612,12 @@ impl Store {
                 dst.flush()?;
                 Ok(())
             })();
+            // The last trees read back, before the lock (writers do not wait for it).
+            let read = match reader.map(|r| r.join()) {
+                None | Some(Ok(Ok(()))) => Ok(()),
+                Some(Ok(Err(e))) => Err(e),
+                Some(Err(_)) => Err(StoreError::Invariant("the rewrite's reading thread failed")),
+            };
             // Step 3 starts here: the lock is taken before the drainer's last round.
             let writer = self.lock();
             let held_since = Instant::now();
@@ -617,11 +625,6 @@ impl Store {
             if drainer.join().is_err() {
                 return Err(StoreError::Invariant("the rewrite's drainer thread failed"));
             }
-            let read = match reader.map(|r| r.join()) {
-                None | Some(Ok(Ok(()))) => Ok(()),
-                Some(Ok(Err(e))) => Err(e),
-                Some(Err(_)) => Err(StoreError::Invariant("the rewrite's reading thread failed")),
-            };
             copied.and(read).map(|()| (writer, held_since, caught_up))
         });
         let (writer, stall_started, earlier) = copied?;

@@ -13,6 +13,9 @@
 //! the `rid`), so nothing is written until the rewrite, which switches the store to the loaded
 //! copy atomically: a crash or an error before it leaves the store as it was.
 //!
+//! The checks run on the loading thread; each entry's rows are built and handed to the sorters
+//! on a thread of their own ([`super::sort_thread`]).
+//!
 //! Counters (`day_count`, `dayhref_count`) are summed in memory up to [`COUNTER_KEYS`] keys,
 //! then handed to their sorters as partial sums; the merge adds them to the stored counts.
 

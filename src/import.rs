@@ -477,7 +477,7 @@ mod tests {
     }
 
     /// Every line the typed path answers for, the `Value` path answers for with the same entry;
-    /// the typed path answers for every valid line whose `ts` is `{"$date": …}`.
+    /// the typed path answers for each valid line below (each has its `ts` as `{"$date": …}`).
     #[test]
     fn the_typed_path_agrees_with_the_value_path() {
         let page =

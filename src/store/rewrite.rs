@@ -575,8 +575,19 @@ impl Store {
             });
             let mut caught_up = 0;
             let (written, merged) = (&mut written, &mut merged);
+            // The trees with the most added rows first: each tree's read-back then overlaps the
+            // copy of a smaller one, not the end of the copy.
+            let mut order: Vec<&(IVec, Tree, Option<IVec>)> = trees.iter().collect();
+            if let Some(added) = additions.as_deref() {
+                let rows = added.rows();
+                let count = |name: &IVec| {
+                    let name = std::str::from_utf8(name).unwrap_or_default();
+                    rows.get(name).copied().unwrap_or(0)
+                };
+                order.sort_by_key(|(name, _, _)| std::cmp::Reverse(count(name)));
+            }
             let copied = (|| -> Result<()> {
-                for (name, tree, last) in trees {
+                for (name, tree, last) in order {
                     let to = dst.open_tree(name)?;
                     let digest = match additions.as_deref_mut().and_then(|a| a.take(name)) {
                         Some(added) => {

@@ -311,6 +311,31 @@ pub fn parse_navigation_line(line: &str) -> Result<PageVisit, String> {
     }
 }
 
+/// An exported entry as visitord stores it (both parsing paths build it here): not yet given
+/// its seq or its expiry (the load does), last updated when it was made.
+fn imported_entry(
+    id: String,
+    rid: Option<String>,
+    token: String,
+    ts: Millis,
+    title: String,
+    change: String,
+    href: String,
+) -> PageVisit {
+    PageVisit {
+        id,
+        rid,
+        token,
+        ts,
+        seq: 0,
+        title,
+        change,
+        href,
+        updated_at: ts,
+        expire_at: None,
+    }
+}
+
 /// [`parse_navigation_line`] through a `serde_json::Value` of the whole line: every line the
 /// typed path is not sure of, and the reasons of those that are refused.
 fn parse_navigation_value(line: &str) -> Result<PageVisit, String> {
@@ -353,18 +378,7 @@ fn parse_navigation_value(line: &str) -> Result<PageVisit, String> {
     }
     .ok_or("no navigation.page.location.href")?;
     check_len("href", &Some(href.clone()), limits::HREF_CHARS)?;
-    Ok(PageVisit {
-        id,
-        rid,
-        token,
-        ts,
-        seq: 0,
-        title,
-        change,
-        href,
-        updated_at: ts,
-        expire_at: None,
-    })
+    Ok(imported_entry(id, rid, token, ts, title, change, href))
 }
 
 /// Reads every line of `input` as a navigation entry (after the visitors they belong to:

@@ -83,16 +83,7 @@ pub(super) fn parse(line: &str) -> Option<PageVisit> {
     {
         return None;
     }
-    Some(PageVisit {
-        id,
-        rid,
-        token,
-        ts,
-        seq: 0,
-        title,
-        change,
-        href,
-        updated_at: ts,
-        expire_at: None,
-    })
+    Some(super::imported_entry(
+        id, rid, token, ts, title, change, href,
+    ))
 }

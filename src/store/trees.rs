@@ -46,9 +46,9 @@ macro_rules! trees {
         pub const TREES: &[(&str, Role)] = &[ $( (stringify!($name), Role::$role), )* ];
 
         impl Trees {
-            /// Opens (creating when missing) every tree of `db`.
+            /// Opens (creating when missing) every tree of `db` ([`open_tree`]).
             pub(super) fn open(db: &Db) -> sled::Result<Trees> {
-                Ok(Trees { $( $name: db.open_tree(stringify!($name))?, )* })
+                Ok(Trees { $( $name: open_tree(db, stringify!($name))?, )* })
             }
 
             /// All trees, in the order of [`TREES`] (and of [`Tx::new`]'s view).
@@ -77,6 +77,39 @@ macro_rules! trees {
 
 /// How many trees the store has.
 pub const TREE_COUNT: usize = TREES.len();
+
+/// The most bytes of keys and values a leaf of a bounded tree holds (see [`leaf_bytes`]).
+pub const LEAF_BYTES: usize = 2048;
+
+/// The bound on the bytes of `name`'s leaves (`usize::MAX`: none; a leaf holds 32 keys of any
+/// size). sled decodes a leaf read from disk whole (every key and value copied out) to answer
+/// one lookup, so on a store larger than its cache a point read costs what its leaf weighs
+/// (32 visitor records: ~4–8 KB), and every write of a leaf copies it in memory and rewrites it
+/// whole every tenth change. Bounded: the trees a request reads or writes single keys of (a
+/// visitor and its hash bucket, a room, a user, a session, a search's posting chunks). Not
+/// bounded: the navigation history and the messages, read in runs, written at their end, and
+/// most of a tracked site's pages (bounded, the history's records took ~3 times the pages, and
+/// sled keeps memory for every page). `docs/benchmarks.md`, "Leaves bounded by bytes".
+pub fn leaf_bytes(name: &[u8]) -> usize {
+    match name {
+        b"visitorseq_visitor"
+        | b"visitorkey_seqs"
+        | b"roomid_room"
+        | b"userid_user"
+        | b"tokenhash_session"
+        | b"gram_postings" => LEAF_BYTES,
+        _ => usize::MAX,
+    }
+}
+
+/// Opens (creating when missing) the tree `name` of `db`, its leaves bounded as [`leaf_bytes`]
+/// says. Every tree of a store and of a rewrite's copy is opened through this (the bound is
+/// not stored in the tree: a handle opened without it would bulk-load and split by key count).
+pub(super) fn open_tree(db: &Db, name: impl AsRef<[u8]>) -> sled::Result<Tree> {
+    let tree = db.open_tree(name.as_ref())?;
+    tree.set_leaf_bytes(leaf_bytes(name.as_ref()));
+    Ok(tree)
+}
 
 trees! {
     /// name → value: `schema_version` (u64 BE), `guest_counter` (u64 BE, last `guest-N` issued),
@@ -178,5 +211,59 @@ mod tests {
             );
         }
         assert!(trees.by_name("nope").is_none());
+    }
+
+    #[test]
+    fn leaves_of_bounded_trees_hold_at_most_leaf_bytes_by_bulk_load_and_by_inserts() {
+        // 3,200 rows of 200-byte values (640,000 bytes): 32 to a leaf where leaves are not
+        // bounded by bytes (100 leaves), at least 313 leaves where they hold 2,048 bytes at most.
+        let rows = 3_200u64;
+        let value = vec![7u8; 200];
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let added = |name: &str, bulk: bool| -> u64 {
+            let tree = open_tree(&db, name).unwrap();
+            let before = db.pages_in_use();
+            if bulk {
+                let mut load = tree.bulk_load().unwrap();
+                for i in 0..rows {
+                    load.push(i.to_be_bytes().to_vec().into(), value.clone().into())
+                        .unwrap();
+                }
+                load.finish().unwrap();
+            } else {
+                for i in 0..rows {
+                    tree.insert(i.to_be_bytes(), value.clone()).unwrap();
+                }
+            }
+            assert_eq!(tree.len() as u64, rows, "{name}");
+            db.pages_in_use() - before
+        };
+        let least = rows * 200 / LEAF_BYTES as u64;
+        assert_eq!(leaf_bytes(b"visitorseq_visitor"), LEAF_BYTES);
+        assert_eq!(leaf_bytes(b"navkey_pagevisit"), usize::MAX);
+        for bulk in [true, false] {
+            let bounded = added(
+                if bulk {
+                    "visitorseq_visitor"
+                } else {
+                    "roomid_room"
+                },
+                bulk,
+            );
+            let unbounded = added(
+                if bulk {
+                    "navkey_pagevisit"
+                } else {
+                    "msgid_message"
+                },
+                bulk,
+            );
+            assert!(
+                (least..rows / 4).contains(&bounded),
+                "bulk {bulk}: {bounded} pages for a bounded tree"
+            );
+            assert!(unbounded <= rows / 32 + 2, "bulk {bulk}: {unbounded} pages");
+        }
     }
 }

@@ -24,8 +24,10 @@ use std::num::NonZeroU64;
 use crate::pagecache::PageView;
 use crate::*;
 
-/// Rows per leaf: full, as `Node::should_split` allows before it splits a leaf.
-const LEAF_KEYS: usize = 32;
+/// Rows per leaf at most: full, as `Node::should_split` allows before it splits a leaf (which
+/// also closes a leaf at the tree's `leaf_bytes` of keys and values once it has more than
+/// `node::LEAF_MIN_KEYS` rows).
+const LEAF_KEYS: usize = node::LEAF_MAX_KEYS;
 /// Children per index node: full, as `Node::should_split` allows before it splits one.
 const INDEX_CHILDREN: usize = 256;
 
@@ -41,6 +43,8 @@ pub struct BulkLoad<'a> {
     lo: IVec,
     keys: Vec<IVec>,
     values: Vec<IVec>,
+    /// The bytes of the keys and values in `keys` and `values`.
+    leaf_bytes: usize,
     leaves: Level,
 }
 
@@ -118,6 +122,7 @@ impl Tree {
             lo: IVec::default(),
             keys: Vec::with_capacity(LEAF_KEYS),
             values: Vec::with_capacity(LEAF_KEYS),
+            leaf_bytes: 0,
             leaves: Level::default(),
         })
     }
@@ -133,7 +138,13 @@ impl BulkLoad<'_> {
                 ));
             }
         }
-        if self.keys.len() == LEAF_KEYS {
+        let row_bytes = key.len() + value.len();
+        let full = self.keys.len() == LEAF_KEYS
+            || (self.keys.len() >= node::LEAF_MIN_KEYS
+                && self.leaf_bytes.saturating_add(row_bytes)
+                    > self.tree.leaf_bytes());
+        if full {
+            self.leaf_bytes = 0;
             // the leaf is full: its `hi` is this key, the `lo` of the next
             let keys = std::mem::take(&mut self.keys);
             let values = std::mem::take(&mut self.values);
@@ -146,6 +157,7 @@ impl BulkLoad<'_> {
             );
             self.add(leaf, true)?;
         }
+        self.leaf_bytes += row_bytes;
         self.keys.push(key);
         self.values.push(value);
         Ok(())

@@ -113,6 +113,7 @@ impl Db {
                 context: context.clone(),
                 root: AtomicU64::new(root),
                 merge_operator: RwLock::new(None),
+                leaf_bytes: AtomicUsize::new(usize::MAX),
             }));
             assert!(tenants.insert(id, tree).is_none());
         }

@@ -65,6 +65,7 @@ where
                     subscribers: Subscribers::default(),
                     root: AtomicU64::new(root_id),
                     merge_operator: RwLock::new(None),
+                    leaf_bytes: AtomicUsize::new(usize::MAX),
                 })));
             }
             Err(Error::CollectionNotFound(_)) => {}
@@ -116,6 +117,7 @@ where
             context: context.clone(),
             root: AtomicU64::new(root_id),
             merge_operator: RwLock::new(None),
+            leaf_bytes: AtomicUsize::new(usize::MAX),
         })));
     }
 }

@@ -605,34 +605,34 @@ impl Node {
         }
     }
 
-    pub(crate) fn should_split(&self) -> bool {
-        let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
-            2
-        } else if self.data.is_index() {
-            256
-        } else {
-            32
+    /// visitord: `leaf_bytes` is the tree's bound on a leaf's bytes (`Tree::set_leaf_bytes`).
+    pub(crate) fn should_split(&self, leaf_bytes: usize) -> bool {
+        let size_checks = match &self.data {
+            _ if cfg!(any(test, feature = "lock_free_delays")) => {
+                self.data.len() > 2
+            }
+            Data::Index(index) => index.keys.len() > 256,
+            Data::Leaf(leaf) => leaf.is_over_full(leaf_bytes),
         };
-
-        let size_checks = self.data.len() > threshold;
         let safety_checks = self.merging_child.is_none() && !self.merging;
 
         size_checks && safety_checks
     }
 
-    pub(crate) fn should_merge(&self) -> bool {
-        let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
-            1
-        } else if self.data.is_index() {
-            64
-        } else {
-            8
+    /// visitord: `leaf_bytes` as for [`Node::should_split`].
+    pub(crate) fn should_merge(&self, leaf_bytes: usize) -> bool {
+        let small = match &self.data {
+            _ if cfg!(any(test, feature = "lock_free_delays")) => {
+                self.data.len() < 1
+            }
+            Data::Index(index) => index.keys.len() < 64,
+            Data::Leaf(leaf) => leaf.is_under_full(leaf_bytes),
         };
 
         // visitord: the last leaf of a tree is never merged for being small: after a split it
         // holds one key (see `split`), and merging it back would split it again.
-        let size_checks = self.data.len() < threshold
-            && (self.data.is_index() || !self.hi.is_empty());
+        let size_checks =
+            small && (self.data.is_index() || !self.hi.is_empty());
         let safety_checks = self.merging_child.is_none() && !self.merging;
 
         size_checks && safety_checks
@@ -728,6 +728,41 @@ impl Data {
 pub(crate) struct Leaf {
     pub(crate) keys: Vec<IVec>,
     pub(crate) values: Vec<IVec>,
+}
+
+/// visitord: the most keys a leaf holds (upstream: 16).
+pub(crate) const LEAF_MAX_KEYS: usize = 32;
+/// visitord: a leaf splits for its bytes (a tree's `Tree::set_leaf_bytes`) only above this many
+/// keys (a few large values stay together rather than one per page).
+pub(crate) const LEAF_MIN_KEYS: usize = 4;
+
+impl Leaf {
+    /// visitord: the bytes of its keys (as stored: after the node's prefix) and values.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.keys.iter().map(|k| k.len()).sum::<usize>()
+            + self.values.iter().map(|v| v.len()).sum::<usize>()
+    }
+
+    /// visitord: whether the leaf is past what a leaf of its tree holds: [`LEAF_MAX_KEYS`]
+    /// keys, or `leaf_bytes` (the tree's bound, `usize::MAX` for none) once it has more than
+    /// [`LEAF_MIN_KEYS`].
+    pub(crate) fn is_over_full(&self, leaf_bytes: usize) -> bool {
+        let n = self.keys.len();
+        n > LEAF_MAX_KEYS
+            || (leaf_bytes != usize::MAX
+                && n > LEAF_MIN_KEYS
+                && self.payload_bytes() > leaf_bytes)
+    }
+
+    /// visitord: whether the leaf is small enough to merge into its neighbour: fewer than 8
+    /// keys, in a tree without a byte bound. Leaves bounded by bytes are never merged: they
+    /// hold a few keys each, so removals left many of them small, and sled's merge of leaves
+    /// then lost a page (`cannot find pid … in view_for_key`, in a test that merged a search
+    /// index's pending rows into its chunks). A small leaf costs a page until the next
+    /// compaction rewrites the tree.
+    pub(crate) fn is_under_full(&self, leaf_bytes: usize) -> bool {
+        leaf_bytes == usize::MAX && self.keys.len() < 8
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -93,6 +93,9 @@ pub struct TreeInner {
     pub(crate) subscribers: Subscribers,
     pub(crate) root: AtomicU64,
     pub(crate) merge_operator: RwLock<Option<Box<dyn MergeOperator>>>,
+    /// visitord: the bound on a leaf's key and value bytes (`set_leaf_bytes`); `usize::MAX`:
+    /// leaves are bounded by their key count only, as upstream.
+    pub(crate) leaf_bytes: AtomicUsize,
 }
 
 impl Drop for TreeInner {
@@ -804,6 +807,20 @@ impl Tree {
     /// Lets a test check that a flush put its writes on disk.
     pub fn log_syncs(&self) -> u64 {
         self.context.pagecache.log_syncs()
+    }
+
+    /// visitord: bounds this tree's leaves by the bytes of their keys and values as well as by
+    /// their key count: a leaf of more than four keys splits once they pass `bytes`, and a
+    /// bulk load closes its leaves there. Not stored: set it each time the tree is opened
+    /// (every handle of a tree shares it). A leaf read from disk is decoded whole to answer
+    /// one lookup, so a point read of a tree of large values costs what its leaf weighs.
+    pub fn set_leaf_bytes(&self, bytes: usize) {
+        self.leaf_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// visitord: the bound set by `set_leaf_bytes` (`usize::MAX`: none).
+    pub(crate) fn leaf_bytes(&self) -> usize {
+        self.leaf_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// visitord: how many pages the database has (the nodes of all its trees, plus sled's own
@@ -1683,7 +1700,7 @@ impl Tree {
                 retry!();
             }
 
-            if view.should_split() {
+            if view.should_split(self.leaf_bytes()) {
                 self.split_node(&view, &parent_view, root_pid, guard)?;
                 retry!();
             }
@@ -1745,7 +1762,7 @@ impl Tree {
             // would be merged into a different index, which
             // would add considerable complexity to this already
             // fairly complex implementation.
-            if view.should_merge() && !took_leftmost_branch {
+            if view.should_merge(self.leaf_bytes()) && !took_leftmost_branch {
                 if let Some(ref mut parent) = parent_view {
                     assert!(parent.merging_child.is_none());
                     if parent.can_merge_child() {

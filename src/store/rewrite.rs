@@ -36,7 +36,7 @@
 
 use super::layout::{self, Live};
 use super::runs::{self, Additions};
-use super::{keys, lock_anyway, Engine, Result, Store, StoreError};
+use super::{keys, lock_anyway, trees, Engine, Result, Store, StoreError};
 use crate::time::Millis;
 use sled::{Db, IVec, Subscriber, Tree};
 use std::collections::{HashMap, HashSet};
@@ -280,12 +280,12 @@ fn catch_up(
         }
         *n += 1;
         if *n == BATCH {
-            super::trees::open_tree(&dst, name)?.apply_batch(std::mem::take(batch))?;
+            trees::open_tree(dst, name)?.apply_batch(std::mem::take(batch))?;
             *n = 0;
         }
     }
     for ((name, _, _), (batch, _)) in trees.iter().zip(batches) {
-        super::trees::open_tree(&dst, name)?.apply_batch(batch)?;
+        trees::open_tree(dst, name)?.apply_batch(batch)?;
     }
     Ok(())
 }
@@ -349,7 +349,7 @@ fn verify(src: &Db, dst: &Db, copy: &Copy, set_meta: &[&[u8]]) -> Result<()> {
             Err(_) => true,
         };
         let a = src.open_tree(&name)?;
-        let b = super::trees::open_tree(&dst, &name)?;
+        let b = trees::open_tree(dst, &name)?;
         if &name[..] != b"meta" && (copy.caught_up == 0 || copy.merged.contains(&name)) {
             // Read back as it was copied, unless keys were caught up into it since.
             let digest = match copy.read_back.get(&name) {
@@ -588,7 +588,7 @@ impl Store {
             }
             let copied = (|| -> Result<()> {
                 for (name, tree, last) in order {
-                    let to = super::trees::open_tree(&dst, name)?;
+                    let to = trees::open_tree(&dst, name)?;
                     let digest = match additions.as_deref_mut().and_then(|a| a.take(name)) {
                         Some(added) => {
                             merged.insert(name.clone());
@@ -646,7 +646,7 @@ impl Store {
             .seq_floor
             .checked_add(old.db.generate_id()?)
             .ok_or(StoreError::Invariant("write-order numbers exhausted"))?;
-        let meta = super::trees::open_tree(&dst, "meta")?;
+        let meta = trees::open_tree(&dst, "meta")?;
         meta.insert(keys::meta::SEQ_FLOOR, &keys::u64_value(floor))?;
         meta.remove(keys::meta::ERASE_REWRITING)?;
         let set_meta = additions.as_deref().map_or(&[][..], |a| a.meta());

@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn leaves_of_bounded_trees_hold_at_most_leaf_bytes_by_bulk_load_and_by_inserts() {
         // 3,200 rows of 200-byte values (640,000 bytes): 32 to a leaf where leaves are not
-        // bounded by bytes (100 leaves), at least 313 leaves where they hold 2,048 bytes at most.
+        // bounded by bytes (100 leaves), at least 312 where they hold 2,048 bytes at most.
         let rows = 3_200u64;
         let value = vec![7u8; 200];
         let dir = tempfile::tempdir().unwrap();

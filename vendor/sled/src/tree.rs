@@ -810,8 +810,9 @@ impl Tree {
     }
 
     /// visitord: bounds this tree's leaves by the bytes of their keys and values as well as by
-    /// their key count: a leaf of more than four keys splits once they pass `bytes`, and a
-    /// bulk load closes its leaves there. Not stored: set it each time the tree is opened
+    /// their key count: a leaf of more than four keys splits once they pass `bytes`, a bulk
+    /// load closes its leaves there, and such leaves are never merged for being small
+    /// (`Leaf::is_under_full`). Not stored: set it each time the tree is opened
     /// (every handle of a tree shares it). A leaf read from disk is decoded whole to answer
     /// one lookup, so a point read of a tree of large values costs what its leaf weighs.
     pub fn set_leaf_bytes(&self, bytes: usize) {

@@ -84,7 +84,7 @@ pub const LEAF_BYTES: usize = 2048;
 /// The bound on the bytes of `name`'s leaves (`usize::MAX`: none; a leaf holds 32 keys of any
 /// size). sled decodes a leaf read from disk whole (every key and value copied out) to answer
 /// one lookup, so on a store larger than its cache a point read costs what its leaf weighs
-/// (32 visitor records: ~4–8 KB), and every write of a leaf copies it in memory and rewrites it
+/// (32 visitor records: several KB), and every write of a leaf copies it in memory and rewrites it
 /// whole every tenth change. Bounded: the trees a request reads or writes single keys of (a
 /// visitor and its hash bucket, a room, a user, a session, a search's posting chunks). Not
 /// bounded: the navigation history and the messages, read in runs, written at their end, and

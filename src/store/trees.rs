@@ -3,8 +3,9 @@
 //! [`trees!`] derives from one list the [`Trees`] struct (the open trees by name), opening,
 //! [`Trees::all`] (the order transactions see them in), the transactional view [`Tx`] (its
 //! fields bound by name from that same order, so they cannot be mixed up), lookup by name,
-//! and [`TREES`] with each tree's [`Role`], from which the consistency checker takes the
-//! derived trees it recomputes and tests take the index counts.
+//! [`TREES`] with each tree's [`Role`], from which the consistency checker takes the derived
+//! trees it recomputes and tests take the index counts, and [`leaf_bytes`], the bound on each
+//! tree's leaves that [`open_tree`] sets.
 
 use super::buckets::Hasher;
 use sled::transaction::TransactionalTree;
@@ -26,9 +27,10 @@ pub enum Role {
     SearchPending,
 }
 
-/// Declares the trees (doc, name, role) and derives everything that lists them.
+/// Declares the trees (doc, name, role, and for some a bound on their leaves' bytes:
+/// `leaves LEAF_BYTES`) and derives everything that lists them.
 macro_rules! trees {
-    ($( $(#[doc = $doc:literal])* $name:ident : $role:ident, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident : $role:ident $(leaves $bytes:expr)?, )*) => {
         /// The trees, named `<key>_<value>` after what they map.
         #[derive(Clone)]
         pub(super) struct Trees {
@@ -65,6 +67,15 @@ macro_rules! trees {
             }
         }
 
+        /// The bound on the bytes of `name`'s leaves: the `leaves` of its declaration, else
+        /// `usize::MAX` (none; a leaf holds 32 keys of any size). See [`LEAF_BYTES`].
+        pub fn leaf_bytes(name: &[u8]) -> usize {
+            $( $( if name == stringify!($name).as_bytes() {
+                return $bytes;
+            } )? )*
+            usize::MAX
+        }
+
         impl<'a> Tx<'a> {
             /// Names the views of a transaction over [`Trees::all`].
             pub(super) fn new(views: &'a [TransactionalTree; TREE_COUNT], hasher: &'a Hasher) -> Tx<'a> {
@@ -78,29 +89,17 @@ macro_rules! trees {
 /// How many trees the store has.
 pub const TREE_COUNT: usize = TREES.len();
 
-/// The most bytes of keys and values a leaf of a bounded tree holds (see [`leaf_bytes`]).
+/// The most bytes of keys and values a leaf holds in the trees declared with `leaves
+/// LEAF_BYTES` ([`leaf_bytes`]). sled decodes a leaf read from disk whole (every key and value
+/// copied out) to answer one lookup, so on a store larger than its cache a point read costs
+/// what its leaf weighs (32 visitor records: several KB), and every write of a leaf copies it in
+/// memory and rewrites it whole every tenth change. Bounded: the trees a request reads or
+/// writes single keys of (a visitor and its hash bucket, a room, a user, a session, a search's
+/// posting chunks). Not bounded: the navigation history and the messages, read in runs,
+/// written at their end, and most of a tracked site's pages (bounded, the history's records
+/// took ~3 times the pages, and sled keeps memory for every page). `docs/benchmarks.md`,
+/// "Leaves bounded by bytes".
 pub const LEAF_BYTES: usize = 2048;
-
-/// The bound on the bytes of `name`'s leaves (`usize::MAX`: none; a leaf holds 32 keys of any
-/// size). sled decodes a leaf read from disk whole (every key and value copied out) to answer
-/// one lookup, so on a store larger than its cache a point read costs what its leaf weighs
-/// (32 visitor records: several KB), and every write of a leaf copies it in memory and rewrites it
-/// whole every tenth change. Bounded: the trees a request reads or writes single keys of (a
-/// visitor and its hash bucket, a room, a user, a session, a search's posting chunks). Not
-/// bounded: the navigation history and the messages, read in runs, written at their end, and
-/// most of a tracked site's pages (bounded, the history's records took ~3 times the pages, and
-/// sled keeps memory for every page). `docs/benchmarks.md`, "Leaves bounded by bytes".
-pub fn leaf_bytes(name: &[u8]) -> usize {
-    match name {
-        b"visitorseq_visitor"
-        | b"visitorkey_seqs"
-        | b"roomid_room"
-        | b"userid_user"
-        | b"tokenhash_session"
-        | b"gram_postings" => LEAF_BYTES,
-        _ => usize::MAX,
-    }
-}
 
 /// Opens (creating when missing) the tree `name` of `db`, its leaves bounded as [`leaf_bytes`]
 /// says. Every tree of a store and of a rewrite's copy is opened through this (the bound is
@@ -121,14 +120,14 @@ trees! {
     meta: Meta,
     /// visitor seq (u64 BE) → compact bincode [`crate::model::Visitor`] ([`encode_compact`]).
     /// Keyed by seq so that a search posting resolves to its record in one read.
-    visitorseq_visitor: Records,
+    visitorseq_visitor: Records leaves LEAF_BYTES,
     /// `ns bucket` → sorted `(tag, seq)` entries: the `_id`, token, email and phone indexes,
     /// packed into hash buckets (see [`buckets`]).
-    visitorkey_seqs: Index,
+    visitorkey_seqs: Index leaves LEAF_BYTES,
     /// created `time_seq` → empty: every visitor in creation order (the seq is the key's tail).
     visitortime_seq: Index,
     /// room id → bincode [`crate::model::Room`].
-    roomid_room: Records,
+    roomid_room: Records leaves LEAF_BYTES,
     /// visitor id → id of its one open room.
     visitorid_openroomid: Index,
     /// visitor id `0xFF` room `time_seq` room id → empty: a visitor's rooms in creation order.
@@ -149,7 +148,7 @@ trees! {
     navexpiry_navkey: Index,
     /// namespace byte, n-gram `0xFF` first seq (u64 BE) → a chunk of visitor seqs: the search
     /// index (see [`search`] for what is indexed, [`postings`] for the chunks).
-    gram_postings: Index,
+    gram_postings: Index leaves LEAF_BYTES,
     /// posting-list prefix (`ns gram 0xFF`) → how many chunks the list has (u64 BE); absent
     /// for an empty list. Lets a search start from its rarest trigram, and changes only when a
     /// chunk is added or removed (about one append in 128).
@@ -160,12 +159,12 @@ trees! {
     /// these rows too (through a mirror in memory), a merge moves them into the chunks.
     gram_pending: SearchPending,
     /// user id → bincode [`crate::model::User`].
-    userid_user: Records,
+    userid_user: Records leaves LEAF_BYTES,
     /// lower-cased username → user id. Unique.
     username_userid: Index,
     /// SHA-256 of a login token (32 bytes) → bincode [`crate::model::Session`]. Tokens
     /// themselves are never stored.
-    tokenhash_session: Records,
+    tokenhash_session: Records leaves LEAF_BYTES,
     /// user id `0xFF` token hash → empty: a user's sessions, for revocation.
     userid_tokenhash: Index,
     /// UTC day (u32 BE) + kind (`v` visitors created, `p` navigation entries) → count (u64 BE),

@@ -267,7 +267,8 @@ impl Store {
     }
 
     /// Compares the search index with the postings the records call for: every chunk decodes,
-    /// is keyed by its first seq, holds at most `CHUNK_MAX` seqs, no pending seq is on a list,
+    /// is keyed by its first seq, holds at most `CHUNK_MAX` seqs and only seqs below the next
+    /// chunk's key (searches skip chunks by their keys), no pending seq is on a list,
     /// and every list (chunks and pending rows together) holds exactly the seqs of the visitors
     /// that have its trigram.
     fn compare_postings(
@@ -279,6 +280,8 @@ impl Store {
         let mut have: BTreeMap<Vec<u8>, BTreeSet<u64>> = BTreeMap::new();
         let mut chunks_of: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut chunks = 0;
+        // The list and the last seq of the chunk before.
+        let mut before: Option<(Vec<u8>, u64)> = None;
         for row in self.trees().gram_postings.iter() {
             let (key, value) = row?;
             chunks += 1;
@@ -295,6 +298,16 @@ impl Store {
                 report
                     .problems
                     .push(format!("{name}: malformed chunk {key:?}"));
+            }
+            if let (Some((list, last)), Some(first)) = (&before, seqs.first()) {
+                if list.as_slice() == prefix && first <= last {
+                    report.problems.push(format!(
+                        "{name}: chunk {key:?} overlaps the chunk before it"
+                    ));
+                }
+            }
+            if let Some(last) = seqs.last() {
+                before = Some((prefix.to_vec(), *last));
             }
             *chunks_of.entry(prefix.to_vec()).or_insert(0u64) += 1;
             let list = have.entry(prefix.to_vec()).or_default();
@@ -560,6 +573,43 @@ mod tests {
             problems.iter().any(|p| p == line),
             "check did not report {line:?}: {problems:#?}"
         );
+    }
+
+    #[test]
+    fn a_chunk_holding_seqs_past_the_next_chunks_key_is_reported() {
+        let (_dir, s) = crate::store::temp_store(&[]);
+        let prefix = keys::posting_prefix(b't', "ana");
+        let first = keys::chunk_key(&prefix, 1);
+        let second = keys::chunk_key(&prefix, 5);
+        let t = s.trees();
+        t.gram_postings
+            .insert(&first, crate::store::postings::encode(&[1, 6]))
+            .unwrap();
+        t.gram_postings
+            .insert(&second, crate::store::postings::encode(&[5, 9]))
+            .unwrap();
+        reports(
+            &s,
+            &format!(
+                "gram_postings: chunk {:?} overlaps the chunk before it",
+                sled::IVec::from(second)
+            ),
+        );
+        // Chunks in order are not reported.
+        t.gram_postings
+            .insert(&first, crate::store::postings::encode(&[1, 4]))
+            .unwrap();
+        let problems = s.check().unwrap().problems;
+        assert!(
+            !problems.iter().any(|p| p.contains("overlaps")),
+            "{problems:#?}"
+        );
+        // The index is rebuilt from the records (none here: the lists go).
+        t.gram_postings
+            .insert(&first, crate::store::postings::encode(&[1, 6]))
+            .unwrap();
+        assert_eq!(s.repair().unwrap().problems, Vec::<String>::new());
+        assert_eq!(t.gram_postings.len(), 0);
     }
 
     #[test]

@@ -134,23 +134,100 @@ pub fn encode(seqs: &[u64]) -> Vec<u8> {
 
 /// Decodes [`encode`]; `None` for bytes that are not a valid chunk.
 pub fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let (mut prev, mut value, mut shift) = (0u64, 0u64, 0u32);
-    for &b in bytes {
-        if shift > 63 {
-            return None;
-        }
-        value |= u64::from(b & 0x7F) << shift;
-        if b & 0x80 == 0 {
-            prev = prev.checked_add(value)?;
-            out.push(prev);
-            value = 0;
-            shift = 0;
-        } else {
-            shift += 7;
+    ChunkSeqs::new(bytes).collect()
+}
+
+/// The seqs of an encoded chunk (see [`encode`]) in order, decoded as they are taken: a walk
+/// that stops early decodes no further. A `None` item where the bytes stop being a valid
+/// chunk, and nothing after it.
+struct ChunkSeqs<'a> {
+    bytes: &'a [u8],
+    prev: u64,
+    failed: bool,
+}
+
+impl<'a> ChunkSeqs<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        ChunkSeqs {
+            bytes,
+            prev: 0,
+            failed: false,
         }
     }
-    (shift == 0).then_some(out)
+}
+
+impl Iterator for ChunkSeqs<'_> {
+    type Item = Option<u64>;
+
+    fn next(&mut self) -> Option<Option<u64>> {
+        if self.bytes.is_empty() || self.failed {
+            return None;
+        }
+        let (mut value, mut shift) = (0u64, 0u32);
+        for (i, &b) in self.bytes.iter().enumerate() {
+            if shift > 63 {
+                break;
+            }
+            value |= u64::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                self.bytes = &self.bytes[i + 1..];
+                let Some(seq) = self.prev.checked_add(value) else {
+                    break;
+                };
+                self.prev = seq;
+                return Some(Some(seq));
+            }
+            shift += 7;
+        }
+        self.failed = true;
+        Some(None)
+    }
+}
+
+/// The error for a chunk that does not decode.
+fn corrupt_chunk(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
+        tree: "gram_postings",
+        key: key.to_vec(),
+    }
+}
+
+/// The first seq of the chunk keyed `key` under `prefix` (its key's last 8 bytes).
+fn chunk_start(prefix: &[u8], key: &[u8]) -> Result<u64> {
+    key.strip_prefix(prefix)
+        .and_then(keys::read_u64)
+        .ok_or_else(|| corrupt_chunk(key))
+}
+
+/// Moves the `candidates` below `below` (all of them with `None`) that the chunk `value`
+/// (keyed `key`) holds into `kept`; returns the candidates from `below` on. Decodes the chunk
+/// only when a candidate falls in its range, and only as far as the last one.
+fn keep_listed<'c>(
+    key: &[u8],
+    value: &[u8],
+    candidates: &'c [u64],
+    below: Option<u64>,
+    kept: &mut Vec<u64>,
+) -> Result<&'c [u64]> {
+    let inside = match below {
+        Some(end) => candidates.partition_point(|&c| c < end),
+        None => candidates.len(),
+    };
+    let (mine, after) = candidates.split_at(inside);
+    let mut mine = mine.iter().copied().peekable();
+    for seq in ChunkSeqs::new(value) {
+        let seq = seq.ok_or_else(|| corrupt_chunk(key))?;
+        while mine.next_if(|&c| c < seq).is_some() {}
+        match mine.peek() {
+            None => break,
+            Some(&c) if c == seq => {
+                kept.push(seq);
+                mine.next();
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(after)
 }
 
 /// The chunk of `prefix` in `tree` (`gram_postings`) that holds (or would hold) `seq`, with
@@ -321,12 +398,43 @@ impl Store {
         let mut out = Vec::new();
         for row in self.trees().gram_postings.scan_prefix(prefix) {
             let (key, value) = row?;
-            out.extend(decode(&value).ok_or_else(|| StoreError::Corrupt {
-                tree: "gram_postings",
-                key: key.to_vec(),
-            })?);
+            // At most one seq per byte.
+            out.reserve(value.len());
+            for seq in ChunkSeqs::new(&value) {
+                out.push(seq.ok_or_else(|| corrupt_chunk(&key))?);
+            }
         }
         Ok(out)
+    }
+
+    /// Keeps the `candidates` (ascending, each once) that are on the posting list under
+    /// `prefix`. A chunk holds the seqs from its key up to the next chunk's key (checked by
+    /// [`Store::check`]), so the walk over the list's chunks decodes only those whose range
+    /// holds a candidate, and stops at the chunk after the last candidate; nothing is
+    /// collected but the kept seqs.
+    pub(super) fn retain_listed(&self, prefix: &[u8], candidates: &mut Vec<u64>) -> Result<()> {
+        let mut kept = Vec::with_capacity(candidates.len());
+        let mut rest: &[u64] = candidates;
+        // The previous chunk: its range ends where the next one starts.
+        let mut held: Option<(sled::IVec, sled::IVec)> = None;
+        for row in self.trees().gram_postings.scan_prefix(prefix) {
+            let (key, value) = row?;
+            let start = chunk_start(prefix, &key)?;
+            if let Some((k, v)) = held.take() {
+                rest = keep_listed(&k, &v, rest, Some(start), &mut kept)?;
+            }
+            // Below the first chunk's start: on no chunk.
+            rest = &rest[rest.partition_point(|&c| c < start)..];
+            if rest.is_empty() {
+                break;
+            }
+            held = Some((key, value));
+        }
+        if let Some((k, v)) = held {
+            keep_listed(&k, &v, rest, None, &mut kept)?;
+        }
+        *candidates = kept;
+        Ok(())
     }
 
     /// Candidates for the visitors on every posting list under `prefixes` (a superset of
@@ -353,8 +461,7 @@ impl Store {
             if candidates.len() < 2 || *chunks > candidates.len() as u64 * CHECK_IN_CHUNK_READS {
                 break;
             }
-            let other = self.posting_list(prefix)?;
-            candidates.retain(|c| other.binary_search(c).is_ok());
+            self.retain_listed(prefix, &mut candidates)?;
         }
         Ok(candidates)
     }
@@ -399,6 +506,94 @@ mod tests {
         assert_eq!(
             keys::prefix_of(&keys::chunk_key(b"tabc\xFF", 7)),
             Some(&b"tabc\xFF"[..])
+        );
+    }
+
+    #[test]
+    fn decode_refuses_bytes_that_are_not_a_chunk() {
+        // A varint longer than 64 bits, one cut off, and deltas that pass u64::MAX.
+        assert!(decode(&[0xFF; 11]).is_none());
+        assert!(decode(&[1, 0x81]).is_none());
+        let mut past_max = encode(&[u64::MAX]);
+        past_max.push(1);
+        assert!(decode(&past_max).is_none());
+        assert_eq!(decode(&encode(&[5, 9])), Some(vec![5, 9]));
+    }
+
+    /// Stores `seqs` as one posting list under `prefix`, cut into chunks of the sizes in
+    /// `cuts` (taken in turn), each keyed by its first seq.
+    fn store_list(store: &Store, prefix: &[u8], seqs: &[u64], cuts: &[usize]) {
+        let mut writes = Writes::default();
+        let (mut at, mut turn) = (0, 0);
+        while at < seqs.len() {
+            let size = cuts[turn % cuts.len()].clamp(1, CHUNK_MAX);
+            let piece = &seqs[at..(at + size).min(seqs.len())];
+            writes
+                .chunks
+                .insert(keys::chunk_key(prefix, piece[0]), Some(encode(piece)));
+            at += piece.len();
+            turn += 1;
+        }
+        apply_batch(store, writes).unwrap();
+    }
+
+    #[test]
+    fn retain_listed_keeps_exactly_the_candidates_on_the_list() {
+        use proptest::collection::{btree_set, vec};
+        use proptest::test_runner::{Config, TestRunner};
+        let (_dir, store) = crate::store::temp_store(&[]);
+        let prefix = keys::posting_prefix(b't', "abc");
+        // A neighbouring list, which the walk must not read into.
+        store_list(
+            &store,
+            &keys::posting_prefix(b't', "abd"),
+            &[0, 7, 4_999],
+            &[2],
+        );
+        let cases = (
+            btree_set(0u64..5_000, 0..700),
+            vec(1usize..=CHUNK_MAX, 1..8),
+            btree_set(0u64..5_100, 0..300),
+        );
+        TestRunner::new(Config::with_cases(64))
+            .run(&cases, |(listed, cuts, candidates)| {
+                for row in store.trees().gram_postings.scan_prefix(&prefix) {
+                    store.trees().gram_postings.remove(row.unwrap().0).unwrap();
+                }
+                let listed: Vec<u64> = listed.into_iter().collect();
+                store_list(&store, &prefix, &listed, &cuts);
+                let mut kept: Vec<u64> = candidates.iter().copied().collect();
+                store.retain_listed(&prefix, &mut kept).unwrap();
+                let expected: Vec<u64> = candidates
+                    .into_iter()
+                    .filter(|c| listed.binary_search(c).is_ok())
+                    .collect();
+                proptest::prop_assert_eq!(kept, expected);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn retain_listed_reports_a_chunk_it_cannot_read() {
+        let (_dir, store) = crate::store::temp_store(&[]);
+        let prefix = keys::posting_prefix(b't', "abc");
+        store_list(&store, &prefix, &[1, 2, 3], &[3]);
+        let bad = keys::chunk_key(&prefix, 10);
+        store
+            .trees()
+            .gram_postings
+            .insert(&bad, &[0x80][..])
+            .unwrap();
+        // Candidates only in the readable chunk: the bad one is not decoded.
+        let mut kept = vec![2];
+        store.retain_listed(&prefix, &mut kept).unwrap();
+        assert_eq!(kept, vec![2]);
+        let mut kept = vec![2, 11];
+        let err = store.retain_listed(&prefix, &mut kept).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { tree: "gram_postings", key } if *key == bad),
+            "{err:?}"
         );
     }
 

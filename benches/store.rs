@@ -1,7 +1,7 @@
 //! Store benchmarks at 10k, 100k and 1M visitors (`VISITORD_BENCH_SIZES=10000,100000` for
 //! fewer): registration (new and update), the merge of a
 //! batch of pending search rows, lookup by token, page-visit append, and search (a selective
-//! term, a short term, the empty term). The searches run with the pending rows the
+//! term, a full name, a short term, the empty term). The searches run with the pending rows the
 //! registrations left (up to [`visitord::store::MERGE_INLINE_AT`]).
 //!
 //! `cargo bench --bench store`. The store runs in `periodic` durability so the figures are the
@@ -123,6 +123,8 @@ fn bench_size(c: &mut Criterion, visitors: u64) {
         .chars()
         .take(8)
         .collect();
+    // Its full name: only common trigrams (long posting lists), a few matches.
+    let full_name = existing.name.clone().unwrap_or_else(|| "Ana Silva".into());
     let mut group = c.benchmark_group(format!("store_{}k", visitors / 1000));
     group.measurement_time(Duration::from_secs(4));
     let mut next = 0;
@@ -193,6 +195,7 @@ fn bench_size(c: &mut Criterion, visitors: u64) {
     });
     for (name, term) in [
         ("search_selective", selective.as_str()),
+        ("search_name", full_name.as_str()),
         ("search_short", "an"),
         ("search_empty", ""),
     ] {

@@ -137,7 +137,7 @@ impl Default for StorageConfig {
             statement_timeout_ms: 5_000,
             auto_migrate: true,
             data_dir: PathBuf::from("./data"),
-            cache_mb: 48,
+            cache_mb: 64,
             bulk_cache_mb: 512,
             durability: Durability::Sync,
             flush_every_ms: 500,

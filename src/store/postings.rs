@@ -214,6 +214,9 @@ fn keep_listed<'c>(
         None => candidates.len(),
     };
     let (mine, after) = candidates.split_at(inside);
+    if mine.is_empty() {
+        return Ok(after);
+    }
     let mut mine = mine.iter().copied().peekable();
     for seq in ChunkSeqs::new(value) {
         let seq = seq.ok_or_else(|| corrupt_chunk(key))?;
@@ -585,10 +588,11 @@ mod tests {
             .gram_postings
             .insert(&bad, &[0x80][..])
             .unwrap();
-        // Candidates only in the readable chunk: the bad one is not decoded.
-        let mut kept = vec![2];
+        store_list(&store, &prefix, &[20, 21], &[2]);
+        // No candidate in the bad chunk's range (10 up to 20): it is not decoded.
+        let mut kept = vec![2, 21];
         store.retain_listed(&prefix, &mut kept).unwrap();
-        assert_eq!(kept, vec![2]);
+        assert_eq!(kept, vec![2, 21]);
         let mut kept = vec![2, 11];
         let err = store.retain_listed(&prefix, &mut kept).unwrap_err();
         assert!(

@@ -18,9 +18,9 @@
 #   CEILING=path    a prebuilt examples/ceiling (skips its `cargo build`)
 #   CONFIG=/dev/null  visitord config file (default: none, i.e. built-in defaults + env)
 #   BASE_BIN=path   another visitord build (the baseline of a change): every round then also
-#                   runs post-sync, pv-room and pv-roomless against it (rows base-*; its
-#                   page visits go to a copy of the big store) and the summary prints
-#                   candidate ÷ baseline
+#                   runs get, search, post-sync, pv-room and pv-roomless against it, each
+#                   right after this build's (rows base-*; it serves a copy of the big store)
+#                   and the summary prints candidate ÷ baseline
 # A quick check of the script itself: VISITORS=20000 RUNS=1 DURATION=3
 #
 # What is measured (wrk, its threads and the server under test share this machine; every run
@@ -163,17 +163,22 @@ echo "$(wc -l <"$work/tokens.txt") tokens, $(wc -l <"$work/candidates.txt") cand
 export VISITORD_RATE_LIMIT_ENABLED=false RUST_LOG=warn
 password="load-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
-# The baseline's page visits go to a copy of the store made before this build opens it (a
-# newer build may upgrade the store's schema when it opens it, which the baseline would refuse).
+# The baseline serves a copy of the store made before this build opens it (a newer build may
+# upgrade the store's schema when it opens it, which the baseline would refuse).
 if [ -n "$base_bin" ]; then
-  echo "== a copy of $store for the baseline's page visits"
+  echo "== a copy of $store for the baseline"
   cp -a "$store" "$work/base-store"
 fi
 # The first start of a store creates "admin" with VISITORD_ADMIN_PASSWORD; a store from an
 # earlier run has it already, with that run's password: set this run's.
-if "$bin" --config "$config" user list --data-dir "$run_store" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
-  "$bin" --config "$config" user passwd admin --password-stdin --data-dir "$run_store" <<<"$password" >/dev/null
-fi
+# set_password BIN STORE
+set_password() {
+  if "$1" --config "$config" user list --data-dir "$2" | awk '$1 == "admin" {f = 1} END {exit !f}'; then
+    "$1" --config "$config" user passwd admin --password-stdin --data-dir "$2" <<<"$password" >/dev/null
+  fi
+}
+set_password "$bin" "$run_store"
+[ -z "$base_bin" ] || set_password "$base_bin" "$work/base-store"
 
 # A store imported by an older build is upgraded when this build opens it; compacting the copy
 # first upgrades it and returns the space of the trees the upgrade replaced, as a user would
@@ -225,6 +230,10 @@ if [ -n "$base_bin" ]; then
   bin="$bin_now" base_addr="$addr"
   wait_healthy "$base_addr"
   echo "baseline $base_bin on a copy of the store: $base_addr"
+  big_auth_token="$auth_token" big_user_id="$user_id"
+  login "$base_addr"
+  base_auth_token="$auth_token" base_user_id="$user_id"
+  auth_token="$big_auth_token" user_id="$big_user_id"
 fi
 
 if [ "$peer" = postgres ]; then
@@ -242,7 +251,10 @@ for round in $(seq "$runs"); do
   echo "== round $round of $runs (wrk -t2 -c$conns -d${duration}s)"
   run "$round" ceiling "http://$ceiling_addr" ceiling.lua
   run "$round" get "http://$big_addr" get.lua "$work/tokens.txt"
+  [ -z "$base_bin" ] || run "$round" base-get "http://$base_addr" get.lua "$work/tokens.txt"
   run "$round" search "http://$big_addr" search.lua "$auth_token" "$user_id" "$work/terms.txt"
+  [ -z "$base_bin" ] ||
+    run "$round" base-search "http://$base_addr" search.lua "$base_auth_token" "$base_user_id" "$work/terms.txt"
   run "$round" search-all "http://$big_addr" search.lua "$auth_token" "$user_id"
   run "$round" pv-room "http://$big_addr" page_visited.lua "$work/rooms.txt"
   run "$round" pv-roomless "http://$big_addr" page_visited.lua "$work/tokens.txt"
@@ -311,7 +323,7 @@ fi
   printf '%-15s %12s %10s %10s %9s %9s\n' run "req/s" "p50 ms" "p99 ms" "non-200" "sock err"
   names=(ceiling get search search-all post-sync post-periodic pv-room pv-roomless)
   [ "$peer" != postgres ] || names+=(pg-get pg-search pg-insert pg-nav-room pg-nav-roomless)
-  [ -z "$base_bin" ] || names+=(base-post-sync base-pv-room base-pv-roomless)
+  [ -z "$base_bin" ] || names+=(base-get base-search base-post-sync base-pv-room base-pv-roomless)
   for name in "${names[@]}"; do
     total_bad=$(awk -v n="$name" '$2 == n {s += $6} END {print s + 0}' "$results")
     total_sock=$(awk -v n="$name" '$2 == n {s += $7} END {print s + 0}' "$results")
@@ -376,7 +388,7 @@ fi
   if [ -n "$base_bin" ]; then
     echo
     echo "this build against the baseline $base_bin (same run, same store contents)"
-    for name in post-sync pv-room pv-roomless; do
+    for name in get search post-sync pv-room pv-roomless; do
       printf '%-32s %10.0f %10.0f   ratio %s\n' "$name req/s" "$(median "$name" 3)" \
         "$(median "base-$name" 3)" "$(ratio "$(median "$name" 3)" "$(median "base-$name" 3)")"
     done

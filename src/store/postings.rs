@@ -184,7 +184,7 @@ impl Iterator for ChunkSeqs<'_> {
     }
 }
 
-/// The error for a chunk that does not decode.
+/// The error for a chunk that does not decode (or whose key is not its list's prefix and a seq).
 fn corrupt_chunk(key: &[u8]) -> StoreError {
     StoreError::Corrupt {
         tree: "gram_postings",
@@ -248,10 +248,7 @@ fn locate(tree: &sled::Tree, prefix: &[u8], seq: u64) -> Result<Option<(Vec<u8>,
     let Some((key, value)) = row else {
         return Ok(None);
     };
-    let seqs = decode(&value).ok_or_else(|| StoreError::Corrupt {
-        tree: "gram_postings",
-        key: key.to_vec(),
-    })?;
+    let seqs = decode(&value).ok_or_else(|| corrupt_chunk(&key))?;
     Ok(Some((key.to_vec(), seqs)))
 }
 
@@ -275,13 +272,7 @@ impl Store {
         if !next.starts_with(prefix) {
             return Ok(None);
         }
-        match keys::prefix_of(&next) {
-            Some(p) if p == prefix => Ok(keys::read_u64(&next[prefix.len()..])),
-            _ => Err(StoreError::Corrupt {
-                tree: "gram_postings",
-                key: next.to_vec(),
-            }),
-        }
+        chunk_start(prefix, &next).map(Some)
     }
 
     /// The chunk writes that carry out `edits`. Call under the writer lock; apply the result
